@@ -1,0 +1,30 @@
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Default listen address: loopback only, so a fresh install is not exposed by accident.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default largest request body, in bytes.
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// Default time a request may take, reading its body included (stops slow-body clients).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// HTTP settings, built by the CLI from flags and environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest accepted request body in bytes (413 above).
+    pub body_limit: usize,
+    /// Time limit for one request (408 after it).
+    pub request_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            body_limit: DEFAULT_BODY_LIMIT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! diaba's HTTP service.
+//!
+//! [`app`] builds the whole [`axum::Router`] from an [`AppState`]; [`serve`] binds it and
+//! runs until a shutdown signal. Every error leaves as `application/problem+json`
+//! (RFC 9457) through [`ApiError`], the only place HTTP statuses are chosen for failures.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod error;
+mod extract;
+mod middleware;
+mod routes;
+mod state;
+
+pub use config::{Config, DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, DEFAULT_REQUEST_TIMEOUT};
+pub use error::ApiError;
+pub use routes::app;
+pub use state::AppState;
+
+use std::future::Future;
+use tokio::net::TcpListener;
+
+/// Binds `config.listen`, reports the bound address through `on_bound`, and serves until
+/// `shutdown` resolves; in-flight requests are finished before it returns.
+pub async fn serve(
+    config: &Config,
+    state: AppState,
+    on_bound: impl FnOnce(std::net::SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = TcpListener::bind(config.listen).await?;
+    on_bound(listener.local_addr()?);
+    axum::serve(listener, app(state, config)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,95 @@
+//! Command-line interface: every flag also reads an environment variable.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// diaba — the land and address register of Cần Thơ, as a spatial API over PostGIS.
+///
+/// With no DATABASE_URL, diaba runs its own private PostgreSQL + PostGIS cluster in
+/// --data-dir (Unix socket only), started and stopped with the service.
+#[derive(Debug, Parser)]
+#[command(name = "diaba", version, about, long_about)]
+pub struct Cli {
+    /// Log filter (tracing syntax, e.g. `info` or `diaba_api=debug`); DIABA_LOG overrides it.
+    #[arg(long, global = true, default_value = "info")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (migrates and loads the shipped Cần Thơ data first).
+    Serve(ServeArgs),
+    /// Apply database migrations and load the shipped administrative units, then exit.
+    Migrate(DbArgs),
+    /// Manage the embedded PostgreSQL cluster.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Print a connection URL for the embedded cluster (for psql), starting it if needed.
+    Url(ClusterArgs),
+    /// Stop the embedded cluster if no diaba process is using it.
+    Stop(ClusterArgs),
+}
+
+/// Where the data lives: an external server, or the embedded cluster.
+#[derive(Debug, Args, Clone)]
+pub struct DbArgs {
+    /// PostgreSQL + PostGIS server to use instead of the embedded cluster.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// The embedded cluster.
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArgs {
+    /// Directory of the embedded cluster (used when DATABASE_URL is not set).
+    #[arg(long, env = "DIABA_DATA_DIR", default_value = "./.diaba")]
+    pub data_dir: PathBuf,
+    /// Directory holding initdb and pg_ctl [default: `pg_config --bindir`, else the newest
+    /// /usr/lib/postgresql/*/bin].
+    #[arg(long, env = "DIABA_PG_BIN_DIR")]
+    pub pg_bin_dir: Option<PathBuf>,
+    /// OS user that runs the cluster when diaba runs as root (PostgreSQL refuses root).
+    #[arg(long, env = "DIABA_CLUSTER_USER", default_value = diaba_store::DEFAULT_CLUSTER_USER)]
+    pub cluster_user: String,
+}
+
+/// Which synthetic (demo) layers to add on first start. Real units are always loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DemoProfile {
+    /// Only the real shipped data.
+    None,
+    /// About 5 000 synthetic parcels and 3 000 households, for trying things out and tests.
+    Small,
+    /// About 250 000 synthetic parcels and 150 000 households, for benchmarks.
+    Full,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, env = "DIABA_LISTEN", default_value = diaba_api::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Synthetic demo layers to load on first start.
+    #[arg(long, env = "DIABA_DEMO", value_enum, default_value_t = DemoProfile::Small)]
+    pub demo: DemoProfile,
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "DIABA_BODY_LIMIT", default_value_t = diaba_api::DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+    /// Time limit for one request in seconds, body upload included.
+    #[arg(long, env = "DIABA_REQUEST_TIMEOUT", default_value_t = diaba_api::DEFAULT_REQUEST_TIMEOUT.as_secs())]
+    pub request_timeout: u64,
+    /// Largest number of database connections.
+    #[arg(long, env = "DIABA_DB_CONNECTIONS", default_value_t = 16)]
+    pub db_connections: u32,
+    #[command(flatten)]
+    pub db: DbArgs,
+}

@@ -1,0 +1,27 @@
+//! `diaba`: land parcels, household addresses and flood exposure for Cần Thơ.
+//!
+//! Thin on purpose: clap types, tracing set-up, then one library call per subcommand.
+
+mod args;
+mod commands;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = args::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DIABA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.log.as_str())),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(commands::run(cli.command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

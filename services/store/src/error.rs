@@ -1,0 +1,83 @@
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Everything that can go wrong between diaba and PostgreSQL.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// No PostgreSQL server binaries were found for the embedded cluster.
+    #[error(
+        "no PostgreSQL binaries found (looked at `pg_config --bindir` and /usr/lib/postgresql/*/bin); \
+         install postgresql-15 and postgresql-15-postgis-3, or pass --pg-bin-dir"
+    )]
+    NoPostgresBinaries,
+    /// A cluster command (initdb, pg_ctl) failed.
+    #[error("`{command}` failed for cluster {data_dir}: {detail}")]
+    ClusterCommand {
+        /// the command line, without secrets
+        command: String,
+        /// cluster data directory
+        data_dir: PathBuf,
+        /// its exit status and last lines of output
+        detail: String,
+    },
+    /// The OS user that must own the cluster (PostgreSQL refuses root) is unusable.
+    #[error("cluster user {user:?}: {reason}")]
+    ClusterUser {
+        /// the configured user name
+        user: String,
+        /// what is wrong
+        reason: String,
+    },
+    /// Filesystem trouble around the data directory.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// what we were doing
+        action: &'static str,
+        /// the path involved
+        path: PathBuf,
+        /// the OS error
+        source: std::io::Error,
+    },
+    /// The database could not be reached or a statement failed.
+    #[error("database query {query}: {source}")]
+    Query {
+        /// a short name of the statement
+        query: &'static str,
+        /// the driver error
+        source: sqlx::Error,
+    },
+    /// Migrations failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A shipped geodata file does not parse.
+    #[error(transparent)]
+    Geodata(#[from] diaba_geodata::Error),
+}
+
+impl Error {
+    /// True when the database is unreachable rather than the request being wrong:
+    /// the API answers 503 with Retry-After for these.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Query { source, .. } => matches!(
+                source,
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Result with the store [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Attaches a statement name to a driver error.
+pub(crate) trait QueryContext<T> {
+    fn query(self, name: &'static str) -> Result<T>;
+}
+
+impl<T> QueryContext<T> for std::result::Result<T, sqlx::Error> {
+    fn query(self, name: &'static str) -> Result<T> {
+        self.map_err(|source| Error::Query { query: name, source })
+    }
+}

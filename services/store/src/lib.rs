@@ -1,0 +1,20 @@
+//! PostGIS persistence for diaba: every SQL statement and every sqlx type lives here.
+//!
+//! - [`Store`]: a connection pool over either a server named by URL or the embedded
+//!   [`Cluster`] that diaba runs itself, with migrations and the shipped reference data.
+//! - [`units`]: administrative units valid at a date.
+//!
+//! Callers get core types back; nothing above this crate sees a `PgRow`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod cluster;
+mod error;
+pub mod feed;
+mod geodata;
+mod store;
+pub mod units;
+
+pub use cluster::{CLUSTER_SUPERUSER, Cluster, ClusterOptions, DEFAULT_CLUSTER_USER};
+pub use error::{Error, Result};
+pub use store::{DatabaseConfig, Health, MIGRATOR, Store};

@@ -1,0 +1,136 @@
+use crate::cluster::{Cluster, ClusterOptions};
+use crate::error::{QueryContext, Result};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The schema, compiled in from `migrations/`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// Name of the database diaba uses inside its embedded cluster.
+const EMBEDDED_DATABASE: &str = "diaba";
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum DatabaseConfig {
+    /// An existing PostgreSQL server with PostGIS (`DATABASE_URL`).
+    Url(String),
+    /// The private cluster diaba runs itself.
+    Embedded(ClusterOptions),
+}
+
+/// What `/health` reports about the database.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Health {
+    /// Fingerprint of the shipped geodata that is loaded.
+    pub data_version: Option<String>,
+    /// PostGIS version string.
+    pub postgis: String,
+}
+
+/// The connection pool, and the embedded cluster when diaba runs one.
+#[derive(Debug)]
+pub struct Store {
+    pool: PgPool,
+    cluster: Option<Cluster>,
+}
+
+impl Store {
+    /// Connects (starting the embedded cluster if configured), creating the database if needed.
+    /// Does not migrate: call [`Store::migrate`].
+    pub async fn open(config: &DatabaseConfig, max_connections: u32) -> Result<Self> {
+        let (options, cluster) = match config {
+            DatabaseConfig::Url(url) => (PgConnectOptions::from_str(url).query("parse DATABASE_URL")?, None),
+            DatabaseConfig::Embedded(cluster_options) => {
+                let cluster_options = cluster_options.clone();
+                let cluster = tokio::task::spawn_blocking(move || Cluster::open(&cluster_options))
+                    .await
+                    .expect("cluster start does not panic")?;
+                ensure_database(&cluster, EMBEDDED_DATABASE).await?;
+                (cluster.connect_options(EMBEDDED_DATABASE), Some(cluster))
+            }
+        };
+        let pool = connect_pool(options, max_connections).await?;
+        Ok(Self { pool, cluster })
+    }
+
+    /// Wraps an existing pool (tests build one per database).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool, cluster: None }
+    }
+
+    /// The pool, for the modules of this crate.
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The embedded cluster, when diaba runs one.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref()
+    }
+
+    /// Brings the schema up to date.
+    pub async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Loads the shipped administrative units unless this exact data is already loaded.
+    /// Returns true when it loaded.
+    pub async fn load_geodata(&self) -> Result<bool> {
+        crate::geodata::load_if_changed(&self.pool).await
+    }
+
+    /// Checks the database answers and reports what data it holds.
+    pub async fn health(&self) -> Result<Health> {
+        let (data_version, postgis): (Option<String>, String) = sqlx::query_as(
+            "SELECT (SELECT value FROM meta WHERE key = 'geodata_version'), postgis_lib_version()",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .query("health")?;
+        Ok(Health { data_version, postgis })
+    }
+
+    /// Closes the pool, then stops the embedded cluster if no other process uses it.
+    pub async fn close(self) -> Result<()> {
+        self.pool.close().await;
+        if let Some(cluster) = self.cluster {
+            tokio::task::spawn_blocking(move || cluster.release())
+                .await
+                .expect("cluster stop does not panic")?;
+        }
+        Ok(())
+    }
+}
+
+async fn connect_pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(1)
+        // A request waiting longer than this for a connection gets a 503, not a hang.
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_with(options)
+        .await
+        .query("connect")
+}
+
+/// Creates `database` in the embedded cluster on first use.
+async fn ensure_database(cluster: &Cluster, database: &str) -> Result<()> {
+    let mut conn = cluster.connect_options("postgres").connect().await.query("connect to cluster")?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(database)
+        .fetch_one(&mut conn)
+        .await
+        .query("database exists")?;
+    if !exists {
+        // Identifiers cannot be bound; `database` is our own constant, never user input.
+        sqlx::query(&format!("CREATE DATABASE \"{database}\""))
+            .execute(&mut conn)
+            .await
+            .query("create database")?;
+    }
+    conn.close().await.query("close")?;
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! Throwaway PostGIS for tests: one cluster per test binary, one database per test.
+//!
+//! The cluster is diaba's own embedded cluster ([`diaba_store::Cluster`]) in a temporary
+//! directory, without fsync. A template database is migrated and loaded with the shipped
+//! geodata once; each test gets a copy (`CREATE DATABASE … TEMPLATE`), which takes
+//! milliseconds and keeps tests independent. A watchdog process stops the cluster and
+//! removes its directory when the test binary exits, however it exits.
+//!
+//! If PostgreSQL or PostGIS cannot start, the harness panics with the reason: a test
+//! suite that silently skips its database tests would prove nothing.
+#![forbid(unsafe_code)]
+
+use diaba_store::{Cluster, ClusterOptions, Store};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use tokio::sync::OnceCell;
+
+const TEMPLATE: &str = "diaba_template";
+const DB_PLACEHOLDER: &str = "DATABASE_NAME";
+
+struct Harness {
+    socket_options: PgConnectOptions,
+    url_template: String,
+}
+
+static HARNESS: OnceCell<Harness> = OnceCell::const_new();
+static NEXT_DATABASE: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh database with the schema and the shipped administrative units.
+#[derive(Debug, Clone)]
+pub struct TestDb {
+    /// Database name.
+    pub name: String,
+    /// A `DATABASE_URL` for it (Unix socket).
+    pub url: String,
+    options: PgConnectOptions,
+}
+
+impl TestDb {
+    /// A store connected to this database.
+    pub async fn store(&self) -> Store {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(self.options.clone())
+            .await
+            .expect("connect to test database");
+        Store::from_pool(pool)
+    }
+
+    /// A single connection, for checks written in SQL.
+    pub async fn connect(&self) -> sqlx::PgConnection {
+        self.options.connect().await.expect("connect to test database")
+    }
+}
+
+/// Creates a new database from the migrated template.
+pub async fn fresh_database() -> TestDb {
+    let harness = HARNESS.get_or_init(start).await;
+    let name = format!("test_{}_{}", std::process::id(), NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
+    let mut admin = harness.socket_options.clone().database("postgres").connect().await.expect("connect to cluster");
+    sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE {TEMPLATE}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database from template");
+    admin.close().await.ok();
+    TestDb {
+        url: harness.url_template.replace(DB_PLACEHOLDER, &name),
+        options: harness.socket_options.clone().database(&name),
+        name,
+    }
+}
+
+async fn start() -> Harness {
+    let dir = std::env::temp_dir().join(format!("diaba-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = ClusterOptions { durable: false, ..ClusterOptions::new(&dir) };
+    let cluster = tokio::task::spawn_blocking(move || Cluster::open(&options))
+        .await
+        .expect("cluster thread")
+        .unwrap_or_else(|e| panic!("the test harness could not start PostgreSQL+PostGIS: {e}"));
+    spawn_watchdog(&cluster, dir);
+
+    let mut admin = cluster.connect_options("postgres").connect().await.expect("connect to test cluster");
+    sqlx::query(&format!("CREATE DATABASE {TEMPLATE}")).execute(&mut admin).await.expect("create template");
+    admin.close().await.ok();
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(cluster.connect_options(TEMPLATE))
+        .await
+        .expect("connect to template");
+    let store = Store::from_pool(pool);
+    store
+        .migrate()
+        .await
+        .unwrap_or_else(|e| panic!("migrations fail on the test cluster (is PostGIS installed?): {e}"));
+    store.load_geodata().await.expect("load shipped geodata into the template");
+    store.close().await.expect("close template pool");
+
+    let harness = Harness {
+        socket_options: cluster.connect_options("postgres"),
+        url_template: cluster.url(DB_PLACEHOLDER),
+    };
+    // The watchdog owns the cluster's end; the handle itself must not stop it.
+    std::mem::forget(cluster);
+    harness
+}
+
+/// Stops the cluster and deletes its directory once this test process is gone.
+fn spawn_watchdog(cluster: &Cluster, dir: PathBuf) {
+    let script = format!(
+        "while kill -0 {test} 2>/dev/null; do sleep 0.3; done; kill -QUIT {pg} 2>/dev/null; sleep 2; rm -rf '{dir}'",
+        test = std::process::id(),
+        pg = cluster.postmaster_pid(),
+        dir = dir.display()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("spawn the test cluster watchdog");
+}
