@@ -117,20 +117,14 @@ pub fn city_2025() -> Result<UnitShape> {
             props.get("fullNameEn").and_then(Value::as_str).map(str::to_owned),
         ))
     })?;
-    all.pop().ok_or(Error::Shape {
-        file: "cantho_city_2025_boundary_sapnhapbando.geojson",
-        reason: "no feature".into(),
-    })
+    all.pop()
+        .ok_or(Error::Shape { file: "cantho_city_2025_boundary_sapnhapbando.geojson", reason: "no feature".into() })
 }
 
 /// The pre-2025 city (92) and its 9 districts, valid until 2025-06-30.
 pub fn districts_pre2025() -> Result<Vec<UnitShape>> {
     shapes("cantho_districts_pre2025_gischinhphu.geojson", DISTRICTS_PRE2025, |props| {
-        Some((
-            props.get("gso_code")?.as_str()?.to_owned(),
-            props.get("name")?.as_str()?.to_owned(),
-            None,
-        ))
+        Some((props.get("gso_code")?.as_str()?.to_owned(), props.get("name")?.as_str()?.to_owned(), None))
     })
 }
 
@@ -218,7 +212,10 @@ fn shapes(
         .map(|feature| {
             let props = feature["properties"].as_object().ok_or_else(|| shape_error("feature without properties"))?;
             let (code, full_name, name_en) = names(props).ok_or_else(|| shape_error("feature without code or name"))?;
-            let geometry = feature.get("geometry").filter(|g| g.is_object()).ok_or_else(|| shape_error("feature without geometry"))?;
+            let geometry = feature
+                .get("geometry")
+                .filter(|g| g.is_object())
+                .ok_or_else(|| shape_error("feature without geometry"))?;
             Ok(UnitShape { code, full_name, name_en, geometry: geometry.to_string(), source: file })
         })
         .collect()

@@ -1,1 +1,5 @@
-//! placeholder
+//! End-to-end tests: the real `diaba` binary, real HTTP, real PostGIS.
+
+mod embedded;
+mod server;
+mod units;

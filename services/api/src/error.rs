@@ -62,11 +62,7 @@ impl From<diaba_core::Error> for ApiError {
 
 impl From<diaba_store::Error> for ApiError {
     fn from(error: diaba_store::Error) -> Self {
-        if error.is_unavailable() {
-            ApiError::Unavailable(error)
-        } else {
-            ApiError::Internal(Box::new(error))
-        }
+        if error.is_unavailable() { ApiError::Unavailable(error) } else { ApiError::Internal(Box::new(error)) }
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[command(name = "diaba", version, about, long_about)]
 pub struct Cli {
     /// Log filter (tracing syntax, e.g. `info` or `diaba_api=debug`); DIABA_LOG overrides it.
-    #[arg(long, global = true, default_value = "info")]
+    #[arg(long, global = true, default_value = "info,sqlx=warn")]
     pub log: String,
     #[command(subcommand)]
     pub command: Command,

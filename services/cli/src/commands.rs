@@ -55,7 +55,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("serving on {}", config.listen))?;
     tracing::info!("shutting down");
-    let store = Arc::into_inner(store).context("store still shared after shutdown")?;
     store.close().await?;
     Ok(())
 }

@@ -22,10 +22,7 @@ pub struct LonLat {
 impl LonLat {
     /// Validates a longitude/latitude pair.
     pub fn new(lon: f64, lat: f64) -> Result<Self> {
-        Ok(Self {
-            lon: check_range("lon", lon, 180.0)?,
-            lat: check_range("lat", lat, 90.0)?,
-        })
+        Ok(Self { lon: check_range("lon", lon, 180.0)?, lat: check_range("lat", lat, 90.0)? })
     }
 
     /// Parses the `lat` and `lon` text of a query string, naming the parameter at fault.
@@ -67,11 +64,7 @@ fn parse_number(field: &'static str, text: Option<&str>) -> Result<f64> {
 
 fn check_range(field: &'static str, value: f64, limit: f64) -> Result<f64> {
     if !value.is_finite() {
-        return Err(Error::Malformed {
-            field,
-            expected: "a finite number of degrees",
-            got: value.to_string(),
-        });
+        return Err(Error::Malformed { field, expected: "a finite number of degrees", got: value.to_string() });
     }
     if !(-limit..=limit).contains(&value) {
         return Err(Error::OutOfRange { field, min: -limit, max: limit, got: value });

@@ -38,11 +38,9 @@ impl UnitLevel {
             "province" => Ok(UnitLevel::Province),
             "district" => Ok(UnitLevel::District),
             "ward" => Ok(UnitLevel::Ward),
-            other => Err(Error::Malformed {
-                field: "level",
-                expected: "province, district or ward",
-                got: other.into(),
-            }),
+            other => {
+                Err(Error::Malformed { field: "level", expected: "province, district or ward", got: other.into() })
+            }
         }
     }
 }
@@ -115,13 +113,11 @@ pub struct AsOf(NaiveDate);
 impl AsOf {
     /// Parses an ISO 8601 calendar date.
     pub fn parse(text: &str) -> Result<Self> {
-        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-            .map(Self)
-            .map_err(|_| Error::Malformed {
-                field: "at",
-                expected: "a date as YYYY-MM-DD",
-                got: text.chars().take(32).collect(),
-            })
+        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map(Self).map_err(|_| Error::Malformed {
+            field: "at",
+            expected: "a date as YYYY-MM-DD",
+            got: text.chars().take(32).collect(),
+        })
     }
 
     /// Today in Asia/Ho_Chi_Minh (UTC+7 all year, no daylight saving).

@@ -49,12 +49,7 @@ pub struct ClusterOptions {
 impl ClusterOptions {
     /// Options for a durable cluster in `data_dir` with automatic binaries and user.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            data_dir: data_dir.into(),
-            bin_dir: None,
-            os_user: DEFAULT_CLUSTER_USER.into(),
-            durable: true,
-        }
+        Self { data_dir: data_dir.into(), bin_dir: None, os_user: DEFAULT_CLUSTER_USER.into(), durable: true }
     }
 }
 
@@ -135,7 +130,7 @@ impl Cluster {
     /// A `postgres://` URL for the socket, e.g. for `psql` or `DATABASE_URL`.
     pub fn url(&self, database: &str) -> String {
         format!(
-            "postgres://{CLUSTER_SUPERUSER}@/{database}?host={}&port={SOCKET_PORT}",
+            "postgres://{CLUSTER_SUPERUSER}@localhost/{database}?host={}&port={SOCKET_PORT}",
             self.socket_dir.display()
         )
     }
@@ -172,8 +167,7 @@ fn running_postmaster(pgdata: &Path) -> Option<(u32, PathBuf)> {
     let lines: Vec<&str> = text.lines().collect();
     let pid: u32 = lines.first()?.trim().parse().ok()?;
     // A pid file whose process is gone, or was reused by something else, is stale.
-    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    if comm.trim() != "postgres" {
+    if !is_live_postgres(pid) {
         tracing::warn!(pid, "removing stale postmaster.pid left by a crash");
         let _ = fs::remove_file(&pid_file);
         return None;
@@ -183,6 +177,17 @@ fn running_postmaster(pgdata: &Path) -> Option<(u32, PathBuf)> {
         fs::read_to_string(&pid_file).is_ok_and(|t| t.lines().nth(7).is_some_and(|s| s.trim() == "ready"))
     });
     Some((pid, socket_dir))
+}
+
+/// `/proc/<pid>/stat` reads `pid (comm) state …`; an exited, unreaped process is `Z`.
+fn is_live_postgres(pid: u32) -> bool {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    match (stat.find('('), stat.rfind(')')) {
+        (Some(open), Some(close)) if open < close => {
+            &stat[open + 1..close] == "postgres" && !stat[close + 1..].trim_start().starts_with('Z')
+        }
+        _ => false,
+    }
 }
 
 fn init(paths: &Paths, runner: &Runner) -> Result<()> {
@@ -226,10 +231,7 @@ fn start(paths: &Paths, runner: &Runner, durable: bool) -> Result<(u32, PathBuf)
             .arg(&paths.pgdata)
             .arg("--log")
             .arg(&log)
-            .args(["--wait", "--timeout=60", "--silent"])
-            // Own process group: a Ctrl-C meant for diaba must not also kill the postmaster
-            // under it; diaba stops the cluster itself after draining requests.
-            .process_group(0),
+            .args(["--wait", "--timeout=60", "--silent"]),
     )?;
     let (pid, socket_dir) = running_postmaster(&paths.pgdata).ok_or_else(|| Error::ClusterCommand {
         command: "pg_ctl start".into(),
@@ -246,11 +248,12 @@ fn stop(paths: &Paths, runner: &Runner) -> Result<()> {
     }
     runner.run(
         paths,
-        Command::new(paths.bin_dir.join("pg_ctl"))
-            .arg("stop")
-            .arg("--pgdata")
-            .arg(&paths.pgdata)
-            .args(["--mode=fast", "--wait", "--timeout=60", "--silent"]),
+        Command::new(paths.bin_dir.join("pg_ctl")).arg("stop").arg("--pgdata").arg(&paths.pgdata).args([
+            "--mode=fast",
+            "--wait",
+            "--timeout=60",
+            "--silent",
+        ]),
     )
 }
 
@@ -260,7 +263,8 @@ fn socket_dir(paths: &Paths) -> Result<PathBuf> {
     if paths.run_dir.as_os_str().len() + socket_name_len <= MAX_SOCKET_PATH {
         return Ok(paths.run_dir.clone());
     }
-    let short = std::env::temp_dir().join(format!("diaba-{:016x}", fnv1a(paths.data_dir.as_os_str().as_encoded_bytes())));
+    let short =
+        std::env::temp_dir().join(format!("diaba-{:016x}", fnv1a(paths.data_dir.as_os_str().as_encoded_bytes())));
     create_dir(&short)?;
     set_mode(&short, 0o700)?;
     Ok(short)
@@ -282,10 +286,8 @@ impl Runner {
         if self.drop_to.is_some() {
             // The cluster user must be able to traverse our directory to reach pg/ and run/.
             set_mode(&paths.data_dir, 0o711)?;
-            let reachable = self
-                .command(Command::new("test").arg("-w").arg(&paths.pgdata))
-                .status()
-                .is_ok_and(|s| s.success());
+            let reachable =
+                self.command(Command::new("test").arg("-w").arg(&paths.pgdata)).status().is_ok_and(|s| s.success());
             if !reachable {
                 return Err(Error::ClusterUser {
                     user: self.os_user.clone(),
@@ -312,7 +314,10 @@ impl Runner {
             // std clears supplementary groups when a root process sets a uid.
             command.uid(uid).gid(gid);
         }
-        command.env("LC_ALL", "C").env_remove("PGDATA")
+        // Own process group: a Ctrl-C or a group-wide SIGTERM meant for diaba must reach
+        // neither the postmaster nor a pg_ctl in flight; diaba stops the cluster itself
+        // after draining requests.
+        command.env("LC_ALL", "C").env_remove("PGDATA").process_group(0)
     }
 
     fn run(&self, paths: &Paths, command: &mut Command) -> Result<()> {
@@ -358,7 +363,8 @@ fn find_bin_dir() -> Result<PathBuf> {
 }
 
 fn current_uid() -> Result<u32> {
-    let status = fs::read_to_string("/proc/self/status").map_err(|source| io("read", Path::new("/proc/self/status"), source))?;
+    let status =
+        fs::read_to_string("/proc/self/status").map_err(|source| io("read", Path::new("/proc/self/status"), source))?;
     status
         .lines()
         .find_map(|line| line.strip_prefix("Uid:"))
@@ -370,10 +376,8 @@ fn current_uid() -> Result<u32> {
 /// uid and gid of an OS user, through NSS (`getent`), so LDAP users work too.
 fn lookup_user(name: &str) -> Result<(u32, u32)> {
     let unusable = |reason: &str| Error::ClusterUser { user: name.into(), reason: reason.into() };
-    let out = Command::new("getent")
-        .args(["passwd", name])
-        .output()
-        .map_err(|e| unusable(&format!("getent failed: {e}")))?;
+    let out =
+        Command::new("getent").args(["passwd", name]).output().map_err(|e| unusable(&format!("getent failed: {e}")))?;
     let line = String::from_utf8_lossy(&out.stdout);
     let fields: Vec<&str> = line.trim().split(':').collect();
     match (fields.get(2).and_then(|u| u.parse().ok()), fields.get(3).and_then(|g| g.parse().ok())) {
@@ -454,7 +458,8 @@ mod tests {
     #[test]
     fn a_long_data_dir_gets_a_short_socket_dir() {
         let long = PathBuf::from("/tmp").join("d".repeat(120));
-        let paths = Paths { pgdata: long.join("pg"), run_dir: long.join("run"), bin_dir: "/usr/bin".into(), data_dir: long };
+        let paths =
+            Paths { pgdata: long.join("pg"), run_dir: long.join("run"), bin_dir: "/usr/bin".into(), data_dir: long };
         let dir = socket_dir(&paths).unwrap();
         assert!(dir.as_os_str().len() + 20 <= MAX_SOCKET_PATH, "{}", dir.display());
     }

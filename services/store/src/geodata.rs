@@ -6,16 +6,20 @@ use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 
 const META_KEY: &str = "geodata_version";
+/// Bump when the loader itself changes, so existing databases reload the units.
+const LOADER_VERSION: u32 = 1;
 /// Pre-2025 units have no start date in the shipped sources: they simply predate our records.
 const SINCE_EVER: &str = "-infinity";
 const REFORM: &str = "2025-07-01";
+/// Ninh Kiều, Bình Thủy, Cái Răng, Phong Điền: the former districts diaba covers.
+const SERVICE_AREA_DISTRICTS: [&str; 4] = ["916", "918", "919", "926"];
 /// Wards missing from the GSO list of 2025-03-01 had been merged earlier; the sources give
 /// no exact date, so they are closed at the date of the list that no longer has them.
 const LAST_LIST_WITHOUT_THEM: &str = "2025-03-01";
 
 /// Loads the units when the database holds another (or no) version of the shipped files.
 pub(crate) async fn load_if_changed(pool: &PgPool) -> Result<bool> {
-    let fingerprint = shipped::fingerprint();
+    let fingerprint = format!("{}-{LOADER_VERSION}", shipped::fingerprint());
     let loaded: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
         .bind(META_KEY)
         .fetch_optional(pool)
@@ -85,7 +89,7 @@ async fn insert(conn: &mut PgConnection, unit: NewUnit<'_>) -> Result<i64> {
 async fn load_units(conn: &mut PgConnection) -> Result<()> {
     let listed = shipped::units_pre2025()?;
     let by_code: HashMap<&str, &shipped::Pre2025Unit> = listed.iter().map(|u| (u.gso_code.as_str(), u)).collect();
-    let gso_source = "geodata/cantho_admin_units_pre2025_gso_postcodes.csv (GSO list, Vietnam Post 2020 postcodes)";
+    let gso_source = "cantho_admin_units_pre2025_gso_postcodes.csv";
 
     // Before the reform: the city and its districts with polygons, wards without.
     let mut pre2025_ids: HashMap<String, i64> = HashMap::new();
@@ -104,7 +108,7 @@ async fn load_units(conn: &mut PgConnection) -> Result<()> {
                 kind: listed.map(|u| u.kind.as_str()),
                 parent_id,
                 postcode: listed.map(|u| u.postcode_vnpost_2020.as_str()),
-                in_service_area: false,
+                in_service_area: SERVICE_AREA_DISTRICTS.contains(&shape.code.as_str()),
                 valid_from: SINCE_EVER,
                 valid_to: Some(REFORM),
                 geometry: Some(&shape.geometry),

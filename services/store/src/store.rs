@@ -3,6 +3,7 @@ use crate::error::{QueryContext, Result};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 use std::str::FromStr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema, compiled in from `migrations/`.
@@ -33,7 +34,8 @@ pub struct Health {
 #[derive(Debug)]
 pub struct Store {
     pool: PgPool,
-    cluster: Option<Cluster>,
+    /// Taken by [`Store::close`]; a mutex so closing works through a shared handle.
+    cluster: Mutex<Option<Cluster>>,
 }
 
 impl Store {
@@ -52,22 +54,17 @@ impl Store {
             }
         };
         let pool = connect_pool(options, max_connections).await?;
-        Ok(Self { pool, cluster })
+        Ok(Self { pool, cluster: Mutex::new(cluster) })
     }
 
     /// Wraps an existing pool (tests build one per database).
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool, cluster: None }
+        Self { pool, cluster: Mutex::new(None) }
     }
 
     /// The pool, for the modules of this crate.
     pub(crate) fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    /// The embedded cluster, when diaba runs one.
-    pub fn cluster(&self) -> Option<&Cluster> {
-        self.cluster.as_ref()
     }
 
     /// Brings the schema up to date.
@@ -84,22 +81,20 @@ impl Store {
 
     /// Checks the database answers and reports what data it holds.
     pub async fn health(&self) -> Result<Health> {
-        let (data_version, postgis): (Option<String>, String) = sqlx::query_as(
-            "SELECT (SELECT value FROM meta WHERE key = 'geodata_version'), postgis_lib_version()",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .query("health")?;
+        let (data_version, postgis): (Option<String>, String) =
+            sqlx::query_as("SELECT (SELECT value FROM meta WHERE key = 'geodata_version'), postgis_lib_version()")
+                .fetch_one(&self.pool)
+                .await
+                .query("health")?;
         Ok(Health { data_version, postgis })
     }
 
     /// Closes the pool, then stops the embedded cluster if no other process uses it.
-    pub async fn close(self) -> Result<()> {
+    pub async fn close(&self) -> Result<()> {
         self.pool.close().await;
-        if let Some(cluster) = self.cluster {
-            tokio::task::spawn_blocking(move || cluster.release())
-                .await
-                .expect("cluster stop does not panic")?;
+        let cluster = self.cluster.lock().expect("cluster lock").take();
+        if let Some(cluster) = cluster {
+            tokio::task::spawn_blocking(move || cluster.release()).await.expect("cluster stop does not panic")?;
         }
         Ok(())
     }
@@ -126,10 +121,7 @@ async fn ensure_database(cluster: &Cluster, database: &str) -> Result<()> {
         .query("database exists")?;
     if !exists {
         // Identifiers cannot be bound; `database` is our own constant, never user input.
-        sqlx::query(&format!("CREATE DATABASE \"{database}\""))
-            .execute(&mut conn)
-            .await
-            .query("create database")?;
+        sqlx::query(&format!("CREATE DATABASE \"{database}\"")).execute(&mut conn).await.query("create database")?;
     }
     conn.close().await.query("close")?;
     Ok(())

@@ -100,10 +100,8 @@ async fn start() -> Harness {
     store.load_geodata().await.expect("load shipped geodata into the template");
     store.close().await.expect("close template pool");
 
-    let harness = Harness {
-        socket_options: cluster.connect_options("postgres"),
-        url_template: cluster.url(DB_PLACEHOLDER),
-    };
+    let harness =
+        Harness { socket_options: cluster.connect_options("postgres"), url_template: cluster.url(DB_PLACEHOLDER) };
     // The watchdog owns the cluster's end; the handle itself must not stop it.
     std::mem::forget(cluster);
     harness
@@ -117,7 +115,8 @@ fn spawn_watchdog(cluster: &Cluster, dir: PathBuf) {
         pg = cluster.postmaster_pid(),
         dir = dir.display()
     );
-    Command::new("sh")
+    // Never waited for: it must outlive this process.
+    let _watchdog = Command::new("sh")
         .arg("-c")
         .arg(script)
         .stdin(Stdio::null())
@@ -126,4 +125,6 @@ fn spawn_watchdog(cluster: &Cluster, dir: PathBuf) {
         .process_group(0)
         .spawn()
         .expect("spawn the test cluster watchdog");
+    #[allow(clippy::zombie_processes)]
+    std::mem::forget(_watchdog);
 }

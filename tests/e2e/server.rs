@@ -1,0 +1,83 @@
+//! Runs `diaba serve` as a child process and finds the port it bound.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `diaba serve`; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Starts `diaba serve --listen 127.0.0.1:0 <args>` and waits until it listens.
+    pub fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_diaba"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--demo", "none"])
+            .args(args)
+            .env("DIABA_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn diaba serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("diaba listening on ") {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("diaba serve did not start listening; exit: {:?}", child.try_wait()));
+        Server { child, base }
+    }
+
+    /// Starts against a database URL.
+    pub fn with_database(url: &str) -> Server {
+        Server::start(&["--database-url", url])
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal and waits for the process to end; returns whether it exited cleanly.
+    pub fn stop_with(mut self, signal: &str) -> bool {
+        let pid = self.pid().to_string();
+        Command::new("kill").args(["-s", signal, &pid]).status().expect("kill");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.success();
+            }
+            assert!(Instant::now() < deadline, "diaba did not stop after SIG{signal}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET a URL and return (status, content type, JSON body).
+pub async fn get_json(url: &str) -> (u16, String, serde_json::Value) {
+    let response = reqwest::get(url).await.expect("request");
+    let status = response.status().as_u16();
+    let content_type =
+        response.headers().get("content-type").map(|v| v.to_str().unwrap_or_default().to_owned()).unwrap_or_default();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, content_type, body)
+}
