@@ -12,6 +12,7 @@
 
 mod coord;
 mod error;
+pub mod olc;
 mod unit;
 
 pub use coord::LonLat;
