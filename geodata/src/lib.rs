@@ -176,6 +176,63 @@ pub fn composition_2025() -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// Every postcode area diaba can vouch for from the shipped data, for encoding and
+/// decoding Vpostcodes without a database (CLI, tests).
+///
+/// Current areas: the 12 post-2025 units of the service area with their new postcodes.
+/// Historical areas (still decodable): the pre-2025 wards of Ninh Kiều, Bình Thủy, Cái Răng
+/// and Phong Điền. No licensed polygons of those wards exist, so each stands for the
+/// post-2025 wards it became part of, or its district's polygon when it has no successor
+/// in the table (DESIGN §3).
+pub fn postcode_table() -> Result<diaba_core::PostcodeTable> {
+    use diaba_core::{Postcode, PostcodeArea, PostcodeTable};
+    let file = "cantho_wards_2025_sapnhapbando.geojson";
+    let wards = wards_2025()?;
+    let shape_of = |code: &str, shapes: &[UnitShape], file: &'static str| -> Result<Option<geo::MultiPolygon<f64>>> {
+        shapes.iter().find(|s| s.code == code).map(|s| multipolygon(file, &s.geometry)).transpose()
+    };
+    let mut table = PostcodeTable::default();
+    let scope = scope_2025()?;
+    let mut successors: std::collections::HashMap<String, Vec<geo::Polygon<f64>>> = Default::default();
+    for unit in &scope {
+        let Some(shape) = shape_of(&unit.code, &wards, file)? else { continue };
+        for old in &unit.formed_from {
+            successors.entry(old.code.clone()).or_default().extend(shape.0.iter().cloned());
+        }
+        let postcode = Postcode::parse(&unit.postcode).map_err(|e| Error::Shape { file, reason: e.to_string() })?;
+        table.extend(PostcodeArea::new(postcode, &unit.code, &unit.name, true, shape));
+    }
+    let districts = districts_pre2025()?;
+    for ward in units_pre2025()?
+        .iter()
+        .filter(|u| u.level == "ward" && SERVICE_AREA_DISTRICTS.contains(&u.parent_gso_code.as_str()))
+    {
+        let Ok(postcode) = Postcode::parse(&ward.postcode_vnpost_2020) else { continue };
+        let shape = match successors.get(&ward.gso_code) {
+            Some(polygons) => Some(geo::MultiPolygon(polygons.clone())),
+            None => shape_of(&ward.parent_gso_code, &districts, "cantho_districts_pre2025_gischinhphu.geojson")?,
+        };
+        if let Some(shape) = shape {
+            table.extend(PostcodeArea::new(postcode, &ward.gso_code, &ward.name, false, shape));
+        }
+    }
+    Ok(table)
+}
+
+/// Ninh Kiều, Bình Thủy, Cái Răng, Phong Điền: the former districts diaba covers.
+pub const SERVICE_AREA_DISTRICTS: [&str; 4] = ["916", "918", "919", "926"];
+
+/// Parses a shipped GeoJSON geometry (Polygon or MultiPolygon) into lon/lat polygons.
+pub fn multipolygon(file: &'static str, geometry: &str) -> Result<geo::MultiPolygon<f64>> {
+    let shape_error = |reason: String| Error::Shape { file, reason };
+    let geometry: geojson::Geometry = geometry.parse().map_err(|e: geojson::Error| shape_error(e.to_string()))?;
+    match geo::Geometry::<f64>::try_from(geometry).map_err(|e| shape_error(e.to_string()))? {
+        geo::Geometry::MultiPolygon(m) => Ok(m),
+        geo::Geometry::Polygon(p) => Ok(geo::MultiPolygon(vec![p])),
+        other => Err(shape_error(format!("expected a polygon, got {other:?}"))),
+    }
+}
+
 /// A fingerprint of every shipped file, reported by `/health` as the data version.
 pub fn fingerprint() -> String {
     // FNV-1a: stable across Rust releases, unlike std's DefaultHasher.

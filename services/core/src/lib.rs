@@ -7,14 +7,26 @@
 //! - [`LonLat`]: a WGS84 position, finite and in range.
 //! - [`UnitLevel`], [`UnitCode`], [`AsOf`]: administrative units that change over time
 //!   (the 2025 reform removed districts and reused ward codes).
+//! - [`olc`]: Open Location Code, exact against the official test vectors.
+//! - [`Vpostcode`], [`PostcodeTable`]: household codes `94107 9QCJ+2VX`.
+//! - [`NationalParcelId`]: the 12-character GeoHash of a point inside a parcel.
+//! - [`crs`]: WGS84 ↔ VN-2000 / TM-3 with the official datum shift, and legal areas.
+//! - [`fold`]: Vietnamese text folding for search.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod coord;
+pub mod crs;
 mod error;
 pub mod olc;
+mod parcel_id;
+mod text;
 mod unit;
+mod vpostcode;
 
 pub use coord::LonLat;
 pub use error::{Error, Result};
+pub use parcel_id::{NationalParcelId, ParcelIdError};
+pub use text::fold;
 pub use unit::{AsOf, REFORM_2025, UnitCode, UnitLevel};
+pub use vpostcode::{Decoded, Postcode, PostcodeArea, PostcodeTable, Vpostcode, VpostcodeError};

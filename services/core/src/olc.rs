@@ -338,7 +338,7 @@ pub fn shorten(code: &str, ref_lat: f64, ref_lng: f64) -> Result<String, OlcErro
 /// ```
 /// use diaba_core::olc;
 /// assert_eq!(olc::recover_nearest("9QCJ+2VX", 51.3852125, -1.217765625).unwrap(), "9C3W9QCJ+2VX");
-/// assert!(olc::recover_nearest("9QCJ+2V", 51.38, -1.21).is_err());
+/// assert!(olc::recover_nearest("9QCJ+2", 51.38, -1.21).is_err()); // one digit after "+"
 /// ```
 pub fn recover_nearest(code: &str, ref_lat: f64, ref_lng: f64) -> Result<String, OlcError> {
     if !ref_lat.is_finite() || !ref_lng.is_finite() {

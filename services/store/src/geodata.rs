@@ -11,8 +11,7 @@ const LOADER_VERSION: u32 = 1;
 /// Pre-2025 units have no start date in the shipped sources: they simply predate our records.
 const SINCE_EVER: &str = "-infinity";
 const REFORM: &str = "2025-07-01";
-/// Ninh Kiều, Bình Thủy, Cái Răng, Phong Điền: the former districts diaba covers.
-const SERVICE_AREA_DISTRICTS: [&str; 4] = ["916", "918", "919", "926"];
+use diaba_geodata::SERVICE_AREA_DISTRICTS;
 /// Wards missing from the GSO list of 2025-03-01 had been merged earlier; the sources give
 /// no exact date, so they are closed at the date of the list that no longer has them.
 const LAST_LIST_WITHOUT_THEM: &str = "2025-03-01";
