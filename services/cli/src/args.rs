@@ -27,6 +27,91 @@ pub enum Command {
     /// Manage the embedded PostgreSQL cluster.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Encode or decode household codes (`94107 9QCJ+2VX`) with the shipped postcode areas.
+    #[command(subcommand)]
+    Vpostcode(VpostcodeCommand),
+    /// Convert coordinates between WGS84 and VN-2000 / TM-3 (official datum shift).
+    #[command(subcommand)]
+    Crs(CrsCommand),
+    /// Print the national parcel id (12-character GeoHash of an interior point) of a polygon.
+    ParcelId(ParcelIdArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VpostcodeCommand {
+    /// The code of a position (postcode of the unit containing it + 7 OLC characters).
+    Encode {
+        /// Latitude, decimal degrees (WGS84).
+        #[arg(allow_negative_numbers = true)]
+        lat: String,
+        /// Longitude, decimal degrees (WGS84).
+        #[arg(allow_negative_numbers = true)]
+        lon: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// The ≈3 m cell a code names, checked against its postcode's area.
+    Decode {
+        /// The code, with or without space and "+", any case (e.g. "94119 QXHJ+2VX").
+        code: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CrsCommand {
+    /// WGS84 latitude/longitude → VN-2000 easting/northing.
+    ToVn2000 {
+        /// Latitude, decimal degrees.
+        #[arg(allow_negative_numbers = true)]
+        lat: String,
+        /// Longitude, decimal degrees.
+        #[arg(allow_negative_numbers = true)]
+        lon: String,
+        #[command(flatten)]
+        zone: ZoneArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// VN-2000 easting/northing → WGS84 latitude/longitude.
+    ToWgs84 {
+        /// Easting in metres (around 500 000). Survey tables call this Y.
+        easting: f64,
+        /// Northing in metres. Survey tables call this X.
+        northing: f64,
+        #[command(flatten)]
+        zone: ZoneArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ZoneArgs {
+    /// TM-3 central meridian in degrees: 105 is Cần Thơ (EPSG:5897), 105.5 former Sóc Trăng
+    /// (EPSG:9209).
+    #[arg(long, default_value_t = 105.0)]
+    pub meridian: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ParcelIdArgs {
+    /// GeoJSON file with a Polygon or MultiPolygon (a geometry, a Feature, or the first
+    /// feature of a FeatureCollection).
+    pub file: std::path::PathBuf,
+    /// Coordinates of the file: EPSG:4326 (lon/lat) or EPSG:5897 / EPSG:9209 (VN-2000 metres).
+    #[arg(long, default_value = "EPSG:4326")]
+    pub crs: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct OutputArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

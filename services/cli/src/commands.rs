@@ -22,6 +22,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             std::mem::forget(cluster);
             Ok(())
         }
+        Command::Vpostcode(command) => crate::codecs::vpostcode(command),
+        Command::Crs(command) => crate::codecs::crs(command),
+        Command::ParcelId(args) => crate::codecs::parcel_id(args),
         Command::Db(DbCommand::Stop(args)) => {
             let options = cluster_options(&args);
             let stopped = tokio::task::spawn_blocking(move || Cluster::open(&options)?.release()).await??;

@@ -3,6 +3,7 @@
 //! Thin on purpose: clap types, tracing set-up, then one library call per subcommand.
 
 mod args;
+mod codecs;
 mod commands;
 
 use clap::Parser;

@@ -233,9 +233,9 @@ pub fn is_full(code: &str) -> bool {
     if !is_valid(code) || is_short(code) {
         return false;
     }
-    let value = |b: u8| ALPHABET.iter().position(|&a| a == b.to_ascii_uppercase()).unwrap_or(0) as i64;
     let bytes = code.as_bytes();
-    value(bytes[0]) * ENCODING_BASE < LATITUDE_MAX * 2 && value(bytes[1]) * ENCODING_BASE < LONGITUDE_MAX * 2
+    alphabet_value(bytes[0]) * ENCODING_BASE < LATITUDE_MAX * 2
+        && alphabet_value(bytes[1]) * ENCODING_BASE < LONGITUDE_MAX * 2
 }
 
 /// Decodes a full code into its cell.
@@ -254,12 +254,14 @@ pub fn decode(code: &str) -> Result<CodeArea, OlcError> {
             OlcError::Invalid { code: code.into() }
         });
     }
-    let digits: Vec<i64> = code
-        .bytes()
-        .filter(|&b| b != SEPARATOR && b != PADDING)
-        .take(MAX_DIGITS)
-        .map(|b| ALPHABET.iter().position(|&a| a == b.to_ascii_uppercase()).expect("validated") as i64)
-        .collect();
+    // Validated above: every byte is a separator, padding or alphabet character.
+    let mut digits = [0i64; MAX_DIGITS];
+    let mut count = 0;
+    for byte in code.bytes().filter(|&b| b != SEPARATOR && b != PADDING).take(MAX_DIGITS) {
+        digits[count] = alphabet_value(byte);
+        count += 1;
+    }
+    let digits = &digits[..count];
     let mut lat = -LATITUDE_MAX * PAIR_PRECISION;
     let mut lng = -LONGITUDE_MAX * PAIR_PRECISION;
     let pair_digits = digits.len().min(PAIR_DIGITS);
@@ -371,6 +373,21 @@ pub fn recover_nearest(code: &str, ref_lat: f64, ref_lng: f64) -> Result<String,
         lng += resolution;
     }
     encode(lat, lng, area.code_length)
+}
+
+/// Index of a code character in the alphabet (0 for anything else; callers validate first).
+fn alphabet_value(byte: u8) -> i64 {
+    const TABLE: [i8; 128] = {
+        let mut table = [-1i8; 128];
+        let mut i = 0;
+        while i < ALPHABET.len() {
+            table[ALPHABET[i] as usize] = i as i8;
+            table[ALPHABET[i].to_ascii_lowercase() as usize] = i as i8;
+            i += 1;
+        }
+        table
+    };
+    TABLE.get(byte as usize).copied().unwrap_or(-1).max(0) as i64
 }
 
 fn clip_latitude(lat: f64) -> f64 {

@@ -6,7 +6,7 @@
 
 use crate::LonLat;
 use crate::olc;
-use geo::{InteriorPoint, Intersects, MultiPolygon, Point, Rect};
+use geo::{BoundingRect, InteriorPoint, Intersects, MultiPolygon, Point, Rect};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -146,7 +146,7 @@ impl Vpostcode {
 
     /// Encodes `point`, which must lie in `area` (boundary included).
     pub fn encode(point: LonLat, area: &PostcodeArea) -> Result<Self, VpostcodeError> {
-        if !area.shape.intersects(&Point::new(point.lon(), point.lat())) {
+        if !area.covers(point) {
             return Err(VpostcodeError::NoArea { lat: point.lat(), lon: point.lon() });
         }
         let full = olc::encode(point.lat(), point.lon(), CODE_DIGITS).expect("11 digits is a valid length");
@@ -165,7 +165,7 @@ impl Vpostcode {
         let cell = olc::decode(&full).expect("a recovered code is a full code");
         let rect =
             Rect::new(geo::coord! { x: cell.lng_lo, y: cell.lat_lo }, geo::coord! { x: cell.lng_hi, y: cell.lat_hi });
-        if area.shape.intersects(&rect) {
+        if area.bounds.intersects(&rect) && area.shape.intersects(&rect) {
             Ok(cell)
         } else {
             Err(VpostcodeError::OutsideArea {
@@ -191,6 +191,8 @@ pub struct PostcodeArea {
     unit_name: String,
     current: bool,
     shape: MultiPolygon<f64>,
+    /// Cheap rejection before the exact test on thousands of vertices.
+    bounds: Rect<f64>,
     reference: LonLat,
 }
 
@@ -206,7 +208,22 @@ impl PostcodeArea {
     ) -> Option<Self> {
         let inside = shape.interior_point()?;
         let reference = LonLat::new(inside.x(), inside.y()).ok()?;
-        Some(Self { postcode, unit_code: unit_code.into(), unit_name: unit_name.into(), current, shape, reference })
+        let bounds = shape.bounding_rect()?;
+        Some(Self {
+            postcode,
+            unit_code: unit_code.into(),
+            unit_name: unit_name.into(),
+            current,
+            shape,
+            bounds,
+            reference,
+        })
+    }
+
+    /// True when the point is in the area, boundary included.
+    pub fn covers(&self, point: LonLat) -> bool {
+        let p = Point::new(point.lon(), point.lat());
+        self.bounds.intersects(&p) && self.shape.intersects(&p)
     }
 
     /// The postcode.
@@ -267,8 +284,7 @@ impl PostcodeTable {
 
     /// The current area containing a point.
     pub fn area_containing(&self, point: LonLat) -> Option<&PostcodeArea> {
-        let p = Point::new(point.lon(), point.lat());
-        self.areas.values().flatten().filter(|a| a.current).find(|a| a.shape.intersects(&p))
+        self.areas.values().flatten().filter(|a| a.current).find(|a| a.covers(point))
     }
 
     /// Encodes a point with the postcode of the current unit containing it.
