@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod demo;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -217,6 +219,18 @@ pub fn postcode_table() -> Result<diaba_core::PostcodeTable> {
         }
     }
     Ok(table)
+}
+
+/// The 12 post-2025 units of the service area with their outlines (lon/lat), in code order.
+pub fn service_wards() -> Result<Vec<(String, geo::MultiPolygon<f64>)>> {
+    let scope = scope_2025()?;
+    let mut wards: Vec<(String, geo::MultiPolygon<f64>)> = wards_2025()?
+        .into_iter()
+        .filter(|w| scope.iter().any(|s| s.code == w.code))
+        .map(|w| Ok((w.code, multipolygon("cantho_wards_2025_sapnhapbando.geojson", &w.geometry)?)))
+        .collect::<Result<_>>()?;
+    wards.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(wards)
 }
 
 /// Ninh Kiều, Bình Thủy, Cái Răng, Phong Điền: the former districts diaba covers.

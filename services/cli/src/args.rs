@@ -24,6 +24,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and load the shipped administrative units, then exit.
     Migrate(DbArgs),
+    /// Load the synthetic demo parcels (labelled synthetic) inside the real wards.
+    Seed(SeedArgs),
+    /// Manage users and their bearer tokens.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Manage the embedded PostgreSQL cluster.
     #[command(subcommand)]
     Db(DbCommand),
@@ -35,6 +40,48 @@ pub enum Command {
     Crs(CrsCommand),
     /// Print the national parcel id (12-character GeoHash of an interior point) of a polygon.
     ParcelId(ParcelIdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// small ≈ 5 000 parcels (a neighbourhood per ward), full ≈ 250 000.
+    #[arg(long, value_enum, default_value_t = DemoProfile::Small)]
+    pub profile: DemoProfile,
+    /// Seed of the generator: the same seed gives the same parcels.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Seed of the demo generator unless --seed says otherwise.
+pub const DEFAULT_SEED: u64 = 20250701;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (or update its role and wards) and print a new token, once.
+    Add {
+        /// Unique user name.
+        name: String,
+        /// collector, registrar or admin.
+        #[arg(long)]
+        role: String,
+        /// Comma-separated 2025 ward codes the user may act in (e.g. 31135,31147).
+        #[arg(long, value_delimiter = ',')]
+        wards: Vec<String>,
+        /// Team name (for collectors' progress reports).
+        #[arg(long)]
+        team: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke every token of a user, effective immediately.
+    Revoke {
+        /// User name.
+        name: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,8 +1,11 @@
 //! One function per subcommand.
 
-use crate::args::{ClusterArgs, Command, DbArgs, DbCommand, DemoProfile, ServeArgs};
+use crate::args::{ClusterArgs, Command, DEFAULT_SEED, DbArgs, DbCommand, DemoProfile, ServeArgs, UserCommand};
 use anyhow::Context;
+use diaba_core::auth::Role;
+use diaba_geodata::demo;
 use diaba_store::{Cluster, ClusterOptions, DatabaseConfig, Store};
+use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +25,37 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             std::mem::forget(cluster);
             Ok(())
         }
+        Command::Seed(args) => {
+            let store = open_migrated(&args.db, 4).await?;
+            let result = seed(&store, args.profile, args.seed).await;
+            store.close().await?;
+            result
+        }
+        Command::User(UserCommand::Add { name, role, wards, team, db }) => {
+            let role =
+                Role::parse(&role).with_context(|| format!("unknown role {role:?}: collector, registrar or admin"))?;
+            for ward in &wards {
+                diaba_core::UnitCode::parse(ward)?;
+            }
+            let store = open_migrated(&db, 2).await?;
+            let (user, token) = store.add_user(&name, role, &wards, team.as_deref()).await?;
+            store.close().await?;
+            eprintln!(
+                "user {} ({}, wards: {}). The token is shown only now:",
+                user.name,
+                role.as_str(),
+                wards.join(",")
+            );
+            println!("{}", token.reveal());
+            Ok(())
+        }
+        Command::User(UserCommand::Revoke { name, db }) => {
+            let store = open_migrated(&db, 2).await?;
+            let revoked = store.revoke_tokens(&name).await?;
+            store.close().await?;
+            println!("revoked {revoked} token(s) of {name}");
+            Ok(())
+        }
         Command::Vpostcode(command) => crate::codecs::vpostcode(command),
         Command::Crs(command) => crate::codecs::crs(command),
         Command::ParcelId(args) => crate::codecs::parcel_id(args),
@@ -36,8 +70,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Arc::new(open_migrated(&args.db, args.db_connections).await?);
-    if args.demo != DemoProfile::None {
-        tracing::warn!(profile = ?args.demo, "synthetic demo layers are not available yet in this build; serving real units only");
+    if args.demo != DemoProfile::None && store.demo_profile().await?.is_none() {
+        seed(&store, args.demo, DEFAULT_SEED).await?;
     }
     let config = diaba_api::Config {
         listen: args.listen,
@@ -71,6 +105,47 @@ async fn open_migrated(args: &DbArgs, connections: u32) -> anyhow::Result<Store>
     store.migrate().await.context("migrating the database")?;
     store.load_geodata().await.context("loading the shipped Cần Thơ units")?;
     Ok(store)
+}
+
+/// Generates and loads the demo parcels unless a demo profile is already loaded.
+async fn seed(store: &Store, profile: DemoProfile, seed: u64) -> anyhow::Result<()> {
+    let (profile, name) = match profile {
+        DemoProfile::None => return Ok(()),
+        DemoProfile::Small => (demo::Profile::Small, "small"),
+        DemoProfile::Full => (demo::Profile::Full, "full"),
+    };
+    if let Some(loaded) = store.demo_profile().await? {
+        eprintln!("demo profile {loaded:?} is already loaded; nothing to do");
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let wards = diaba_geodata::service_wards()?;
+    let bar = progress_bar(wards.len() as u64, "generating lots in the 12 wards");
+    let parcels = tokio::task::spawn_blocking({
+        let bar = bar.clone();
+        move || {
+            let vn2000 = diaba_core::crs::Vn2000::can_tho()?;
+            demo::parcels(profile, seed, &wards, &vn2000, |done| bar.set_position(done as u64))
+        }
+    })
+    .await??;
+    bar.finish_and_clear();
+    let bar = progress_bar(parcels.len() as u64, "loading synthetic parcels into PostGIS");
+    let count = store.seed_parcels(name, seed, &parcels, |done, _| bar.set_position(done as u64)).await?;
+    bar.finish_and_clear();
+    tracing::info!(count, profile = name, seconds = started.elapsed().as_secs_f32(), "synthetic demo parcels loaded");
+    Ok(())
+}
+
+fn progress_bar(total: u64, message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar
 }
 
 fn cluster_options(args: &ClusterArgs) -> ClusterOptions {

@@ -15,10 +15,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 mod coord;
 pub mod crs;
 mod error;
 pub mod olc;
+pub mod parcel;
 mod parcel_id;
 mod text;
 mod unit;

@@ -6,13 +6,16 @@
 //! still inside any parcel wider than a few centimetres; encoding checks that it is.
 
 use crate::LonLat;
-use geo::{Area, Contains, MultiPolygon, Point, Polygon};
+use geo::{Area, BoundingRect, Contains, MultiPolygon, Point, Polygon};
 use std::fmt;
 
 const LENGTH: usize = 12;
 const ALPHABET: &str = "0123456789bcdefghjkmnpqrstuvwxyz";
-/// Search tolerance of the pole of inaccessibility, in degrees (≈1 cm).
-const TOLERANCE_DEGREES: f64 = 1e-7;
+/// Search tolerance of the pole of inaccessibility, as a fraction of the polygon's
+/// narrower side. A fixed tolerance makes polylabel crawl along the whole centre line of
+/// long strips (every point on it is equally far from the edges); 1/64 of the width keeps
+/// the point well inside at a bounded cost.
+const TOLERANCE_FRACTION: f64 = 1.0 / 64.0;
 
 /// Why a parcel id cannot be made or read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -53,7 +56,9 @@ impl NationalParcelId {
             .iter()
             .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
             .ok_or(ParcelIdError::Degenerate)?;
-        let pole = polylabel::polylabel(largest, &TOLERANCE_DEGREES).map_err(|_| ParcelIdError::Degenerate)?;
+        let bounds = largest.bounding_rect().ok_or(ParcelIdError::Degenerate)?;
+        let tolerance = (bounds.width().min(bounds.height()) * TOLERANCE_FRACTION).max(1e-12);
+        let pole = polylabel::polylabel(largest, &tolerance).map_err(|_| ParcelIdError::Degenerate)?;
         let hash = geohash::encode(pole.into(), LENGTH).map_err(|_| ParcelIdError::Degenerate)?;
         let id = Self(hash);
         let check = id.point();

@@ -12,8 +12,12 @@ mod cluster;
 mod error;
 pub mod feed;
 mod geodata;
+mod seed;
 mod store;
 pub mod units;
+mod users;
+
+pub use users::Token;
 
 pub use cluster::{CLUSTER_SUPERUSER, Cluster, ClusterOptions, DEFAULT_CLUSTER_USER};
 pub use error::{Error, Result};

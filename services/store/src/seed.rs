@@ -1,0 +1,167 @@
+//! Bulk loading of the synthetic demo parcels: COPY into a staging table, then set-based
+//! inserts, all in one transaction with one "reload" entry in the change feed.
+
+use crate::error::{QueryContext, Result};
+use crate::feed::{Layer, append_reload};
+use crate::store::Store;
+use diaba_core::NationalParcelId;
+use diaba_geodata::demo::{DemoParcel, SYNTHETIC_SOURCE};
+use geo::MultiPolygon;
+use std::fmt::Write;
+
+const META_KEY: &str = "demo_profile";
+/// Rows per COPY message.
+const CHUNK: usize = 2_000;
+
+impl Store {
+    /// The demo profile already loaded, if any.
+    pub async fn demo_profile(&self) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(META_KEY)
+            .fetch_optional(self.pool())
+            .await
+            .query("demo profile")
+    }
+
+    /// Inserts generated parcels as version 1, labelled synthetic, and records `profile`.
+    /// `progress(done, total)` is called as rows are sent.
+    pub async fn seed_parcels(
+        &self,
+        profile: &str,
+        seed: u64,
+        parcels: &[DemoParcel],
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<u64> {
+        let source = format!("{SYNTHETIC_SOURCE}:profile={profile}:seed={seed}");
+        let mut tx = self.pool().begin().await.query("begin seed")?;
+        sqlx::query(include_str!("sql/seed_staging.sql")).execute(&mut *tx).await.query("staging table")?;
+        let mut copy = tx
+            .copy_in_raw(
+                "COPY seed_parcel (national_id, ward_code, sheet, number, geom, geom_vn2000, area, land_uses, \
+                 certificate_serial, registry_number, address_text, owners) FROM STDIN",
+            )
+            .await
+            .query("copy in")?;
+        let mut buffer = String::new();
+        for (i, parcel) in parcels.iter().enumerate() {
+            let Ok(id) = NationalParcelId::for_parcel(&parcel.lonlat) else {
+                tracing::warn!(ward = %parcel.ward_code, sheet = parcel.sheet, number = parcel.number, "degenerate demo lot skipped");
+                continue;
+            };
+            write_row(&mut buffer, id.as_str(), parcel);
+            if (i + 1) % CHUNK == 0 || i + 1 == parcels.len() {
+                copy.send(buffer.as_bytes()).await.query("copy rows")?;
+                buffer.clear();
+                progress(i + 1, parcels.len());
+            }
+        }
+        copy.finish().await.query("copy finish")?;
+        let inserted = sqlx::query(include_str!("sql/seed_insert.sql"))
+            .bind(&source)
+            .execute(&mut *tx)
+            .await
+            .query("insert parcels")?
+            .rows_affected();
+        sqlx::query(include_str!("sql/seed_land_uses.sql")).execute(&mut *tx).await.query("insert land uses")?;
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()",
+        )
+        .bind(META_KEY)
+        .bind(profile)
+        .execute(&mut *tx)
+        .await
+        .query("record demo profile")?;
+        sqlx::query(
+            "INSERT INTO audit_log (action, entity, after) VALUES ('seed', 'parcel', jsonb_build_object('source', $1::text, 'count', $2::bigint))",
+        )
+        .bind(&source)
+        .bind(inserted as i64)
+        .execute(&mut *tx)
+        .await
+        .query("audit seed")?;
+        append_reload(&mut tx, Layer::Parcels).await?;
+        tx.commit().await.query("commit seed")?;
+        sqlx::query("ANALYZE parcel_version").execute(self.pool()).await.query("analyze")?;
+        Ok(inserted)
+    }
+}
+
+fn write_row(out: &mut String, national_id: &str, p: &DemoParcel) {
+    let land_uses = serde_json::to_string(&p.land_uses).expect("land uses serialise");
+    let owners = p.owners.to_string();
+    let fields = [
+        national_id.to_owned(),
+        p.ward_code.clone(),
+        p.sheet.to_string(),
+        p.number.to_string(),
+        ewkt(4326, &p.lonlat),
+        ewkt(5897, &p.vn2000),
+        p.area_m2.to_string(),
+        land_uses,
+        p.certificate_serial.clone().unwrap_or_else(|| "\\N".into()),
+        p.registry_number.clone().unwrap_or_else(|| "\\N".into()),
+        p.address_text.clone(),
+        owners,
+    ];
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        if field == "\\N" { out.push_str(field) } else { escape_copy_text(out, field) }
+    }
+    out.push('\n');
+}
+
+/// COPY text format: backslash, tab and newline must be escaped.
+fn escape_copy_text(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Extended WKT with SRID, which PostGIS reads directly in COPY.
+pub(crate) fn ewkt(srid: u32, shape: &MultiPolygon<f64>) -> String {
+    let mut out = format!("SRID={srid};MULTIPOLYGON(");
+    for (p, polygon) in shape.iter().enumerate() {
+        out.push_str(if p == 0 { "(" } else { ",(" });
+        for (r, ring) in std::iter::once(polygon.exterior()).chain(polygon.interiors()).enumerate() {
+            out.push_str(if r == 0 { "(" } else { ",(" });
+            for (i, c) in ring.coords().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{} {}", c.x, c.y);
+            }
+            out.push(')');
+        }
+        out.push(')');
+    }
+    out.push(')');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    #[test]
+    fn ewkt_of_a_square() {
+        let shape = MultiPolygon(vec![polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0)]]);
+        assert_eq!(ewkt(4326, &shape), "SRID=4326;MULTIPOLYGON(((0 0,1 0,1 1,0 0)))");
+    }
+
+    #[test]
+    fn copy_text_escapes_control_characters() {
+        let mut out = String::new();
+        escape_copy_text(&mut out, "a\tb\\n\nc");
+        assert_eq!(out, "a\\tb\\\\n\\nc");
+    }
+}
