@@ -2,5 +2,6 @@
 
 mod codecs;
 mod embedded;
+mod parcels;
 mod server;
 mod units;

@@ -17,6 +17,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Time limit for one request (408 after it).
     pub request_timeout: Duration,
+    /// Largest number of vertices in one submitted parcel.
+    pub max_vertices: usize,
 }
 
 impl Default for Config {
@@ -25,6 +27,7 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_vertices: diaba_core::parcel::DEFAULT_MAX_VERTICES,
         }
     }
 }

@@ -25,6 +25,53 @@ pub enum ApiError {
         /// what was not found
         detail: String,
     },
+    /// No or unknown bearer token.
+    #[error("unauthorized: {detail}")]
+    Unauthorized {
+        /// why
+        detail: String,
+    },
+    /// The caller's role or wards do not allow this.
+    #[error("forbidden: {detail}")]
+    Forbidden {
+        /// why
+        detail: String,
+    },
+    /// The request conflicts with the current state (a key already taken, a replay
+    /// with another body).
+    #[error("conflict: {detail}")]
+    Conflict {
+        /// why
+        detail: String,
+    },
+    /// `If-Match` names a version that is no longer current.
+    #[error("precondition failed: {detail}")]
+    PreconditionFailed {
+        /// why
+        detail: String,
+    },
+    /// A write needs `If-Match`.
+    #[error("precondition required: {detail}")]
+    PreconditionRequired {
+        /// why
+        detail: String,
+    },
+    /// Well-formed but breaks a rule (geometry invalid, overlaps, outside the area).
+    #[error("unprocessable {field}: {detail}")]
+    Unprocessable {
+        /// the field at fault
+        field: String,
+        /// what is wrong
+        detail: String,
+        /// parcels involved, e.g. the ones overlapped
+        parcels: Vec<i64>,
+    },
+    /// The body is not JSON (Content-Type).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The body is over the configured limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
     /// The database cannot be reached; reads from memory may still work, this one cannot.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] diaba_store::Error),
@@ -48,6 +95,14 @@ impl ApiError {
         match self {
             ApiError::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired { .. } => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -57,6 +112,28 @@ impl ApiError {
 impl From<diaba_core::Error> for ApiError {
     fn from(error: diaba_core::Error) -> Self {
         ApiError::invalid(error.field(), error.to_string())
+    }
+}
+
+impl From<diaba_store::parcels::WriteRefused> for ApiError {
+    fn from(refused: diaba_store::parcels::WriteRefused) -> Self {
+        use diaba_store::parcels::WriteRefused;
+        let detail = refused.to_string();
+        match refused {
+            WriteRefused::NotFound { .. } => ApiError::NotFound { detail },
+            WriteRefused::Stale { .. } => ApiError::PreconditionFailed { detail },
+            WriteRefused::OutOfScope { .. } => ApiError::Forbidden { detail },
+            WriteRefused::KeyTaken { .. } => ApiError::Conflict { detail },
+            WriteRefused::Invalid { field, parcels, .. } => {
+                ApiError::Unprocessable { field: field.into(), detail, parcels }
+            }
+        }
+    }
+}
+
+impl From<diaba_core::parcel::GeometryError> for ApiError {
+    fn from(error: diaba_core::parcel::GeometryError) -> Self {
+        ApiError::Unprocessable { field: error.field.into(), detail: error.detail, parcels: Vec::new() }
     }
 }
 
@@ -81,6 +158,9 @@ pub struct Problem {
     /// The failing parameter, for validation problems.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Parcels the problem is about (e.g. those a new parcel overlaps).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parcels: Vec<i64>,
 }
 
 impl Problem {
@@ -93,6 +173,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             field: None,
+            parcels: Vec::new(),
         }
     }
 
@@ -114,7 +195,23 @@ impl IntoResponse for ApiError {
                 field: Some(field.clone()),
                 ..Problem::new(status, detail.clone())
             },
-            ApiError::NotFound { detail } => Problem::new(status, detail.clone()),
+            ApiError::NotFound { detail }
+            | ApiError::Unauthorized { detail }
+            | ApiError::Forbidden { detail }
+            | ApiError::Conflict { detail }
+            | ApiError::PreconditionFailed { detail }
+            | ApiError::PreconditionRequired { detail } => Problem::new(status, detail.clone()),
+            ApiError::UnsupportedMediaType => {
+                Problem::new(status, "send the body as JSON with Content-Type: application/json")
+            }
+            ApiError::PayloadTooLarge => Problem::new(status, "the request body is larger than this server accepts"),
+            ApiError::Unprocessable { field, detail, parcels } => Problem {
+                kind: "/problems/validation".into(),
+                title: "Validation failed".into(),
+                field: Some(field.clone()),
+                parcels: parcels.clone(),
+                ..Problem::new(status, detail.clone())
+            },
             ApiError::Unavailable(error) => {
                 tracing::warn!(%error, "database unavailable");
                 Problem::new(status, "the database is unavailable; retry shortly")
@@ -126,6 +223,9 @@ impl IntoResponse for ApiError {
             }
         };
         let mut response = problem.into_response_with(status);
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
         }
@@ -144,6 +244,20 @@ mod tests {
         let internal = ApiError::Internal("boom".into()).into_response();
         assert_eq!(internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(internal.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+    }
+
+    #[test]
+    fn access_and_concurrency_errors_have_their_statuses() {
+        let status = |e: ApiError| e.into_response().status();
+        assert_eq!(status(ApiError::Unauthorized { detail: "x".into() }), StatusCode::UNAUTHORIZED);
+        assert_eq!(status(ApiError::Forbidden { detail: "x".into() }), StatusCode::FORBIDDEN);
+        assert_eq!(status(ApiError::PreconditionFailed { detail: "x".into() }), StatusCode::PRECONDITION_FAILED);
+        assert_eq!(status(ApiError::PreconditionRequired { detail: "x".into() }), StatusCode::PRECONDITION_REQUIRED);
+        assert_eq!(status(ApiError::Conflict { detail: "x".into() }), StatusCode::CONFLICT);
+        let unprocessable = ApiError::Unprocessable { field: "geometry".into(), detail: "x".into(), parcels: vec![1] };
+        assert_eq!(status(unprocessable), StatusCode::UNPROCESSABLE_ENTITY);
+        let unauthorized = ApiError::Unauthorized { detail: "x".into() }.into_response();
+        assert_eq!(unauthorized.headers()[header::WWW_AUTHENTICATE], "Bearer");
     }
 
     #[test]

@@ -24,3 +24,31 @@ where
             .map_err(|rejection: QueryRejection| ApiError::invalid("query", rejection.body_text()))
     }
 }
+
+/// `axum::Json`, rejecting with a problem: 415 without a JSON content type, 400 for
+/// syntax errors, 422 for JSON of the wrong shape (naming what serde found wrong).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(ApiError::Unprocessable { field: "body".into(), detail: e.body_text(), parcels: Vec::new() })
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
+            Err(JsonRejection::BytesRejection(e)) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
+            Err(other) => Err(ApiError::invalid("body", other.body_text())),
+        }
+    }
+}

@@ -219,6 +219,9 @@ pub struct ServeArgs {
     /// Time limit for one request in seconds, body upload included.
     #[arg(long, env = "DIABA_REQUEST_TIMEOUT", default_value_t = diaba_api::DEFAULT_REQUEST_TIMEOUT.as_secs())]
     pub request_timeout: u64,
+    /// Largest number of vertices in one submitted parcel.
+    #[arg(long, env = "DIABA_MAX_VERTICES", default_value_t = diaba_core::parcel::DEFAULT_MAX_VERTICES)]
+    pub max_vertices: usize,
     /// Largest number of database connections.
     #[arg(long, env = "DIABA_DB_CONNECTIONS", default_value_t = 16)]
     pub db_connections: u32,

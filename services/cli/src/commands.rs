@@ -77,8 +77,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
+        max_vertices: args.max_vertices,
     };
-    let state = diaba_api::AppState::new(store.clone());
+    let state = diaba_api::AppState::new(store.clone(), &config);
     diaba_api::serve(
         &config,
         state,

@@ -46,6 +46,9 @@ pub enum Error {
         /// the driver error
         source: sqlx::Error,
     },
+    /// Every interior point of a new parcel falls in a cell already issued as a national id.
+    #[error("no unused national id could be issued for this parcel outline")]
+    NoNationalId,
     /// Migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),

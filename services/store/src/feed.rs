@@ -32,7 +32,7 @@ pub(crate) async fn append_reload(conn: &mut PgConnection, layer: Layer) -> Resu
     append(conn, layer, None, "reload").await
 }
 
-async fn append(conn: &mut PgConnection, layer: Layer, entity_id: Option<i64>, op: &str) -> Result<i64> {
+pub(crate) async fn append(conn: &mut PgConnection, layer: Layer, entity_id: Option<i64>, op: &str) -> Result<i64> {
     // Serialises feed writers until commit, so sequence numbers become visible in order and
     // a reader resuming from its last seq cannot skip a slower, earlier transaction.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('diaba.change_feed'))")

@@ -12,6 +12,7 @@ mod cluster;
 mod error;
 pub mod feed;
 mod geodata;
+pub mod parcels;
 mod seed;
 mod store;
 pub mod units;

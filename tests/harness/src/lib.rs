@@ -20,6 +20,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::sync::OnceCell;
 
 const TEMPLATE: &str = "diaba_template";
+/// The template plus the small synthetic demo profile.
+const DEMO_TEMPLATE: &str = "diaba_template_demo";
+/// The demo seed the tests use (the same as `diaba seed`'s default).
+pub const DEMO_SEED: u64 = 20250701;
 const DB_PLACEHOLDER: &str = "DATABASE_NAME";
 
 struct Harness {
@@ -28,6 +32,7 @@ struct Harness {
 }
 
 static HARNESS: OnceCell<Harness> = OnceCell::const_new();
+static DEMO: OnceCell<()> = OnceCell::const_new();
 static NEXT_DATABASE: AtomicU32 = AtomicU32::new(0);
 
 /// A fresh database with the schema and the shipped administrative units.
@@ -59,10 +64,41 @@ impl TestDb {
 
 /// Creates a new database from the migrated template.
 pub async fn fresh_database() -> TestDb {
+    copy_of(TEMPLATE).await
+}
+
+/// A new database holding the small synthetic demo profile (≈5 600 parcels), seeded once
+/// per test binary into a template and copied per test.
+pub async fn demo_database() -> TestDb {
+    DEMO.get_or_init(|| async {
+        let template = copy_of(TEMPLATE).await;
+        let store = template.store().await;
+        let wards = diaba_geodata::service_wards().expect("shipped wards");
+        let parcels = tokio::task::spawn_blocking(move || {
+            let vn2000 = diaba_core::crs::Vn2000::can_tho().expect("PROJ");
+            diaba_geodata::demo::parcels(diaba_geodata::demo::Profile::Small, DEMO_SEED, &wards, &vn2000, |_| {})
+        })
+        .await
+        .expect("generator thread")
+        .expect("generate demo parcels");
+        store.seed_parcels("small", DEMO_SEED, &parcels, |_, _| {}).await.expect("seed demo parcels");
+        store.close().await.expect("close");
+        let harness = HARNESS.get().expect("started");
+        let mut admin = harness.socket_options.clone().database("postgres").connect().await.expect("connect");
+        sqlx::query(&format!("ALTER DATABASE \"{}\" RENAME TO {DEMO_TEMPLATE}", template.name))
+            .execute(&mut admin)
+            .await
+            .expect("rename demo template");
+    })
+    .await;
+    copy_of(DEMO_TEMPLATE).await
+}
+
+async fn copy_of(template: &str) -> TestDb {
     let harness = HARNESS.get_or_init(start).await;
     let name = format!("test_{}_{}", std::process::id(), NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
     let mut admin = harness.socket_options.clone().database("postgres").connect().await.expect("connect to cluster");
-    sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE {TEMPLATE}"))
+    sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE {template}"))
         .execute(&mut admin)
         .await
         .expect("create test database from template");

@@ -1,6 +1,7 @@
 //! The routers of each resource, merged in one place.
 
 mod health;
+mod parcels;
 mod units;
 
 use crate::config::Config;
@@ -24,7 +25,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         })
         // Failures are logged once by ApiError, with their cause.
         .on_failure(());
-    Router::new().merge(health::router()).merge(units::router()).with_state(state).layer(
+    Router::new().merge(health::router()).merge(units::router()).merge(parcels::router()).with_state(state).layer(
         ServiceBuilder::new()
             .set_x_request_id(SequentialRequestId::default())
             .layer(trace)
