@@ -5,7 +5,7 @@
 //! are real metres and legal areas are exact). Every grid cell is a block plus the road
 //! (DGT) or canal (SON) strips on its south and west sides, kept only when the whole cell
 //! lies inside the ward. Blocks are then cut without gaps or overlaps:
-//! - Ninh Kiều (urban core): two back-to-back rows of narrow deep lots (4–7 m × 25 m);
+//! - Ninh Kiều (urban core): two back-to-back rows of narrow deep lots (4.5–7.5 m × 25 m);
 //! - Bình Thủy, Cái Răng, An Bình (mixed): wider lots on some blocks, fields on others;
 //! - Phong Điền (rural): long strips (15–35 m × 250 m) running back from a canal.
 //!
@@ -223,7 +223,7 @@ fn ward_lots(code: &str, ward: &MultiPolygon<f64>, profile: Profile, rng: &mut R
             match class {
                 Class::Urban => {
                     for (a, b) in [(y0, mid), (mid, y1)] {
-                        for (l, r) in cuts(x0, x1, 4.0, 7.0, rng) {
+                        for (l, r) in cuts(x0, x1, 4.5, 7.5, rng) {
                             lots.push(Lot { outline: rect(l, a, r, b), kind: LotKind::Residential, street });
                         }
                     }

@@ -1,0 +1,277 @@
+//! A layer: an R-tree of features that readers query without ever waiting for writers.
+//!
+//! Why snapshots and not a `RwLock<RTree>`: a lookup must never stall behind a write, and
+//! writes (one change at a time from the feed) are rare next to reads. Each snapshot is an
+//! immutable big `base` tree plus a small `overlay` of features changed since the base was
+//! built, and the ids of base features those changes hide. A write builds a new overlay
+//! (O(changes since the last rebuild), bounded by [`COMPACT_AFTER`]) and swaps the
+//! snapshot pointer atomically; readers holding the old snapshot finish on it. When the
+//! overlay grows past the bound, the writer rebuilds the base (O(n log n), off the read
+//! path) and swaps again.
+
+use arc_swap::ArcSwap;
+use rstar::{AABB, RTree, RTreeObject};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// Overlay size at which the base tree is rebuilt.
+pub const COMPACT_AFTER: usize = 4096;
+
+/// What a layer can hold.
+pub trait Feature: Send + Sync + 'static {
+    /// Stable id (the database id).
+    fn id(&self) -> i64;
+    /// Bounding box as `[lon, lat]` corners.
+    fn envelope(&self) -> AABB<[f64; 2]>;
+    /// Exact test, boundary inclusive (PostGIS `ST_Covers` semantics).
+    fn covers(&self, point: [f64; 2]) -> bool;
+}
+
+struct Entry<F> {
+    feature: Arc<F>,
+    envelope: AABB<[f64; 2]>,
+}
+
+impl<F> Clone for Entry<F> {
+    fn clone(&self) -> Self {
+        Self { feature: self.feature.clone(), envelope: self.envelope }
+    }
+}
+
+impl<F: Feature> RTreeObject for Entry<F> {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        self.envelope
+    }
+}
+
+impl<F: Feature> Entry<F> {
+    fn new(feature: Arc<F>) -> Self {
+        Self { envelope: feature.envelope(), feature }
+    }
+}
+
+struct Snapshot<F: Feature> {
+    base: Arc<RTree<Entry<F>>>,
+    base_ids: Arc<HashMap<i64, Arc<F>>>,
+    overlay: RTree<Entry<F>>,
+    overlay_ids: HashMap<i64, Arc<F>>,
+    /// Base features replaced or removed since the base was built.
+    hidden: HashSet<i64>,
+}
+
+impl<F: Feature> Snapshot<F> {
+    fn build(features: Vec<Arc<F>>) -> Self {
+        let base_ids = features.iter().map(|f| (f.id(), f.clone())).collect();
+        let base = RTree::bulk_load(features.into_iter().map(Entry::new).collect());
+        Self {
+            base: Arc::new(base),
+            base_ids: Arc::new(base_ids),
+            overlay: RTree::new(),
+            overlay_ids: HashMap::new(),
+            hidden: HashSet::new(),
+        }
+    }
+
+    fn get(&self, id: i64) -> Option<Arc<F>> {
+        match self.overlay_ids.get(&id) {
+            Some(feature) => Some(feature.clone()),
+            None if self.hidden.contains(&id) => None,
+            None => self.base_ids.get(&id).cloned(),
+        }
+    }
+
+    fn visit(&self, envelope: &AABB<[f64; 2]>, mut visit: impl FnMut(&Arc<F>)) {
+        for entry in self.base.locate_in_envelope_intersecting(envelope) {
+            if !self.hidden.contains(&entry.feature.id()) {
+                visit(&entry.feature);
+            }
+        }
+        for entry in self.overlay.locate_in_envelope_intersecting(envelope) {
+            visit(&entry.feature);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.base_ids.len() - self.hidden.iter().filter(|id| self.base_ids.contains_key(id)).count() + self.overlay_ids.len()
+    }
+
+    fn all(&self) -> Vec<Arc<F>> {
+        let mut out: Vec<Arc<F>> =
+            self.base_ids.values().filter(|f| !self.hidden.contains(&f.id())).cloned().collect();
+        out.extend(self.overlay_ids.values().cloned());
+        out
+    }
+
+    /// A new snapshot with `id` replaced by `feature` (or removed when `None`).
+    fn with(&self, id: i64, feature: Option<Arc<F>>) -> Self {
+        let mut overlay_ids = self.overlay_ids.clone();
+        overlay_ids.remove(&id);
+        if let Some(feature) = feature {
+            overlay_ids.insert(id, feature);
+        }
+        let mut hidden = self.hidden.clone();
+        if self.base_ids.contains_key(&id) {
+            hidden.insert(id);
+        }
+        if overlay_ids.len() + hidden.len() > COMPACT_AFTER {
+            let mut all: Vec<Arc<F>> = self.base_ids.values().filter(|f| !hidden.contains(&f.id())).cloned().collect();
+            all.extend(overlay_ids.into_values());
+            return Self::build(all);
+        }
+        let overlay = RTree::bulk_load(overlay_ids.values().cloned().map(Entry::new).collect());
+        Self { base: self.base.clone(), base_ids: self.base_ids.clone(), overlay, overlay_ids, hidden }
+    }
+}
+
+/// A layer of features. Reads are lock-free; writes are serialised among themselves.
+pub struct Layer<F: Feature> {
+    current: ArcSwap<Snapshot<F>>,
+    writer: Mutex<()>,
+}
+
+impl<F: Feature> Layer<F> {
+    /// A layer bulk-loaded with `features`.
+    pub fn new(features: Vec<F>) -> Self {
+        Self { current: ArcSwap::from_pointee(Snapshot::build(features.into_iter().map(Arc::new).collect())), writer: Mutex::new(()) }
+    }
+
+    /// Features covering a `[lon, lat]` point (boundary inclusive), by ascending id.
+    pub fn covering(&self, point: [f64; 2]) -> Vec<Arc<F>> {
+        let snapshot = self.current.load();
+        let mut out = Vec::new();
+        snapshot.visit(&AABB::from_point(point), |f| {
+            if f.covers(point) {
+                out.push(f.clone());
+            }
+        });
+        out.sort_by_key(|f| f.id());
+        out
+    }
+
+    /// Features whose bounding box meets `envelope`.
+    pub fn in_envelope(&self, envelope: &AABB<[f64; 2]>) -> Vec<Arc<F>> {
+        let snapshot = self.current.load();
+        let mut out = Vec::new();
+        snapshot.visit(envelope, |f| out.push(f.clone()));
+        out
+    }
+
+    /// A feature by id.
+    pub fn get(&self, id: i64) -> Option<Arc<F>> {
+        self.current.load().get(id)
+    }
+
+    /// Every feature (unordered).
+    pub fn all(&self) -> Vec<Arc<F>> {
+        self.current.load().all()
+    }
+
+    /// Number of features.
+    pub fn len(&self) -> usize {
+        self.current.load().len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Inserts or replaces a feature; returns the one it replaced.
+    pub fn upsert(&self, feature: F) -> Option<Arc<F>> {
+        let _writing = self.writer.lock().expect("layer writer lock");
+        let snapshot = self.current.load_full();
+        let id = feature.id();
+        let old = snapshot.get(id);
+        self.current.store(Arc::new(snapshot.with(id, Some(Arc::new(feature)))));
+        old
+    }
+
+    /// Removes a feature; returns it.
+    pub fn remove(&self, id: i64) -> Option<Arc<F>> {
+        let _writing = self.writer.lock().expect("layer writer lock");
+        let snapshot = self.current.load_full();
+        let old = snapshot.get(id);
+        if old.is_some() {
+            self.current.store(Arc::new(snapshot.with(id, None)));
+        }
+        old
+    }
+
+    /// Replaces every feature (a bulk reload).
+    pub fn replace_all(&self, features: Vec<F>) {
+        let _writing = self.writer.lock().expect("layer writer lock");
+        self.current.store(Arc::new(Snapshot::build(features.into_iter().map(Arc::new).collect())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Square {
+        id: i64,
+        min: [f64; 2],
+        size: f64,
+    }
+
+    impl Feature for Square {
+        fn id(&self) -> i64 {
+            self.id
+        }
+        fn envelope(&self) -> AABB<[f64; 2]> {
+            AABB::from_corners(self.min, [self.min[0] + self.size, self.min[1] + self.size])
+        }
+        fn covers(&self, p: [f64; 2]) -> bool {
+            (self.min[0]..=self.min[0] + self.size).contains(&p[0]) && (self.min[1]..=self.min[1] + self.size).contains(&p[1])
+        }
+    }
+
+    fn grid(n: i64) -> Vec<Square> {
+        (0..n * n).map(|i| Square { id: i, min: [(i % n) as f64, (i / n) as f64], size: 1.0 }).collect()
+    }
+
+    #[test]
+    fn boundary_points_are_covered_by_every_feature_sharing_them() {
+        let layer = Layer::new(grid(3));
+        let ids: Vec<i64> = layer.covering([1.0, 1.0]).iter().map(|f| f.id).collect();
+        assert_eq!(ids, vec![0, 1, 3, 4]);
+        assert_eq!(layer.covering([0.5, 0.5]).len(), 1);
+        assert!(layer.covering([5.0, 5.0]).is_empty());
+    }
+
+    #[test]
+    fn upserts_and_removals_agree_with_a_brute_force_model_through_compactions() {
+        let layer = Layer::new(grid(20));
+        let mut model: HashMap<i64, ([f64; 2], f64)> = grid(20).into_iter().map(|s| (s.id, (s.min, s.size))).collect();
+        let mut state = 1u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as f64 / (1u64 << 31) as f64
+        };
+        for step in 0..(COMPACT_AFTER as i64 * 2 + 100) {
+            let id = (next() * 500.0) as i64;
+            if next() < 0.2 {
+                layer.remove(id);
+                model.remove(&id);
+            } else {
+                let min = [next() * 20.0, next() * 20.0];
+                let size = 0.1 + next();
+                layer.upsert(Square { id, min, size });
+                model.insert(id, (min, size));
+            }
+            if step % 97 == 0 {
+                let p = [next() * 21.0, next() * 21.0];
+                let mut want: Vec<i64> = model
+                    .iter()
+                    .filter(|(_, (min, size))| (min[0]..=min[0] + size).contains(&p[0]) && (min[1]..=min[1] + size).contains(&p[1]))
+                    .map(|(id, _)| *id)
+                    .collect();
+                want.sort();
+                let got: Vec<i64> = layer.covering(p).iter().map(|f| f.id).collect();
+                assert_eq!(got, want, "step {step} at {p:?}");
+                assert_eq!(layer.len(), model.len());
+            }
+        }
+    }
+}

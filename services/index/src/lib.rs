@@ -1,0 +1,15 @@
+//! The in-memory spatial index: "what is here?" in microseconds.
+//!
+//! One [`Layer`] per kind of feature (units, parcels, flood zones, addresses), each an
+//! rstar R-tree behind a lock-free snapshot. Point queries are exact and count boundary
+//! points as inside, like PostGIS `ST_Covers`. The index knows nothing of PostgreSQL: it is
+//! fed features and changes (the loop that reads the change feed lives in the API crate),
+//! so it can be rebuilt from the database at any time.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod features;
+mod layer;
+
+pub use features::{AddressFeature, FloodFeature, Index, ParcelFeature, UnitFeature};
+pub use layer::{Feature, Layer};
