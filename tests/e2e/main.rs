@@ -2,6 +2,7 @@
 
 mod codecs;
 mod embedded;
+mod lookup;
 mod parcels;
 mod server;
 mod units;

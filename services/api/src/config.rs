@@ -19,7 +19,12 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Largest number of vertices in one submitted parcel.
     pub max_vertices: usize,
+    /// Most points in one `POST /v1/lookup`.
+    pub max_batch: usize,
 }
+
+/// Default most points in one batch lookup.
+pub const DEFAULT_MAX_BATCH: usize = 10_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -28,6 +33,7 @@ impl Default for Config {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_vertices: diaba_core::parcel::DEFAULT_MAX_VERTICES,
+            max_batch: DEFAULT_MAX_BATCH,
         }
     }
 }

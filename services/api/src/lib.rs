@@ -13,8 +13,9 @@ mod extract;
 mod middleware;
 mod routes;
 mod state;
+mod sync;
 
-pub use config::{Config, DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, DEFAULT_REQUEST_TIMEOUT};
+pub use config::{Config, DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, DEFAULT_MAX_BATCH, DEFAULT_REQUEST_TIMEOUT};
 pub use error::ApiError;
 pub use routes::app;
 pub use state::AppState;

@@ -1,18 +1,39 @@
+use diaba_index::Index;
 use diaba_store::Store;
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The database.
     pub store: Arc<Store>,
+    /// The in-memory index, kept current by [`crate::sync`].
+    pub index: Arc<Index>,
+    /// Last change-feed sequence number reflected in the index.
+    pub applied_seq: Arc<AtomicI64>,
     /// Largest number of vertices accepted in one parcel.
     pub max_vertices: usize,
+    /// Most points in one batch lookup.
+    pub max_batch: usize,
 }
 
 impl AppState {
-    /// State over a store, with the limits of `config`.
-    pub fn new(store: Arc<Store>, config: &crate::Config) -> Self {
-        Self { store, max_vertices: config.max_vertices }
+    /// Loads the index from the store and starts following the change feed.
+    pub async fn start(store: Arc<Store>, config: &crate::Config) -> diaba_store::Result<Self> {
+        let started = std::time::Instant::now();
+        let (index, seq) = crate::sync::load(&store).await?;
+        tracing::info!(
+            parcels = index.parcels.len(),
+            units = index.units.len(),
+            flood_zones = index.flood.len(),
+            addresses = index.addresses.len(),
+            seconds = started.elapsed().as_secs_f32(),
+            "index loaded"
+        );
+        let index = Arc::new(index);
+        let applied_seq = Arc::new(AtomicI64::new(seq));
+        crate::sync::spawn(store.clone(), index.clone(), applied_seq.clone());
+        Ok(Self { store, index, applied_seq, max_vertices: config.max_vertices, max_batch: config.max_batch })
     }
 }

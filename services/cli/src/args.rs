@@ -222,6 +222,9 @@ pub struct ServeArgs {
     /// Largest number of vertices in one submitted parcel.
     #[arg(long, env = "DIABA_MAX_VERTICES", default_value_t = diaba_core::parcel::DEFAULT_MAX_VERTICES)]
     pub max_vertices: usize,
+    /// Most points in one batch lookup (POST /v1/lookup).
+    #[arg(long, env = "DIABA_MAX_BATCH", default_value_t = diaba_api::DEFAULT_MAX_BATCH)]
+    pub max_batch: usize,
     /// Largest number of database connections.
     #[arg(long, env = "DIABA_DB_CONNECTIONS", default_value_t = 16)]
     pub db_connections: u32,

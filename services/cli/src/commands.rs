@@ -78,8 +78,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
         max_vertices: args.max_vertices,
+        max_batch: args.max_batch,
     };
-    let state = diaba_api::AppState::new(store.clone(), &config);
+    let state = diaba_api::AppState::start(store.clone(), &config).await.context("loading the index")?;
     diaba_api::serve(
         &config,
         state,

@@ -22,6 +22,7 @@ mod error;
 pub mod olc;
 pub mod parcel;
 mod parcel_id;
+pub mod spatial;
 mod text;
 mod unit;
 mod vpostcode;

@@ -1,41 +1,16 @@
-//! The features of each layer and the [`Index`] that holds the layers.
+//! How each kind of feature sits in a layer, and the [`Index`] that holds the layers.
 
 use crate::layer::{Feature, Layer};
-use chrono::NaiveDate;
-use diaba_core::{AsOf, PostcodeArea};
-use geo::{BoundingRect, Intersects, MultiPolygon, Point};
+use diaba_core::AsOf;
+use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature, covers_like_postgis};
+use geo::{BoundingRect, MultiPolygon};
 use rstar::AABB;
-use serde::Serialize;
 
 fn envelope_of(shape: &MultiPolygon<f64>) -> AABB<[f64; 2]> {
     shape
         .bounding_rect()
         .map(|r| AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]))
         .unwrap_or_else(|| AABB::from_point([f64::NAN, f64::NAN]))
-}
-
-/// A live parcel: public fields only (owners never enter the index).
-#[derive(Debug, Clone, Serialize)]
-pub struct ParcelFeature {
-    /// Database id, also the tile feature id.
-    pub id: i64,
-    /// National parcel id.
-    pub national_id: String,
-    /// Ward of the survey.
-    pub ward_code: String,
-    /// Map sheet.
-    pub sheet: i32,
-    /// Parcel number.
-    pub number: i32,
-    /// Live version.
-    pub version: i32,
-    /// Land-use codes, main first.
-    pub land_uses: Vec<String>,
-    /// Legal area in m².
-    pub legal_area_m2: f64,
-    /// Outline, lon/lat.
-    #[serde(skip)]
-    pub shape: MultiPolygon<f64>,
 }
 
 impl Feature for ParcelFeature {
@@ -46,41 +21,7 @@ impl Feature for ParcelFeature {
         envelope_of(&self.shape)
     }
     fn covers(&self, p: [f64; 2]) -> bool {
-        self.shape.intersects(&Point::new(p[0], p[1]))
-    }
-}
-
-/// An administrative unit with a polygon, valid during `[valid_from, valid_to)`.
-#[derive(Debug, Clone, Serialize)]
-pub struct UnitFeature {
-    /// Database id.
-    pub id: i64,
-    /// GSO code.
-    pub code: String,
-    /// province, district or ward.
-    pub level: String,
-    /// Full name.
-    pub name: String,
-    /// Postcode when known.
-    pub postcode: Option<String>,
-    /// First valid day (`None`: before our records).
-    pub valid_from: Option<NaiveDate>,
-    /// First day no longer valid.
-    pub valid_to: Option<NaiveDate>,
-    /// One of the 12 units diaba covers.
-    pub in_service_area: bool,
-    /// Outline, lon/lat.
-    #[serde(skip)]
-    pub shape: MultiPolygon<f64>,
-    /// The area its postcode stands for, for Vpostcodes.
-    #[serde(skip)]
-    pub postcode_area: Option<PostcodeArea>,
-}
-
-impl UnitFeature {
-    /// Valid on that day.
-    pub fn valid_on(&self, at: AsOf) -> bool {
-        self.valid_from.is_none_or(|from| from <= at.date()) && self.valid_to.is_none_or(|to| at.date() < to)
+        covers_like_postgis(&self.shape, p)
     }
 }
 
@@ -92,26 +33,8 @@ impl Feature for UnitFeature {
         envelope_of(&self.shape)
     }
     fn covers(&self, p: [f64; 2]) -> bool {
-        self.shape.intersects(&Point::new(p[0], p[1]))
+        covers_like_postgis(&self.shape, p)
     }
-}
-
-/// A flood-risk zone on the national 5-level scale.
-#[derive(Debug, Clone, Serialize)]
-pub struct FloodFeature {
-    /// Database id.
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// 1 (low) to 5 (very high), QĐ 18/2021/QĐ-TTg.
-    pub risk_level: i16,
-    /// Scenario, e.g. tidal peak or a return period.
-    pub scenario: String,
-    /// Source; "synthetic-demo…" for demo zones.
-    pub source: String,
-    /// Outline, lon/lat.
-    #[serde(skip)]
-    pub shape: MultiPolygon<f64>,
 }
 
 impl Feature for FloodFeature {
@@ -122,29 +45,8 @@ impl Feature for FloodFeature {
         envelope_of(&self.shape)
     }
     fn covers(&self, p: [f64; 2]) -> bool {
-        self.shape.intersects(&Point::new(p[0], p[1]))
+        covers_like_postgis(&self.shape, p)
     }
-}
-
-/// A verified household address (public fields only).
-#[derive(Debug, Clone, Serialize)]
-pub struct AddressFeature {
-    /// Database id.
-    pub id: i64,
-    /// Vpostcode, display form.
-    pub vpostcode: String,
-    /// House number.
-    pub house_number: Option<String>,
-    /// Street.
-    pub street: Option<String>,
-    /// Hamlet (ấp / khu vực).
-    pub hamlet: Option<String>,
-    /// Ward.
-    pub ward_code: String,
-    /// Longitude.
-    pub lon: f64,
-    /// Latitude.
-    pub lat: f64,
 }
 
 impl Feature for AddressFeature {
@@ -171,13 +73,34 @@ pub struct Index {
     pub addresses: Layer<AddressFeature>,
 }
 
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("units", &self.units.len())
+            .field("parcels", &self.parcels.len())
+            .field("flood", &self.flood.len())
+            .field("addresses", &self.addresses.len())
+            .finish()
+    }
+}
+
 /// Metres per degree of latitude (WGS84 mean, good to 0.5 % at Cần Thơ).
 const METRES_PER_DEGREE: f64 = 110_600.0;
 
 impl Index {
     /// An index over loaded layers.
-    pub fn new(units: Vec<UnitFeature>, parcels: Vec<ParcelFeature>, flood: Vec<FloodFeature>, addresses: Vec<AddressFeature>) -> Self {
-        Self { units: Layer::new(units), parcels: Layer::new(parcels), flood: Layer::new(flood), addresses: Layer::new(addresses) }
+    pub fn new(
+        units: Vec<UnitFeature>,
+        parcels: Vec<ParcelFeature>,
+        flood: Vec<FloodFeature>,
+        addresses: Vec<AddressFeature>,
+    ) -> Self {
+        Self {
+            units: Layer::new(units),
+            parcels: Layer::new(parcels),
+            flood: Layer::new(flood),
+            addresses: Layer::new(addresses),
+        }
     }
 
     /// Units covering a point valid on a day, province first.

@@ -93,12 +93,12 @@ impl<F: Feature> Snapshot<F> {
     }
 
     fn len(&self) -> usize {
-        self.base_ids.len() - self.hidden.iter().filter(|id| self.base_ids.contains_key(id)).count() + self.overlay_ids.len()
+        self.base_ids.len() - self.hidden.iter().filter(|id| self.base_ids.contains_key(id)).count()
+            + self.overlay_ids.len()
     }
 
     fn all(&self) -> Vec<Arc<F>> {
-        let mut out: Vec<Arc<F>> =
-            self.base_ids.values().filter(|f| !self.hidden.contains(&f.id())).cloned().collect();
+        let mut out: Vec<Arc<F>> = self.base_ids.values().filter(|f| !self.hidden.contains(&f.id())).cloned().collect();
         out.extend(self.overlay_ids.values().cloned());
         out
     }
@@ -133,7 +133,10 @@ pub struct Layer<F: Feature> {
 impl<F: Feature> Layer<F> {
     /// A layer bulk-loaded with `features`.
     pub fn new(features: Vec<F>) -> Self {
-        Self { current: ArcSwap::from_pointee(Snapshot::build(features.into_iter().map(Arc::new).collect())), writer: Mutex::new(()) }
+        Self {
+            current: ArcSwap::from_pointee(Snapshot::build(features.into_iter().map(Arc::new).collect())),
+            writer: Mutex::new(()),
+        }
     }
 
     /// Features covering a `[lon, lat]` point (boundary inclusive), by ascending id.
@@ -223,7 +226,8 @@ mod tests {
             AABB::from_corners(self.min, [self.min[0] + self.size, self.min[1] + self.size])
         }
         fn covers(&self, p: [f64; 2]) -> bool {
-            (self.min[0]..=self.min[0] + self.size).contains(&p[0]) && (self.min[1]..=self.min[1] + self.size).contains(&p[1])
+            (self.min[0]..=self.min[0] + self.size).contains(&p[0])
+                && (self.min[1]..=self.min[1] + self.size).contains(&p[1])
         }
     }
 
@@ -264,7 +268,9 @@ mod tests {
                 let p = [next() * 21.0, next() * 21.0];
                 let mut want: Vec<i64> = model
                     .iter()
-                    .filter(|(_, (min, size))| (min[0]..=min[0] + size).contains(&p[0]) && (min[1]..=min[1] + size).contains(&p[1]))
+                    .filter(|(_, (min, size))| {
+                        (min[0]..=min[0] + size).contains(&p[0]) && (min[1]..=min[1] + size).contains(&p[1])
+                    })
                     .map(|(id, _)| *id)
                     .collect();
                 want.sort();

@@ -11,5 +11,6 @@
 mod features;
 mod layer;
 
-pub use features::{AddressFeature, FloodFeature, Index, ParcelFeature, UnitFeature};
+pub use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
+pub use features::Index;
 pub use layer::{Feature, Layer};

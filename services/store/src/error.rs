@@ -49,6 +49,15 @@ pub enum Error {
     /// Every interior point of a new parcel falls in a cell already issued as a national id.
     #[error("no unused national id could be issued for this parcel outline")]
     NoNationalId,
+    /// A stored geometry could not be read.
+    #[error("stored geometry: {detail}")]
+    Geometry {
+        /// what was wrong
+        detail: String,
+    },
+    /// The change-feed listener lost its connection (it reconnects on the next wait).
+    #[error("change-feed listener lost its connection")]
+    ListenerLost,
     /// Migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -62,10 +71,18 @@ impl Error {
     /// the API answers 503 with Retry-After for these.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Error::Query { source, .. } => matches!(
-                source,
-                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed
-            ),
+            Error::Query { source, .. } => {
+                matches!(
+                    source,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                ) || source
+                    .as_database_error()
+                    .is_some_and(|e| e.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+            }
+            Error::ListenerLost => true,
             _ => false,
         }
     }

@@ -14,6 +14,7 @@ pub mod feed;
 mod geodata;
 pub mod parcels;
 mod seed;
+pub mod spatial;
 mod store;
 pub mod units;
 mod users;

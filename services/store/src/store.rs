@@ -53,6 +53,8 @@ impl Store {
                 (cluster.connect_options(EMBEDDED_DATABASE), Some(cluster))
             }
         };
+        // Named per process, so an operator (or a fault test) can tell the nodes apart.
+        let options = options.application_name(&format!("diaba-{}", std::process::id()));
         let pool = connect_pool(options, max_connections).await?;
         Ok(Self { pool, cluster: Mutex::new(cluster) })
     }

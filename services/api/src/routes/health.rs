@@ -23,6 +23,13 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 "database": "reachable",
                 "postgis": health.postgis,
                 "data_version": health.data_version,
+                "index": {
+                    "feed_seq": state.applied_seq.load(std::sync::atomic::Ordering::Acquire),
+                    "parcels": state.index.parcels.len(),
+                    "units": state.index.units.len(),
+                    "flood_zones": state.index.flood.len(),
+                    "addresses": state.index.addresses.len(),
+                },
             })),
         ),
         Err(error) => {

@@ -1,6 +1,7 @@
 //! The routers of each resource, merged in one place.
 
 mod health;
+mod lookup;
 mod parcels;
 mod units;
 
@@ -25,14 +26,20 @@ pub fn app(state: AppState, config: &Config) -> Router {
         })
         // Failures are logged once by ApiError, with their cause.
         .on_failure(());
-    Router::new().merge(health::router()).merge(units::router()).merge(parcels::router()).with_state(state).layer(
-        ServiceBuilder::new()
-            .set_x_request_id(SequentialRequestId::default())
-            .layer(trace)
-            .propagate_x_request_id()
-            .layer(CatchPanicLayer::new())
-            .layer(axum::middleware::from_fn(problem_for_bare_errors))
-            .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
-            .layer(DefaultBodyLimit::max(config.body_limit)),
-    )
+    Router::new()
+        .merge(health::router())
+        .merge(units::router())
+        .merge(parcels::router())
+        .merge(lookup::router())
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .set_x_request_id(SequentialRequestId::default())
+                .layer(trace)
+                .propagate_x_request_id()
+                .layer(CatchPanicLayer::new())
+                .layer(axum::middleware::from_fn(problem_for_bare_errors))
+                .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+                .layer(DefaultBodyLimit::max(config.body_limit)),
+        )
 }

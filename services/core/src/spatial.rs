@@ -1,0 +1,188 @@
+//! Spatial features as the index and the tiles see them: public fields only (owners
+//! never leave the store) and geometry in lon/lat.
+
+use crate::{AsOf, PostcodeArea};
+use chrono::NaiveDate;
+use geo::MultiPolygon;
+use serde::Serialize;
+
+/// A live parcel: public fields only (owners never enter the index).
+#[derive(Debug, Clone, Serialize)]
+pub struct ParcelFeature {
+    /// Database id, also the tile feature id.
+    pub id: i64,
+    /// National parcel id.
+    pub national_id: String,
+    /// Ward of the survey.
+    pub ward_code: String,
+    /// Map sheet.
+    pub sheet: i32,
+    /// Parcel number.
+    pub number: i32,
+    /// Live version.
+    pub version: i32,
+    /// Land-use codes, main first.
+    pub land_uses: Vec<String>,
+    /// Legal area in m².
+    pub legal_area_m2: f64,
+    /// Outline, lon/lat.
+    #[serde(skip)]
+    pub shape: MultiPolygon<f64>,
+}
+
+/// An administrative unit with a polygon, valid during `[valid_from, valid_to)`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitFeature {
+    /// Database id.
+    pub id: i64,
+    /// GSO code.
+    pub code: String,
+    /// province, district or ward.
+    pub level: String,
+    /// Full name.
+    pub name: String,
+    /// Postcode when known.
+    pub postcode: Option<String>,
+    /// First valid day (`None`: before our records).
+    pub valid_from: Option<NaiveDate>,
+    /// First day no longer valid.
+    pub valid_to: Option<NaiveDate>,
+    /// One of the 12 units diaba covers.
+    pub in_service_area: bool,
+    /// Outline, lon/lat.
+    #[serde(skip)]
+    pub shape: MultiPolygon<f64>,
+    /// The area its postcode stands for, for Vpostcodes.
+    #[serde(skip)]
+    pub postcode_area: Option<PostcodeArea>,
+}
+
+impl UnitFeature {
+    /// Valid on that day.
+    pub fn valid_on(&self, at: AsOf) -> bool {
+        self.valid_from.is_none_or(|from| from <= at.date()) && self.valid_to.is_none_or(|to| at.date() < to)
+    }
+}
+
+/// A flood-risk zone on the national 5-level scale.
+#[derive(Debug, Clone, Serialize)]
+pub struct FloodFeature {
+    /// Database id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// 1 (low) to 5 (very high), QĐ 18/2021/QĐ-TTg.
+    pub risk_level: i16,
+    /// Scenario, e.g. tidal peak or a return period.
+    pub scenario: String,
+    /// Source; "synthetic-demo…" for demo zones.
+    pub source: String,
+    /// Outline, lon/lat.
+    #[serde(skip)]
+    pub shape: MultiPolygon<f64>,
+}
+
+/// A verified household address (public fields only).
+#[derive(Debug, Clone, Serialize)]
+pub struct AddressFeature {
+    /// Database id.
+    pub id: i64,
+    /// Vpostcode, display form.
+    pub vpostcode: String,
+    /// House number.
+    pub house_number: Option<String>,
+    /// Street.
+    pub street: Option<String>,
+    /// Hamlet (ấp / khu vực).
+    pub hamlet: Option<String>,
+    /// Ward.
+    pub ward_code: String,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+}
+
+/// Point in (multi)polygon with PostGIS `ST_Covers` semantics, decision for decision.
+///
+/// PostGIS answers `ST_Covers(polygon, point)` with a winding-number test whose side test
+/// is plain double arithmetic compared with exactly zero (liblwgeom's `determineSide`,
+/// `isOnSegment`, `point_in_multipolygon`). A robust predicate (as geo uses) would be
+/// "more right" for points a rounding error from an edge, but then the index and the
+/// database would disagree on exactly those points. The register's rule is that the index
+/// answers as PostGIS does, so this follows its arithmetic: boundary points count as
+/// covered, holes exclude their interior, zero-length segments are skipped.
+pub fn covers_like_postgis(shape: &MultiPolygon<f64>, p: [f64; 2]) -> bool {
+    for polygon in shape {
+        match point_in_ring(polygon.exterior(), p) {
+            Ring::Outside => continue,
+            Ring::Boundary => return true,
+            Ring::Inside => {}
+        }
+        let mut inside = true;
+        for hole in polygon.interiors() {
+            match point_in_ring(hole, p) {
+                Ring::Inside => {
+                    inside = false;
+                    break;
+                }
+                Ring::Boundary => return true,
+                Ring::Outside => {}
+            }
+        }
+        if inside {
+            return true;
+        }
+    }
+    false
+}
+
+enum Ring {
+    Outside,
+    Boundary,
+    Inside,
+}
+
+fn point_in_ring(ring: &geo::LineString<f64>, p: [f64; 2]) -> Ring {
+    let mut winding = 0i32;
+    for segment in ring.0.windows(2) {
+        let (a, b) = (segment[0], segment[1]);
+        if a == b {
+            continue;
+        }
+        // Same operand order as liblwgeom, so the rounding is the same.
+        let side = (b.x - a.x) * (p[1] - a.y) - (p[0] - a.x) * (b.y - a.y);
+        if side == 0.0 && a.x.max(b.x) >= p[0] && a.x.min(b.x) <= p[0] && a.y.max(b.y) >= p[1] && a.y.min(b.y) <= p[1] {
+            return Ring::Boundary;
+        }
+        if a.y <= p[1] && p[1] < b.y && side > 0.0 {
+            winding += 1;
+        } else if b.y <= p[1] && p[1] < a.y && side < 0.0 {
+            winding -= 1;
+        }
+    }
+    if winding == 0 { Ring::Outside } else { Ring::Inside }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{LineString, Polygon};
+
+    fn square_with_hole() -> MultiPolygon<f64> {
+        let outer = LineString::from(vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 0.0)]);
+        let hole = LineString::from(vec![(1.0, 1.0), (1.0, 3.0), (3.0, 3.0), (3.0, 1.0), (1.0, 1.0)]);
+        MultiPolygon(vec![Polygon::new(outer, vec![hole])])
+    }
+
+    #[test]
+    fn inside_boundary_hole_and_outside() {
+        let shape = square_with_hole();
+        assert!(covers_like_postgis(&shape, [0.5, 0.5]));
+        assert!(covers_like_postgis(&shape, [0.0, 2.0]), "outer edge");
+        assert!(covers_like_postgis(&shape, [4.0, 4.0]), "vertex");
+        assert!(covers_like_postgis(&shape, [1.0, 2.0]), "hole edge is the polygon's boundary");
+        assert!(!covers_like_postgis(&shape, [2.0, 2.0]), "inside the hole");
+        assert!(!covers_like_postgis(&shape, [5.0, 2.0]));
+    }
+}

@@ -1,0 +1,213 @@
+//! Loading the in-memory index from PostGIS, and reading the change feed that keeps it
+//! current. Geometry travels as WKB (compact, exact doubles) and is read with geozero.
+
+use crate::error::{Error, QueryContext, Result};
+use crate::store::Store;
+use chrono::NaiveDate;
+use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
+use diaba_core::{Postcode, PostcodeArea};
+use geo::MultiPolygon;
+use geozero::ToGeo;
+use sqlx::postgres::PgListener;
+use std::time::Duration;
+
+/// The NOTIFY channel the change feed wakes listeners on.
+const CHANNEL: &str = "diaba_change";
+
+/// One entry of the change feed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Change {
+    /// Sequence number (strictly increasing in commit order).
+    pub seq: i64,
+    /// units, parcels, addresses or flood_zones.
+    pub layer: String,
+    /// The entity, or `None` for a whole-layer reload.
+    pub entity_id: Option<i64>,
+    /// upsert, retire or reload.
+    pub op: String,
+}
+
+fn multipolygon(wkb: &[u8]) -> Result<MultiPolygon<f64>> {
+    match geozero::wkb::Wkb(wkb.to_vec()).to_geo().map_err(|e| Error::Geometry { detail: e.to_string() })? {
+        geo::Geometry::MultiPolygon(m) => Ok(m),
+        geo::Geometry::Polygon(p) => Ok(MultiPolygon(vec![p])),
+        other => Err(Error::Geometry { detail: format!("expected a polygon, got {other:?}") }),
+    }
+}
+
+type ParcelRow = (i64, String, String, i32, i32, i32, f64, Vec<String>, Vec<u8>);
+
+fn parcel_feature(row: ParcelRow) -> Result<ParcelFeature> {
+    let (id, national_id, ward_code, sheet, number, version, legal_area_m2, land_uses, wkb) = row;
+    Ok(ParcelFeature {
+        id,
+        national_id,
+        ward_code,
+        sheet,
+        number,
+        version,
+        land_uses,
+        legal_area_m2,
+        shape: multipolygon(&wkb)?,
+    })
+}
+
+type UnitRow = (i64, String, String, String, Option<String>, Option<NaiveDate>, Option<NaiveDate>, bool, Vec<u8>);
+
+fn unit_feature(row: UnitRow) -> Result<UnitFeature> {
+    let (id, code, level, name, postcode, valid_from, valid_to, in_service_area, wkb) = row;
+    let shape = multipolygon(&wkb)?;
+    let postcode_area = match (&postcode, valid_to, level.as_str()) {
+        (Some(p), None, "ward") => {
+            Postcode::parse(p).ok().and_then(|p| PostcodeArea::new(p, &code, &name, true, shape.clone()))
+        }
+        _ => None,
+    };
+    Ok(UnitFeature { id, code, level, name, postcode, valid_from, valid_to, in_service_area, shape, postcode_area })
+}
+
+type FloodRow = (i64, String, i16, String, String, Vec<u8>);
+
+fn flood_feature(row: FloodRow) -> Result<FloodFeature> {
+    let (id, name, risk_level, scenario, source, wkb) = row;
+    Ok(FloodFeature { id, name, risk_level, scenario, source, shape: multipolygon(&wkb)? })
+}
+
+type AddressRow = (i64, String, Option<String>, Option<String>, Option<String>, String, f64, f64);
+
+fn address_feature(row: AddressRow) -> AddressFeature {
+    let (id, vpostcode, house_number, street, hamlet, ward_code, lon, lat) = row;
+    AddressFeature { id, vpostcode, house_number, street, hamlet, ward_code, lon, lat }
+}
+
+const PARCELS: &str = "SELECT p.id, p.national_id, v.ward_code, v.sheet, v.number, v.version, v.legal_area_m2, \
+     ARRAY(SELECT u.code FROM parcel_land_use u WHERE u.parcel_version_id = v.id ORDER BY u.area_m2 DESC NULLS LAST, u.code), \
+     ST_AsBinary(v.geom) \
+     FROM parcel p JOIN parcel_version v ON v.parcel_id = p.id AND v.valid_to IS NULL";
+const UNITS: &str = "SELECT id, code, level, name, postcode, \
+     CASE WHEN isfinite(valid_from) THEN valid_from END, valid_to, in_service_area, ST_AsBinary(geom) \
+     FROM admin_unit WHERE geom IS NOT NULL";
+const FLOOD: &str =
+    "SELECT id, name, risk_level, scenario, source, ST_AsBinary(geom) FROM flood_zone WHERE valid_to IS NULL";
+/// Verified addresses only: submissions and rejected ones never reach the index.
+const ADDRESSES: &str = "SELECT id, vpostcode, house_number, street, hamlet, ward_code, ST_X(location), ST_Y(location) \
+     FROM address WHERE status = 'verified'";
+
+impl Store {
+    /// Every unit with a polygon (current and historical).
+    pub async fn unit_features(&self) -> Result<Vec<UnitFeature>> {
+        let rows: Vec<UnitRow> = sqlx::query_as(UNITS).fetch_all(self.pool()).await.query("load units")?;
+        rows.into_iter().map(unit_feature).collect()
+    }
+
+    /// Every live parcel.
+    pub async fn parcel_features(&self) -> Result<Vec<ParcelFeature>> {
+        let rows: Vec<ParcelRow> = sqlx::query_as(PARCELS).fetch_all(self.pool()).await.query("load parcels")?;
+        rows.into_iter().map(parcel_feature).collect()
+    }
+
+    /// One parcel, if live.
+    pub async fn parcel_feature(&self, id: i64) -> Result<Option<ParcelFeature>> {
+        let row: Option<ParcelRow> = sqlx::query_as(&format!("{PARCELS} WHERE p.id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .query("load parcel")?;
+        row.map(parcel_feature).transpose()
+    }
+
+    /// Every flood zone in force.
+    pub async fn flood_features(&self) -> Result<Vec<FloodFeature>> {
+        let rows: Vec<FloodRow> = sqlx::query_as(FLOOD).fetch_all(self.pool()).await.query("load flood zones")?;
+        rows.into_iter().map(flood_feature).collect()
+    }
+
+    /// One flood zone, if in force.
+    pub async fn flood_feature(&self, id: i64) -> Result<Option<FloodFeature>> {
+        let row: Option<FloodRow> = sqlx::query_as(&format!("{FLOOD} AND id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .query("load flood zone")?;
+        row.map(flood_feature).transpose()
+    }
+
+    /// Every verified address.
+    pub async fn address_features(&self) -> Result<Vec<AddressFeature>> {
+        let rows: Vec<AddressRow> = sqlx::query_as(ADDRESSES).fetch_all(self.pool()).await.query("load addresses")?;
+        Ok(rows.into_iter().map(address_feature).collect())
+    }
+
+    /// One address, if verified.
+    pub async fn address_feature(&self, id: i64) -> Result<Option<AddressFeature>> {
+        let row: Option<AddressRow> = sqlx::query_as(&format!("{ADDRESSES} AND id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .query("load address")?;
+        Ok(row.map(address_feature))
+    }
+
+    /// The newest sequence number of the change feed (0 when empty).
+    pub async fn last_change(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM change").fetch_one(self.pool()).await.query("last change")
+    }
+
+    /// Changes after `seq`, in order, at most `limit`.
+    pub async fn changes_after(&self, seq: i64, limit: i64) -> Result<Vec<Change>> {
+        sqlx::query_as("SELECT seq, layer, entity_id, op FROM change WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(seq)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .query("read change feed")
+    }
+
+    /// A listener woken by every change committed to the feed.
+    pub async fn change_listener(&self) -> Result<ChangeListener> {
+        let mut listener = PgListener::connect_with(self.pool()).await.query("listen connect")?;
+        listener.listen(CHANNEL).await.query("listen")?;
+        Ok(ChangeListener { listener })
+    }
+
+    /// The live parcel covering a point as PostGIS sees it on an instant (lowest id on a
+    /// shared edge): the reference the index is tested against, and the answer for `at=`.
+    pub async fn parcel_covering(
+        &self,
+        lon: f64,
+        lat: f64,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<ParcelFeature>> {
+        let as_of = " AND (($3::timestamptz IS NULL AND v.valid_to IS NULL) \
+                     OR (v.valid_from < $3 AND (v.valid_to IS NULL OR v.valid_to >= $3)))";
+        let sql = format!(
+            "{} WHERE ST_Covers(v.geom, ST_SetSRID(ST_MakePoint($1, $2), 4326)) ORDER BY p.id LIMIT 1",
+            PARCELS.replace(" AND v.valid_to IS NULL", as_of)
+        );
+        let row: Option<ParcelRow> = sqlx::query_as(&sql)
+            .bind(lon)
+            .bind(lat)
+            .bind(at)
+            .fetch_optional(self.pool())
+            .await
+            .query("parcel covering")?;
+        row.map(parcel_feature).transpose()
+    }
+}
+
+/// Waits for change-feed notifications.
+pub struct ChangeListener {
+    listener: PgListener,
+}
+
+impl ChangeListener {
+    /// Waits until a change is announced or `timeout` passes. An error means the
+    /// connection was lost; callers catch up from their last sequence number anyway.
+    pub async fn wait(&mut self, timeout: Duration) -> Result<()> {
+        match tokio::time::timeout(timeout, self.listener.try_recv()).await {
+            Ok(Ok(Some(_))) | Err(_) => Ok(()),
+            Ok(Ok(None)) => Err(Error::ListenerLost),
+            Ok(Err(source)) => Err(Error::Query { query: "listen", source }),
+        }
+    }
+}
