@@ -520,3 +520,63 @@ mod full_profile {
         assert!((225_000..275_000).contains(&full.len()), "full profile has {} parcels", full.len());
     }
 }
+
+/// A synthetic flood-risk zone (demo data, labelled synthetic).
+#[derive(Debug, Clone)]
+pub struct DemoFloodZone {
+    /// Name, e.g. "Phường Ninh Kiều – triều cường – mức 3 (synthetic)".
+    pub name: String,
+    /// 1–5 on the national disaster-risk scale (QĐ 18/2021/QĐ-TTg).
+    pub risk_level: i16,
+    /// Scenario key.
+    pub scenario: &'static str,
+    /// Return period in years, where the scenario has one.
+    pub return_period_years: Option<i32>,
+    /// Outline, lon/lat.
+    pub lonlat: MultiPolygon<f64>,
+}
+
+/// Two scenarios of five nested risk bands around each ward's centre: invented shapes (no
+/// real flood model is available here), so every zone says "synthetic" in its name and
+/// source. Bands are rings with a hole, so zones of one scenario never overlap.
+pub fn flood_zones(
+    wards: &[(String, MultiPolygon<f64>)],
+    vn2000: &Vn2000,
+) -> Result<Vec<DemoFloodZone>, diaba_core::crs::CrsError> {
+    let scenarios = [("tidal-peak", None, 1.0, "triều cường"), ("rain-rp100", Some(100), 1.35, "mưa 100 năm")];
+    let mut out = Vec::new();
+    for (code, outline) in wards {
+        let ward = vn2000.project(outline)?.geometry().clone();
+        let Some(centre) = ward.interior_point() else { continue };
+        let radius = (ward.unsigned_area() / std::f64::consts::PI).sqrt() * 0.5;
+        let phase = code.parse::<f64>().unwrap_or(0.0) % 6.28;
+        for (scenario, return_period, scale, label) in scenarios {
+            let ring = |fraction: f64| -> geo::LineString<f64> {
+                let points: Vec<Coord<f64>> = (0..=64)
+                    .map(|i| {
+                        let angle = std::f64::consts::TAU * f64::from(i % 64) / 64.0;
+                        let r = radius * scale * fraction * (1.0 + 0.15 * (3.0 * angle + phase).sin());
+                        coord! { x: centre.x() + r * angle.cos(), y: centre.y() + r * angle.sin() }
+                    })
+                    .collect();
+                points.into()
+            };
+            for level in 1..=5i16 {
+                // Level 5 is the innermost disc, level 1 the outermost band.
+                let outer = f64::from(6 - level) / 5.0;
+                let inner = f64::from(5 - level) / 5.0;
+                let holes = if level == 5 { vec![] } else { vec![ring(inner)] };
+                let metres = MultiPolygon(vec![Polygon::new(ring(outer), holes)]);
+                let lonlat = vn2000.unproject(&diaba_core::crs::Vn2000Polygon::from_metres(metres))?;
+                out.push(DemoFloodZone {
+                    name: format!("{} – {label} – mức {level} (synthetic)", ward_label(code)),
+                    risk_level: level,
+                    scenario,
+                    return_period_years: return_period,
+                    lonlat,
+                });
+            }
+        }
+    }
+    Ok(out)
+}

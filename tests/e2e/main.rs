@@ -2,6 +2,7 @@
 
 mod codecs;
 mod embedded;
+mod flood;
 mod lookup;
 mod parcels;
 mod server;

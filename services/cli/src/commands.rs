@@ -135,6 +135,12 @@ async fn seed(store: &Store, profile: DemoProfile, seed: u64) -> anyhow::Result<
     let bar = progress_bar(parcels.len() as u64, "loading synthetic parcels into PostGIS");
     let count = store.seed_parcels(name, seed, &parcels, |done, _| bar.set_position(done as u64)).await?;
     bar.finish_and_clear();
+    let zones = {
+        let wards = diaba_geodata::service_wards()?;
+        let vn2000 = diaba_core::crs::Vn2000::can_tho()?;
+        demo::flood_zones(&wards, &vn2000)?
+    };
+    store.seed_flood_zones(&zones).await?;
     tracing::info!(count, profile = name, seconds = started.elapsed().as_secs_f32(), "synthetic demo parcels loaded");
     Ok(())
 }

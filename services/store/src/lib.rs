@@ -11,10 +11,12 @@
 mod cluster;
 mod error;
 pub mod feed;
+mod flood;
 mod geodata;
 pub mod parcels;
 mod seed;
 pub mod spatial;
+pub use flood::{LandUseCount, LevelSummary};
 mod store;
 pub mod units;
 mod users;

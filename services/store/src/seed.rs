@@ -165,3 +165,32 @@ mod tests {
         assert_eq!(out, "a\\tb\\\\n\\nc");
     }
 }
+
+impl Store {
+    /// Replaces the synthetic demo flood zones (real imported zones are kept).
+    pub async fn seed_flood_zones(&self, zones: &[diaba_geodata::demo::DemoFloodZone]) -> Result<u64> {
+        let mut tx = self.pool().begin().await.query("begin flood seed")?;
+        sqlx::query("UPDATE flood_zone SET valid_to = now() WHERE source LIKE 'synthetic-demo%' AND valid_to IS NULL")
+            .execute(&mut *tx)
+            .await
+            .query("retire demo zones")?;
+        for zone in zones {
+            sqlx::query(
+                "INSERT INTO flood_zone (name, risk_level, scenario, return_period_years, source, geom) \
+                 VALUES ($1, $2, $3, $4, $5, ST_GeomFromEWKT($6))",
+            )
+            .bind(&zone.name)
+            .bind(zone.risk_level)
+            .bind(zone.scenario)
+            .bind(zone.return_period_years)
+            .bind(format!("{SYNTHETIC_SOURCE}: invented bands, not a flood model"))
+            .bind(ewkt(4326, &zone.lonlat))
+            .execute(&mut *tx)
+            .await
+            .query("insert flood zone")?;
+        }
+        append_reload(&mut tx, Layer::FloodZones).await?;
+        tx.commit().await.query("commit flood seed")?;
+        Ok(zones.len() as u64)
+    }
+}

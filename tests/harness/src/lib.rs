@@ -82,6 +82,12 @@ pub async fn demo_database() -> TestDb {
         .expect("generator thread")
         .expect("generate demo parcels");
         store.seed_parcels("small", DEMO_SEED, &parcels, |_, _| {}).await.expect("seed demo parcels");
+        let zones = {
+            let wards = diaba_geodata::service_wards().expect("shipped wards");
+            let vn2000 = diaba_core::crs::Vn2000::can_tho().expect("PROJ");
+            diaba_geodata::demo::flood_zones(&wards, &vn2000).expect("demo flood zones")
+        };
+        store.seed_flood_zones(&zones).await.expect("seed demo flood zones");
         store.close().await.expect("close");
         let harness = HARNESS.get().expect("started");
         let mut admin = harness.socket_options.clone().database("postgres").connect().await.expect("connect");

@@ -1,5 +1,6 @@
 //! The routers of each resource, merged in one place.
 
+mod flood;
 mod health;
 mod lookup;
 mod parcels;
@@ -31,6 +32,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .merge(units::router())
         .merge(parcels::router())
         .merge(lookup::router())
+        .merge(flood::router())
         .with_state(state)
         .layer(
             ServiceBuilder::new()
