@@ -549,7 +549,7 @@ pub fn flood_zones(
         let ward = vn2000.project(outline)?.geometry().clone();
         let Some(centre) = ward.interior_point() else { continue };
         let radius = (ward.unsigned_area() / std::f64::consts::PI).sqrt() * 0.5;
-        let phase = code.parse::<f64>().unwrap_or(0.0) % 6.28;
+        let phase = code.parse::<f64>().unwrap_or(0.0) % std::f64::consts::TAU;
         for (scenario, return_period, scale, label) in scenarios {
             let ring = |fraction: f64| -> geo::LineString<f64> {
                 let points: Vec<Coord<f64>> = (0..=64)
