@@ -147,25 +147,6 @@ pub(crate) fn ewkt(srid: u32, shape: &MultiPolygon<f64>) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use geo::polygon;
-
-    #[test]
-    fn ewkt_of_a_square() {
-        let shape = MultiPolygon(vec![polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0)]]);
-        assert_eq!(ewkt(4326, &shape), "SRID=4326;MULTIPOLYGON(((0 0,1 0,1 1,0 0)))");
-    }
-
-    #[test]
-    fn copy_text_escapes_control_characters() {
-        let mut out = String::new();
-        escape_copy_text(&mut out, "a\tb\\n\nc");
-        assert_eq!(out, "a\\tb\\\\n\\nc");
-    }
-}
-
 impl Store {
     /// Replaces the synthetic demo flood zones (real imported zones are kept).
     pub async fn seed_flood_zones(&self, zones: &[diaba_geodata::demo::DemoFloodZone]) -> Result<u64> {
@@ -192,5 +173,24 @@ impl Store {
         append_reload(&mut tx, Layer::FloodZones).await?;
         tx.commit().await.query("commit flood seed")?;
         Ok(zones.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    #[test]
+    fn ewkt_of_a_square() {
+        let shape = MultiPolygon(vec![polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0)]]);
+        assert_eq!(ewkt(4326, &shape), "SRID=4326;MULTIPOLYGON(((0 0,1 0,1 1,0 0)))");
+    }
+
+    #[test]
+    fn copy_text_escapes_control_characters() {
+        let mut out = String::new();
+        escape_copy_text(&mut out, "a\tb\\n\nc");
+        assert_eq!(out, "a\\tb\\\\n\\nc");
     }
 }
