@@ -1,0 +1,140 @@
+//! Lookup benchmark (DESIGN §13): the in-memory index against PostGIS `ST_Covers` through
+//! sqlx on the same seeded points in the same run, index build time and memory at several
+//! sizes, and start-up on the loaded database. Run by `scripts/bench lookup`, which seeds
+//! the full profile first and passes its data directory in DIABA_BENCH_DATA_DIR.
+
+use diaba_core::spatial::ParcelFeature;
+use diaba_index::Layer;
+use diaba_store::{ClusterOptions, DatabaseConfig, Store};
+use geo::{MultiPolygon, polygon};
+use std::time::Instant;
+
+const POINTS: usize = 200_000;
+const POSTGIS_POINTS: usize = 5_000;
+
+struct Seeded(u64);
+
+impl Seeded {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn resident_mib() -> f64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: f64 = statm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    pages * 4096.0 / 1048576.0
+}
+
+/// `n` synthetic 6 m × 25 m lots on a grid (synthetic, for scaling only).
+fn synthetic_lots(n: usize) -> Vec<ParcelFeature> {
+    let side = (n as f64).sqrt().ceil() as usize;
+    let (w, h) = (6.0 / 111_000.0, 25.0 / 110_600.0);
+    (0..n)
+        .map(|i| {
+            let (x, y) = (105.5 + (i % side) as f64 * w, 9.9 + (i / side) as f64 * h);
+            ParcelFeature {
+                id: i as i64 + 1,
+                national_id: String::new(),
+                ward_code: "00000".into(),
+                sheet: 1,
+                number: i as i32 + 1,
+                version: 1,
+                land_uses: vec!["ODT".into()],
+                legal_area_m2: 150.0,
+                shape: MultiPolygon(vec![
+                    polygon![(x: x, y: y), (x: x + w, y: y), (x: x + w, y: y + h), (x: x, y: y + h)],
+                ]),
+            }
+        })
+        .collect()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // cargo bench --list
+    }
+    let data_dir = std::env::var("DIABA_BENCH_DATA_DIR").expect("scripts/bench lookup sets DIABA_BENCH_DATA_DIR");
+    println!("## Index build time and memory by size (synthetic grid lots)\n");
+    println!("| parcels | bulk load (s) | resident memory added (MiB) | lookups/s (1 thread) |");
+    println!("|---|---|---|---|");
+    for n in [50_000usize, 250_000, 1_000_000, 5_000_000] {
+        let before = resident_mib();
+        let lots = synthetic_lots(n);
+        let started = Instant::now();
+        let layer = Layer::new(lots);
+        let build = started.elapsed().as_secs_f64();
+        let memory = resident_mib() - before;
+        let mut rng = Seeded(n as u64);
+        let side = (n as f64).sqrt();
+        let points: Vec<[f64; 2]> = (0..POINTS)
+            .map(|_| [105.5 + rng.next() * side * 6.0 / 111_000.0, 9.9 + rng.next() * side * 25.0 / 110_600.0])
+            .collect();
+        let started = Instant::now();
+        let hits = points.iter().filter(|p| !layer.covering(**p).is_empty()).count();
+        let rate = POINTS as f64 / started.elapsed().as_secs_f64();
+        assert!(hits > POINTS / 2, "grid points must mostly hit lots");
+        println!("| {n} | {build:.2} | {memory:.0} | {rate:.0} |");
+        drop(layer);
+    }
+
+    let options = ClusterOptions::new(&data_dir);
+    let store = Store::open(&DatabaseConfig::Embedded(options), 4).await.expect("open the seeded cluster");
+    let started = Instant::now();
+    let before = resident_mib();
+    let parcels = store.parcel_features().await.expect("load parcels");
+    let units = store.unit_features().await.expect("load units");
+    let index = diaba_index::Index::new(
+        units,
+        parcels,
+        store.flood_features().await.unwrap(),
+        store.address_features().await.unwrap(),
+    );
+    let startup = started.elapsed().as_secs_f64();
+    let memory = resident_mib() - before;
+    let count = index.parcels.len();
+    println!("\n## Start-up on the full demo profile\n");
+    println!(
+        "| live parcels | load from PostGIS + build (s) | resident memory added (MiB) |\n|---|---|---|\n| {count} | {startup:.2} | {memory:.0} |"
+    );
+
+    // Same points for both: random points over the parcel fabric's extent.
+    let extent = index.parcels.all().iter().fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |e, p| {
+        let r = geo::BoundingRect::bounding_rect(&p.shape).unwrap();
+        [e[0].min(r.min().x), e[1].min(r.min().y), e[2].max(r.max().x), e[3].max(r.max().y)]
+    });
+    let mut rng = Seeded(42);
+    let points: Vec<[f64; 2]> = (0..POINTS)
+        .map(|_| [extent[0] + rng.next() * (extent[2] - extent[0]), extent[1] + rng.next() * (extent[3] - extent[1])])
+        .collect();
+    let started = Instant::now();
+    let mut index_answers = Vec::with_capacity(POINTS);
+    for p in &points {
+        index_answers.push(index.parcel_at(*p).map(|f| f.id));
+    }
+    let index_rate = POINTS as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let mut disagreements = 0;
+    for (p, want) in points.iter().zip(&index_answers).take(POSTGIS_POINTS) {
+        let got = store.parcel_covering(p[0], p[1], None).await.expect("PostGIS lookup").map(|f| f.id);
+        if got != *want {
+            disagreements += 1;
+        }
+    }
+    let postgis_rate = POSTGIS_POINTS as f64 / started.elapsed().as_secs_f64();
+    let hits = index_answers.iter().filter(|a| a.is_some()).count();
+    println!("\n## Point lookup: index vs PostGIS ST_Covers through sqlx (same points, same run)\n");
+    println!("| engine | points | lookups/s | parcels hit | disagreements |");
+    println!("|---|---|---|---|---|");
+    println!("| diaba index (1 thread) | {POINTS} | {index_rate:.0} | {hits} | |");
+    println!(
+        "| PostGIS ST_Covers via sqlx (1 connection, GiST) | {POSTGIS_POINTS} | {postgis_rate:.0} | | {disagreements} |"
+    );
+    println!("\n**Ratio: {:.0}×** (target ≥ 50×)", index_rate / postgis_rate);
+    store.close().await.expect("close");
+}
