@@ -13,41 +13,24 @@ fn envelope_of(shape: &MultiPolygon<f64>) -> AABB<[f64; 2]> {
         .unwrap_or_else(|| AABB::from_point([f64::NAN, f64::NAN]))
 }
 
-impl Feature for ParcelFeature {
-    fn id(&self) -> i64 {
-        self.id
-    }
-    fn envelope(&self) -> AABB<[f64; 2]> {
-        envelope_of(&self.shape)
-    }
-    fn covers(&self, p: [f64; 2]) -> bool {
-        covers_like_postgis(&self.shape, p)
-    }
+/// Polygon features are indexed by their outline's bounding box and tested exactly.
+macro_rules! polygon_feature {
+    ($($kind:ty),+) => {$(
+        impl Feature for $kind {
+            fn id(&self) -> i64 {
+                self.id
+            }
+            fn envelope(&self) -> AABB<[f64; 2]> {
+                envelope_of(&self.shape)
+            }
+            fn covers(&self, p: [f64; 2]) -> bool {
+                covers_like_postgis(&self.shape, p)
+            }
+        }
+    )+};
 }
 
-impl Feature for UnitFeature {
-    fn id(&self) -> i64 {
-        self.id
-    }
-    fn envelope(&self) -> AABB<[f64; 2]> {
-        envelope_of(&self.shape)
-    }
-    fn covers(&self, p: [f64; 2]) -> bool {
-        covers_like_postgis(&self.shape, p)
-    }
-}
-
-impl Feature for FloodFeature {
-    fn id(&self) -> i64 {
-        self.id
-    }
-    fn envelope(&self) -> AABB<[f64; 2]> {
-        envelope_of(&self.shape)
-    }
-    fn covers(&self, p: [f64; 2]) -> bool {
-        covers_like_postgis(&self.shape, p)
-    }
-}
+polygon_feature!(ParcelFeature, UnitFeature, FloodFeature);
 
 impl Feature for AddressFeature {
     fn id(&self) -> i64 {
