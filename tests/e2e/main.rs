@@ -3,6 +3,7 @@
 mod codecs;
 mod embedded;
 mod flood;
+mod import;
 mod lookup;
 mod parcels;
 mod server;

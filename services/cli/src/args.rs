@@ -24,6 +24,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and load the shipped administrative units, then exit.
     Migrate(DbArgs),
+    /// Import a file (GeoJSON, Shapefile, GeoPackage, FlatGeobuf … through GDAL).
+    Import(ImportArgs),
     /// Load the synthetic demo parcels (labelled synthetic) inside the real wards.
     Seed(SeedArgs),
     /// Manage users and their bearer tokens.
@@ -40,6 +42,37 @@ pub enum Command {
     Crs(CrsCommand),
     /// Print the national parcel id (12-character GeoHash of an interior point) of a polygon.
     ParcelId(ParcelIdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to read (its first layer).
+    pub file: PathBuf,
+    /// What the file holds. (flood-zones for now; parcels, addresses and units follow.)
+    #[arg(long, value_enum)]
+    pub layer: ImportLayer,
+    /// Coordinate system of the file when its metadata lacks one or is wrong: EPSG:4326,
+    /// EPSG:5897 (VN-2000 / TM-3 105°) or EPSG:9209 (105°30').
+    #[arg(long)]
+    pub src_crs: Option<String>,
+    /// Scenario for zones whose file has no scenario field.
+    #[arg(long, default_value = "imported")]
+    pub scenario: String,
+    /// Validate and report only; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the valid features even when others are rejected (default: all or nothing).
+    #[arg(long)]
+    pub partial: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Layers `diaba import` can fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportLayer {
+    /// Flood-risk zones with a 1–5 risk level.
+    FloodZones,
 }
 
 #[derive(Debug, Args)]

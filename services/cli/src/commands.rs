@@ -25,6 +25,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             std::mem::forget(cluster);
             Ok(())
         }
+        Command::Import(args) => import(args).await,
         Command::Seed(args) => {
             let store = open_migrated(&args.db, 4).await?;
             let result = seed(&store, args.profile, args.seed).await;
@@ -107,6 +108,47 @@ async fn open_migrated(args: &DbArgs, connections: u32) -> anyhow::Result<Store>
     store.migrate().await.context("migrating the database")?;
     store.load_geodata().await.context("loading the shipped Cần Thơ units")?;
     Ok(store)
+}
+
+/// `diaba import`: read and validate, report every rejected feature, then write all or
+/// nothing (unless --partial) in one transaction.
+async fn import(args: crate::args::ImportArgs) -> anyhow::Result<()> {
+    let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
+    let file = args.file.clone();
+    let scenario = args.scenario.clone();
+    let read = tokio::task::spawn_blocking(move || diaba_interop::read_flood_zones(&file, crs, &scenario)).await??;
+    for rejected in &read.rejected {
+        eprintln!("rejected feature {}: {}", rejected.feature, rejected.reason);
+    }
+    let report = serde_json::json!({
+        "file": args.file.display().to_string(),
+        "accepted": read.accepted.len(),
+        "rejected": read.rejected.iter().map(|r| serde_json::json!({ "feature": r.feature, "reason": r.reason })).collect::<Vec<_>>(),
+    });
+    println!("{} accepted, {} rejected", read.accepted.len(), read.rejected.len());
+    if !read.rejected.is_empty() && !args.partial {
+        anyhow::bail!("nothing imported: fix the rejected features or pass --partial");
+    }
+    if args.dry_run {
+        println!("dry run: nothing written");
+        return Ok(());
+    }
+    let zones: Vec<diaba_store::NewFloodZone> = read
+        .accepted
+        .into_iter()
+        .map(|z| diaba_store::NewFloodZone {
+            name: z.name,
+            risk_level: z.risk_level,
+            scenario: z.scenario,
+            return_period_years: z.return_period_years,
+            lonlat: z.lonlat,
+        })
+        .collect();
+    let store = open_migrated(&args.db, 2).await?;
+    let result = store.import_flood_zones(&args.file.display().to_string(), &zones, &report).await;
+    store.close().await?;
+    println!("imported as batch {}", result?);
+    Ok(())
 }
 
 /// Generates and loads the demo parcels unless a demo profile is already loaded.

@@ -102,3 +102,64 @@ impl Store {
             .query("ward exposure")
     }
 }
+
+/// A flood zone to import.
+#[derive(Debug, Clone)]
+pub struct NewFloodZone {
+    /// Name.
+    pub name: String,
+    /// 1–5.
+    pub risk_level: i16,
+    /// Scenario.
+    pub scenario: String,
+    /// Return period in years.
+    pub return_period_years: Option<i32>,
+    /// Outline, lon/lat.
+    pub lonlat: geo::MultiPolygon<f64>,
+}
+
+impl Store {
+    /// Imports zones as one batch, all in one transaction: every row carries the batch id,
+    /// the report is stored with the batch, and the change feed wakes the nodes.
+    pub async fn import_flood_zones(
+        &self,
+        source_file: &str,
+        zones: &[NewFloodZone],
+        report: &Value,
+    ) -> Result<String> {
+        let mut tx = self.pool().begin().await.query("begin import")?;
+        let batch: String = sqlx::query_scalar(
+            "INSERT INTO import_batch (id, layer, source_file, report, finished_at) \
+             VALUES (gen_random_uuid(), 'flood_zones', $1, $2, now()) RETURNING id::text",
+        )
+        .bind(source_file)
+        .bind(report)
+        .fetch_one(&mut *tx)
+        .await
+        .query("import batch")?;
+        for zone in zones {
+            sqlx::query(
+                "INSERT INTO flood_zone (name, risk_level, scenario, return_period_years, source, import_batch, geom) \
+                 VALUES ($1, $2, $3, $4, $5, $6::uuid, ST_Multi(ST_GeomFromEWKT($7)))",
+            )
+            .bind(&zone.name)
+            .bind(zone.risk_level)
+            .bind(&zone.scenario)
+            .bind(zone.return_period_years)
+            .bind(format!("import:{source_file}"))
+            .bind(&batch)
+            .bind(crate::seed::ewkt(4326, &zone.lonlat))
+            .execute(&mut *tx)
+            .await
+            .query("insert imported zone")?;
+        }
+        sqlx::query("INSERT INTO audit_log (action, entity, after) VALUES ('import', 'flood_zone', $1)")
+            .bind(report)
+            .execute(&mut *tx)
+            .await
+            .query("audit import")?;
+        crate::feed::append_reload(&mut tx, crate::feed::Layer::FloodZones).await?;
+        tx.commit().await.query("commit import")?;
+        Ok(batch)
+    }
+}

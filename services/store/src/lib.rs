@@ -16,7 +16,7 @@ mod geodata;
 pub mod parcels;
 mod seed;
 pub mod spatial;
-pub use flood::{LandUseCount, LevelSummary};
+pub use flood::{LandUseCount, LevelSummary, NewFloodZone};
 mod store;
 pub mod units;
 mod users;

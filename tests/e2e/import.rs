@@ -1,0 +1,119 @@
+//! `diaba import --layer flood-zones` with real GDAL on real file formats.
+
+use diaba_core::LonLat;
+use diaba_core::crs::Vn2000;
+use diaba_test_harness::fresh_database;
+use serde_json::json;
+use std::process::Command;
+
+fn diaba(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_diaba")).args(args).env("DIABA_LOG", "warn").output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A square zone (synthetic) around a Ninh Kiều point, `size` degrees wide.
+fn square(lon: f64, lat: f64, size: f64) -> Vec<[f64; 2]> {
+    vec![[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+}
+
+fn collection(features: Vec<serde_json::Value>, crs: Option<&str>) -> String {
+    let mut fc = json!({ "type": "FeatureCollection", "features": features });
+    if let Some(name) = crs {
+        fc["crs"] = json!({ "type": "name", "properties": { "name": name } });
+    }
+    fc.to_string()
+}
+
+fn zone(level: serde_json::Value, ring: Vec<[f64; 2]>) -> serde_json::Value {
+    json!({ "type": "Feature", "properties": { "MucRuiRo": level, "KichBan": "triều cường 2030 (synthetic test)", "Ten": "vùng thử" },
+            "geometry": { "type": "Polygon", "coordinates": [ring] } })
+}
+
+#[tokio::test]
+async fn a_vn2000_shapefile_and_a_wgs84_geojson_import_to_the_same_coordinates() {
+    let db = fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ring = square(105.78, 10.03, 0.002);
+    let geojson = dir.path().join("zones.geojson");
+    std::fs::write(&geojson, collection(vec![zone(json!(3), ring.clone())], None)).unwrap();
+
+    // The same zone in VN-2000 metres (pinned transformation), as a Shapefile with a .prj.
+    let vn2000 = Vn2000::can_tho().unwrap();
+    let metres: Vec<[f64; 2]> = ring
+        .iter()
+        .map(|p| {
+            let g = vn2000.to_vn2000(LonLat::new(p[0], p[1]).unwrap()).unwrap();
+            [g.easting(), g.northing()]
+        })
+        .collect();
+    let metres_json = dir.path().join("zones-5897.geojson");
+    std::fs::write(&metres_json, collection(vec![zone(json!("3"), metres)], Some("urn:ogc:def:crs:EPSG::5897")))
+        .unwrap();
+    let shapefile = dir.path().join("zones.shp");
+    let status = Command::new("ogr2ogr")
+        .args(["-f", "ESRI Shapefile", "-a_srs", "EPSG:5897"])
+        .arg(&shapefile)
+        .arg(&metres_json)
+        .status()
+        .unwrap();
+    assert!(status.success(), "ogr2ogr (gdal-bin) writes the test Shapefile");
+    assert!(dir.path().join("zones.prj").exists());
+
+    for file in [&geojson, &shapefile] {
+        let (ok, out, err) =
+            diaba(&["import", file.to_str().unwrap(), "--layer", "flood-zones", "--database-url", &db.url]);
+        assert!(ok, "{file:?}: {out} {err}");
+        assert!(out.contains("1 accepted, 0 rejected"), "{out}");
+    }
+    let mut conn = db.connect().await;
+    let (distance, batches, sources): (f64, i64, i64) = sqlx::query_as(
+        "SELECT ST_HausdorffDistance(a.geom, b.geom), count(DISTINCT z.import_batch), count(DISTINCT z.source) \
+         FROM flood_zone a, flood_zone b, flood_zone z WHERE a.source LIKE '%.geojson' AND b.source LIKE '%.shp' GROUP BY 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(distance < 1e-8, "the Shapefile's zone is {distance}° from the GeoJSON's");
+    assert_eq!(batches, 2, "each run is its own batch, recorded on every row");
+    assert_eq!(sources, 2);
+}
+
+#[tokio::test]
+async fn a_file_with_bad_features_is_reported_and_imports_nothing_without_partial() {
+    let db = fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bowtie = vec![[105.78, 10.03], [105.782, 10.032], [105.782, 10.03], [105.78, 10.032], [105.78, 10.03]];
+    let file = dir.path().join("mixed.geojson");
+    std::fs::write(
+        &file,
+        collection(
+            vec![
+                zone(json!(2), square(105.78, 10.03, 0.001)),
+                zone(json!(7), square(105.79, 10.03, 0.001)),
+                zone(json!(4), bowtie),
+            ],
+            None,
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) =
+        diaba(&["import", file.to_str().unwrap(), "--layer", "flood-zones", "--database-url", &db.url]);
+    assert!(!ok);
+    assert!(out.contains("1 accepted, 2 rejected"), "{out}");
+    assert!(err.contains("rejected feature 1") && err.contains("not 1 to 5"), "{err}");
+    assert!(err.contains("rejected feature 2") && err.contains("invalid polygon"), "{err}");
+    let mut conn = db.connect().await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM flood_zone").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(count, 0, "all or nothing");
+    let (ok, out, _) =
+        diaba(&["import", file.to_str().unwrap(), "--layer", "flood-zones", "--database-url", &db.url, "--partial"]);
+    assert!(ok, "{out}");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM flood_zone").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(count, 1);
+    let (ok, _, err) = diaba(&["import", "/nonexistent.gpkg", "--layer", "flood-zones", "--database-url", &db.url]);
+    assert!(!ok && err.contains("nonexistent"), "{err}");
+}
