@@ -59,7 +59,10 @@ async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // cargo bench --list
     }
-    let data_dir = std::env::var("DIABA_BENCH_DATA_DIR").expect("scripts/bench lookup sets DIABA_BENCH_DATA_DIR");
+    let Ok(data_dir) = std::env::var("DIABA_BENCH_DATA_DIR") else {
+        eprintln!("run through scripts/bench lookup, which seeds the full profile and sets DIABA_BENCH_DATA_DIR");
+        return;
+    };
     println!("## Index build time and memory by size (synthetic grid lots)\n");
     println!("| parcels | bulk load (s) | resident memory added (MiB) | lookups/s (1 thread) |");
     println!("|---|---|---|---|");
