@@ -170,8 +170,8 @@ impl Store {
         Ok(ChangeListener { listener })
     }
 
-    /// The live parcel covering a point as PostGIS sees it on an instant (lowest id on a
-    /// shared edge): the reference the index is tested against, and the answer for `at=`.
+    /// The parcel covering a point as PostGIS sees it, live or on an instant (lowest id on
+    /// a shared edge): the reference the index is measured against, and the answer for `at=`.
     pub async fn parcel_covering(
         &self,
         lon: f64,
