@@ -178,20 +178,54 @@ impl Store {
         lat: f64,
         at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Option<ParcelFeature>> {
-        let as_of = " AND (($3::timestamptz IS NULL AND v.valid_to IS NULL) \
-                     OR (v.valid_from < $3 AND (v.valid_to IS NULL OR v.valid_to >= $3)))";
-        let sql = format!(
-            "{} WHERE ST_Covers(v.geom, ST_SetSRID(ST_MakePoint($1, $2), 4326)) ORDER BY p.id LIMIT 1",
-            PARCELS.replace(" AND v.valid_to IS NULL", as_of)
-        );
-        let row: Option<ParcelRow> = sqlx::query_as(&sql)
-            .bind(lon)
-            .bind(lat)
-            .bind(at)
-            .fetch_optional(self.pool())
-            .await
-            .query("parcel covering")?;
+        // The id first, with the plain indexed ST_Covers query, then the row. In one statement
+        // with "ORDER BY id LIMIT 1" (and an OR on the optional instant), a prepared generic
+        // plan may walk the primary key testing every parcel instead of using the GiST index.
+        let Some(id) = self.parcel_ids_covering(lon, lat, at).await?.into_iter().min() else { return Ok(None) };
+        let version = match at {
+            None => " AND v.valid_to IS NULL",
+            Some(_) => " AND v.valid_from < $2 AND (v.valid_to IS NULL OR v.valid_to >= $2)",
+        };
+        let sql = format!("{} WHERE p.id = $1", PARCELS.replace(" AND v.valid_to IS NULL", version));
+        let query = sqlx::query_as(&sql).bind(id);
+        let query = match at {
+            Some(at) => query.bind(at),
+            None => query,
+        };
+        let row: Option<ParcelRow> = query.fetch_optional(self.pool()).await.query("parcel covering")?;
         row.map(parcel_feature).transpose()
+    }
+
+    /// Ids of the parcels covering a point, live or on an instant: the plain PostGIS
+    /// point-in-polygon query over the GiST index (also the benchmark's reference).
+    pub async fn parcel_ids_covering(
+        &self,
+        lon: f64,
+        lat: f64,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<i64>> {
+        let point = "ST_Covers(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))";
+        match at {
+            None => {
+                sqlx::query_scalar(&format!("SELECT parcel_id FROM parcel_version WHERE valid_to IS NULL AND {point}"))
+                    .bind(lon)
+                    .bind(lat)
+                    .fetch_all(self.pool())
+                    .await
+            }
+            Some(at) => {
+                sqlx::query_scalar(&format!(
+                    "SELECT parcel_id FROM parcel_version \
+                     WHERE valid_from < $3 AND (valid_to IS NULL OR valid_to >= $3) AND {point}"
+                ))
+                .bind(lon)
+                .bind(lat)
+                .bind(at)
+                .fetch_all(self.pool())
+                .await
+            }
+        }
+        .query("parcel ids covering")
     }
 }
 
