@@ -122,3 +122,39 @@ impl Index {
             .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.id.cmp(&b.0.id)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(id: i64, lon: f64, lat: f64) -> AddressFeature {
+        AddressFeature {
+            id,
+            vpostcode: format!("94119 TEST+{id}"),
+            house_number: Some(id.to_string()),
+            street: Some("Đường thử (synthetic)".into()),
+            hamlet: None,
+            ward_code: "31135".into(),
+            lon,
+            lat,
+        }
+    }
+
+    #[test]
+    fn the_nearest_address_within_the_radius_wins_and_farther_ones_are_ignored() {
+        // 1e-4° of latitude ≈ 11 m at Cần Thơ.
+        let index = Index::new(
+            vec![],
+            vec![],
+            vec![],
+            vec![address(1, 105.78, 10.0302), address(2, 105.78, 10.0301), address(3, 105.78, 10.0310)],
+        );
+        let (nearest, distance) = index.nearest_address([105.78, 10.03], 30.0).unwrap();
+        assert_eq!(nearest.id, 2);
+        assert!((10.0..12.5).contains(&distance), "{distance}");
+        assert!(index.nearest_address([105.78, 10.0299], 30.0).is_some(), "22 m away");
+        assert!(index.nearest_address([105.79, 10.03], 30.0).is_none(), "1.1 km away");
+        index.addresses.remove(2);
+        assert_eq!(index.nearest_address([105.78, 10.03], 30.0).unwrap().0.id, 1);
+    }
+}
