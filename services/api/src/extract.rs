@@ -52,3 +52,36 @@ where
         }
     }
 }
+
+/// Keyset paging from `?limit=&after=`: at most [`MAX_PAGE`] items after an id.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Items per page.
+    pub limit: i64,
+    /// Only items with a larger id.
+    pub after: i64,
+}
+
+/// Most items one page may ask for.
+pub const MAX_PAGE: i64 = 1_000;
+/// Items per page when `limit` is not given.
+pub const DEFAULT_PAGE: i64 = 100;
+
+impl Page {
+    /// Reads `limit` (1 to [`MAX_PAGE`], default [`DEFAULT_PAGE`]) and `after` (an id, default 0).
+    pub fn parse(limit: Option<&str>, after: Option<&str>) -> Result<Self, ApiError> {
+        let limit = match limit {
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| ApiError::invalid("limit", format!("limit must be 1 to {MAX_PAGE}")))?,
+            None => DEFAULT_PAGE,
+        };
+        let after = match after {
+            Some(text) => text.parse::<i64>().map_err(|_| ApiError::invalid("after", "after must be an id"))?,
+            None => 0,
+        };
+        Ok(Self { limit, after })
+    }
+}

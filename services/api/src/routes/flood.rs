@@ -1,7 +1,7 @@
 //! `/v1/flood`: risk zones and what they hold (DESIGN §6).
 
 use crate::error::ApiError;
-use crate::extract::Query;
+use crate::extract::{Page, Query};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -10,9 +10,6 @@ use diaba_core::UnitCode;
 use geo::BoundingRect;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-const DEFAULT_PAGE: i64 = 100;
-const MAX_PAGE: i64 = 1_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -70,23 +67,10 @@ async fn zone_exposure(
         .ok()
         .filter(|i| *i > 0)
         .ok_or_else(|| ApiError::invalid("id", "zone id must be a positive integer"))?;
-    let limit = match q.limit.as_deref() {
-        Some(text) => text
-            .parse()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", format!("limit is 1 to {MAX_PAGE}")))?,
-        None => DEFAULT_PAGE,
-    };
-    let after = q
-        .after
-        .as_deref()
-        .map(|a| a.parse::<i64>().map_err(|_| ApiError::invalid("after", "after must be an id")))
-        .transpose()?
-        .unwrap_or(0);
+    let page = Page::parse(q.limit.as_deref(), q.after.as_deref())?;
     state
         .store
-        .zone_exposure(id, after, limit)
+        .zone_exposure(id, page.after, page.limit)
         .await?
         .map(axum::Json)
         .ok_or_else(|| ApiError::not_found(format!("no flood zone {id} in force")))

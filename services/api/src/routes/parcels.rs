@@ -2,7 +2,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Page, Query};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -16,10 +16,6 @@ use diaba_core::{AsOf, UnitCode};
 use diaba_store::parcels::{NewParcel, ParcelPatch, ParcelRecord, SplitPart, end_of_day};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-/// Most parcels in one page of a bbox query.
-const MAX_PAGE: i64 = 1_000;
-const DEFAULT_PAGE: i64 = 100;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -142,18 +138,7 @@ async fn search(State(state): State<AppState>, auth: Auth, Query(q): Query<Searc
         ));
     };
     let bbox = parse_bbox(bbox)?;
-    let limit = match q.limit.as_deref() {
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", format!("limit must be 1 to {MAX_PAGE}")))?,
-        None => DEFAULT_PAGE,
-    };
-    let after = match q.after.as_deref() {
-        Some(text) => text.parse::<i64>().map_err(|_| ApiError::invalid("after", "after must be a parcel id"))?,
-        None => 0,
-    };
+    let Page { limit, after } = Page::parse(q.limit.as_deref(), q.after.as_deref())?;
     let records = state.store.parcels_in_bbox(bbox, at, after, limit).await?;
     let next = (records.len() as i64 == limit).then(|| records.last().map(|r| r.id)).flatten();
     let items: Vec<Value> = records.iter().map(|r| view(r, &auth)).collect();
