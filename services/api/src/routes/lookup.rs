@@ -93,7 +93,11 @@ async fn lookup(state: &AppState, point: LonLat, at: Option<AsOf>) -> Result<Val
         )));
     }
     // Codes are issued with the postcode of the unit valid today (DESIGN §5).
-    let current_ward = state.index.units_at(p, today).into_iter().find(|u| u.level == "ward");
+    let current_ward = if day == today {
+        ward.cloned()
+    } else {
+        state.index.units_at(p, today).into_iter().find(|u| u.level == "ward")
+    };
     let vpostcode = current_ward
         .as_ref()
         .and_then(|w| w.postcode_area.as_ref())
@@ -107,14 +111,12 @@ async fn lookup(state: &AppState, point: LonLat, at: Option<AsOf>) -> Result<Val
         _ => state.index.parcel_at(p),
     };
     let address = state.index.nearest_address(p, ADDRESS_RADIUS_M);
-    let flood: Vec<Value> = state
-        .index
-        .flood
-        .covering(p)
+    let zones = state.index.flood.covering(p);
+    let flood: Vec<Value> = zones
         .iter()
         .map(|z| json!({ "zone_id": z.id, "name": z.name, "risk_level": z.risk_level, "scenario": z.scenario, "source": z.source }))
         .collect();
-    let max_risk = state.index.flood.covering(p).iter().map(|z| z.risk_level).max();
+    let max_risk = zones.iter().map(|z| z.risk_level).max();
     Ok(json!({
         "point": { "lat": point.lat(), "lon": point.lon() },
         "at": day,
