@@ -7,4 +7,5 @@ mod import;
 mod lookup;
 mod parcels;
 mod server;
+mod tiles;
 mod units;

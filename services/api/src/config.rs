@@ -21,7 +21,12 @@ pub struct Config {
     pub max_vertices: usize,
     /// Most points in one `POST /v1/lookup`.
     pub max_batch: usize,
+    /// Bytes of encoded tiles kept in memory (0: every tile is rendered per request).
+    pub tile_cache_bytes: u64,
 }
+
+/// Default memory for cached tiles: 256 MiB holds every parcel tile of the city at z18.
+pub const DEFAULT_TILE_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Default most points in one batch lookup.
 pub const DEFAULT_MAX_BATCH: usize = 10_000;
@@ -34,6 +39,7 @@ impl Default for Config {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_vertices: diaba_core::parcel::DEFAULT_MAX_VERTICES,
             max_batch: DEFAULT_MAX_BATCH,
+            tile_cache_bytes: DEFAULT_TILE_CACHE_BYTES,
         }
     }
 }

@@ -15,10 +15,13 @@ mod routes;
 mod state;
 mod sync;
 
-pub use config::{Config, DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, DEFAULT_MAX_BATCH, DEFAULT_REQUEST_TIMEOUT};
+pub use config::{
+    Config, DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, DEFAULT_MAX_BATCH, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TILE_CACHE_BYTES,
+};
 pub use error::ApiError;
 pub use routes::app;
 pub use state::AppState;
+pub use sync::load as load_index;
 
 use std::future::Future;
 use tokio::net::TcpListener;

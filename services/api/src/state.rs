@@ -1,5 +1,6 @@
 use diaba_index::Index;
 use diaba_store::Store;
+use diaba_tiles::TileService;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
@@ -10,6 +11,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// The in-memory index, kept current by [`crate::sync`].
     pub index: Arc<Index>,
+    /// Vector tiles drawn from the index, cached until a change touches them.
+    pub tiles: Arc<TileService>,
     /// Last change-feed sequence number reflected in the index.
     pub applied_seq: Arc<AtomicI64>,
     /// Largest number of vertices accepted in one parcel.
@@ -33,7 +36,8 @@ impl AppState {
         );
         let index = Arc::new(index);
         let applied_seq = Arc::new(AtomicI64::new(seq));
-        crate::sync::spawn(store.clone(), index.clone(), applied_seq.clone());
-        Ok(Self { store, index, applied_seq, max_vertices: config.max_vertices, max_batch: config.max_batch })
+        let tiles = Arc::new(TileService::new(index.clone(), config.tile_cache_bytes));
+        crate::sync::spawn(store.clone(), tiles.clone(), applied_seq.clone());
+        Ok(Self { store, index, tiles, applied_seq, max_vertices: config.max_vertices, max_batch: config.max_batch })
     }
 }

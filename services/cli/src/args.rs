@@ -42,6 +42,25 @@ pub enum Command {
     Crs(CrsCommand),
     /// Print the national parcel id (12-character GeoHash of an interior point) of a polygon.
     ParcelId(ParcelIdArgs),
+    /// Bake a ward's vector tiles into a PMTiles v3 archive, for phones working offline.
+    Bake(BakeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BakeArgs {
+    /// Ward code (a current ward of the service area), e.g. 31299 for Phong Điền.
+    #[arg(long)]
+    pub ward: String,
+    /// Lowest zoom in the pack.
+    #[arg(long, default_value_t = diaba_tiles::PACK_ZOOMS.0)]
+    pub minzoom: u8,
+    /// Deepest zoom in the pack.
+    #[arg(long, default_value_t = diaba_tiles::PACK_ZOOMS.1)]
+    pub maxzoom: u8,
+    /// The archive to write (e.g. phong-dien.pmtiles); replaced only when complete.
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -258,6 +277,9 @@ pub struct ServeArgs {
     /// Most points in one batch lookup (POST /v1/lookup).
     #[arg(long, env = "DIABA_MAX_BATCH", default_value_t = diaba_api::DEFAULT_MAX_BATCH)]
     pub max_batch: usize,
+    /// Memory for cached vector tiles, in MiB (0 renders every tile per request).
+    #[arg(long, env = "DIABA_TILE_CACHE_MB", default_value_t = diaba_api::DEFAULT_TILE_CACHE_BYTES / (1024 * 1024))]
+    pub tile_cache_mb: u64,
     /// Largest number of database connections.
     #[arg(long, env = "DIABA_DB_CONNECTIONS", default_value_t = 16)]
     pub db_connections: u32,

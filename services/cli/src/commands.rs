@@ -60,6 +60,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Vpostcode(command) => crate::codecs::vpostcode(command),
         Command::Crs(command) => crate::codecs::crs(command),
         Command::ParcelId(args) => crate::codecs::parcel_id(args),
+        Command::Bake(args) => bake(args).await,
         Command::Db(DbCommand::Stop(args)) => {
             let options = cluster_options(&args);
             let stopped = tokio::task::spawn_blocking(move || Cluster::open(&options)?.release()).await??;
@@ -80,6 +81,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         request_timeout: Duration::from_secs(args.request_timeout),
         max_vertices: args.max_vertices,
         max_batch: args.max_batch,
+        tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
     };
     let state = diaba_api::AppState::start(store.clone(), &config).await.context("loading the index")?;
     diaba_api::serve(
@@ -148,6 +150,48 @@ async fn import(args: crate::args::ImportArgs) -> anyhow::Result<()> {
     let result = store.import_flood_zones(&args.file.display().to_string(), &zones, &report).await;
     store.close().await?;
     println!("imported as batch {}", result?);
+    Ok(())
+}
+
+/// `diaba bake`: the ward's tiles as they are in the database now, into a PMTiles file.
+async fn bake(args: crate::args::BakeArgs) -> anyhow::Result<()> {
+    let store = open_migrated(&args.db, 4).await?;
+    let loaded = diaba_api::load_index(&store).await;
+    store.close().await?;
+    let tiles = diaba_tiles::TileService::new(Arc::new(loaded?.0), 0);
+    let out = args.out.clone();
+    let partial = out.with_extension("pmtiles.partial");
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} tiles, {eta} left").expect("valid template"),
+    );
+    bar.set_message(format!("baking ward {} z{}–{}", args.ward, args.minzoom, args.maxzoom));
+    let progress = bar.clone();
+    let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<diaba_tiles::PackSummary> {
+        let file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+        let summary = diaba_tiles::bake(&tiles, &args.ward, args.minzoom, args.maxzoom, file, |done, total| {
+            progress.set_length(total);
+            progress.set_position(done);
+        });
+        match summary {
+            Ok(summary) => {
+                std::fs::rename(&partial, &out)?;
+                Ok(summary)
+            }
+            Err(error) => {
+                let _ = std::fs::remove_file(&partial);
+                Err(error.into())
+            }
+        }
+    })
+    .await??;
+    bar.finish_and_clear();
+    println!(
+        "{}: {} tiles with features of {} over the ward, {} bytes",
+        args.out.display(),
+        summary.written,
+        summary.tiles,
+        summary.bytes
+    );
     Ok(())
 }
 

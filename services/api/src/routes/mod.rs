@@ -4,6 +4,7 @@ mod flood;
 mod health;
 mod lookup;
 mod parcels;
+mod tiles;
 mod units;
 
 use crate::config::Config;
@@ -33,6 +34,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .merge(parcels::router())
         .merge(lookup::router())
         .merge(flood::router())
+        .merge(tiles::router())
         .with_state(state)
         .layer(
             ServiceBuilder::new()

@@ -1,0 +1,149 @@
+//! `/tiles`: vector tiles, TileJSON and the MapLibre style (DESIGN §8).
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use diaba_tiles::{CacheStatus, MAX_ZOOM, PackError, Source, TileCoord};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+/// Media type of Mapbox Vector Tiles.
+const MVT: &str = "application/vnd.mapbox-vector-tile";
+/// Browsers and proxies may reuse a tile for a minute, then revalidate with its ETag:
+/// edits show within a minute even through caches, and revalidation costs a 304.
+const TILE_CACHE_CONTROL: &str = "public, max-age=60";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tile))
+        .route("/tiles/{file}", get(document))
+        .route("/v1/packs/{file}", get(pack))
+}
+
+fn source(name: &str) -> Result<Source, ApiError> {
+    name.parse().map_err(|()| {
+        ApiError::not_found(format!("no tile layer '{name}'; layers are wards, parcels, addresses, flood and all"))
+    })
+}
+
+fn number(field: &str, text: &str) -> Result<u32, ApiError> {
+    text.parse().map_err(|_| ApiError::invalid(field, format!("'{text}' is not a tile {field} (a whole number)")))
+}
+
+/// One tile. Gzip when the client accepts it; 304 when its ETag still holds; 204 when
+/// the tile is empty.
+async fn tile(
+    State(state): State<AppState>,
+    Path((layer, z, x, y)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let source = source(&layer)?;
+    let y = y.strip_suffix(".mvt").ok_or_else(|| {
+        ApiError::not_found(format!("tiles are /tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt; '{y}' does not end in .mvt"))
+    })?;
+    let (z, x, y) = (number("z", &z)?, number("x", &x)?, number("y", y)?);
+    let coord = TileCoord::new(z, x, y).map_err(|e| ApiError::not_found(format!("{e} (zooms 0..={MAX_ZOOM})")))?;
+    let (tile, status) = state.tiles.tile(source, coord);
+
+    let mut response_headers = HeaderMap::new();
+    response_headers.insert(header::ETAG, HeaderValue::from_str(&tile.etag).expect("hex etag"));
+    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(TILE_CACHE_CONTROL));
+    response_headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response_headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    let cache = if status == CacheStatus::Hit { "hit" } else { "miss" };
+    response_headers.insert("x-tile-cache", HeaderValue::from_static(cache));
+
+    if etag_matches(&headers, &tile.etag) {
+        return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    }
+    if tile.is_empty() {
+        return Ok((StatusCode::NO_CONTENT, response_headers).into_response());
+    }
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
+    let body = if accepts_gzip(&headers) {
+        response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        tile.gzip().to_vec()
+    } else {
+        tile.mvt.clone()
+    };
+    Ok((StatusCode::OK, response_headers, body).into_response())
+}
+
+/// `If-None-Match` names this tag (weak comparison, as RFC 9110 asks for GET).
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    let bare = |tag: &str| tag.trim().trim_start_matches("W/").to_string();
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| tag.trim() == "*" || bare(tag) == bare(etag))
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        },
+    )
+}
+
+/// The service's own URL as the client reached it (Host, and X-Forwarded-Proto behind a
+/// TLS proxy), so TileJSON and the style point back at it.
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+/// `/tiles/{layer}.json` (TileJSON 3.0) and `/tiles/style.json` (MapLibre style).
+async fn document(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let name = file.strip_suffix(".json").ok_or_else(|| {
+        ApiError::not_found(format!("'{file}' is not a tile document; try /tiles/all.json or /tiles/style.json"))
+    })?;
+    let base = base_url(&headers);
+    let body = if name == "style" {
+        diaba_tiles::style(&base)
+    } else {
+        diaba_tiles::tilejson(state.tiles.index(), source(name)?, &base)
+    };
+    Ok(([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], axum::Json(body)).into_response())
+}
+
+/// `/v1/packs/{ward}.pmtiles`: the ward's current offline pack (PMTiles v3, zooms
+/// 12–18), with range requests so PMTiles clients can read it in place.
+async fn pack(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let code = file.strip_suffix(".pmtiles").ok_or_else(|| {
+        ApiError::not_found(format!("packs are /v1/packs/{{ward}}.pmtiles; '{file}' does not end in .pmtiles"))
+    })?;
+    let path = state.tiles.packs().current(state.tiles.clone(), code).await.map_err(|e| match e {
+        PackError::UnknownWard(_) => ApiError::not_found(e.to_string()),
+        other => ApiError::Internal(Box::new(other)),
+    })?;
+    let mut response = ServeFile::new(path)
+        .oneshot(request)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?
+        .map(axum::body::Body::new);
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if response.status().is_success() {
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.pmtiles"));
+    }
+    Ok(response)
+}

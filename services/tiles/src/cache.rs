@@ -1,0 +1,161 @@
+//! Encoded tiles kept in memory, and exactly the ones a write touched thrown away.
+//!
+//! Why a lock next to a concurrent cache: a tile rendered from the index just before a
+//! change reached it must not be stored after that change's invalidation ran, or it
+//! would stay stale. Renders hold the gate shared from start to insert; an invalidation
+//! takes it exclusively, so it waits for renders in flight and removes what they stored.
+//! Writes are rare; renders never wait on each other.
+
+use crate::coord::{BUFFER, TileCoord};
+use crate::pack::Packs;
+use crate::render::render;
+use crate::source::Source;
+use diaba_index::Index;
+use moka::sync::Cache;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// One encoded tile with its validator.
+#[derive(Debug)]
+pub struct EncodedTile {
+    /// MVT bytes; empty when the tile has no feature.
+    pub mvt: Vec<u8>,
+    /// Weak entity tag: the same bytes always have the same tag, on every node.
+    pub etag: String,
+    gzip: OnceLock<Vec<u8>>,
+}
+
+impl EncodedTile {
+    fn new(mvt: Vec<u8>) -> Self {
+        let digest = Sha256::digest(&mvt);
+        Self { etag: format!("W/\"{}\"", hex::encode(&digest[..12])), mvt, gzip: OnceLock::new() }
+    }
+
+    /// True when the tile holds no feature.
+    pub fn is_empty(&self) -> bool {
+        self.mvt.is_empty()
+    }
+
+    /// The tile gzip-compressed, made on first demand and kept.
+    pub fn gzip(&self) -> &[u8] {
+        self.gzip.get_or_init(|| {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(&self.mvt).expect("writing to memory");
+            encoder.finish().expect("writing to memory")
+        })
+    }
+}
+
+/// Whether a tile came from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Served from memory.
+    Hit,
+    /// Rendered for this request.
+    Miss,
+}
+
+type Key = (Source, TileCoord);
+
+/// Renders tiles from the index and caches them.
+pub struct TileService {
+    index: Arc<Index>,
+    cache: Option<Cache<Key, Arc<EncodedTile>>>,
+    gate: RwLock<()>,
+    packs: Packs,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl std::fmt::Debug for TileService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TileService")
+            .field("cached", &self.cache.as_ref().map(Cache::entry_count))
+            .field("hits", &self.hits)
+            .field("misses", &self.misses)
+            .finish()
+    }
+}
+
+impl TileService {
+    /// Tiles over `index`, caching up to `cache_bytes` of encoded tiles (0: no cache).
+    pub fn new(index: Arc<Index>, cache_bytes: u64) -> Self {
+        let cache = (cache_bytes > 0).then(|| {
+            Cache::builder()
+                .max_capacity(cache_bytes)
+                .weigher(|_: &Key, tile: &Arc<EncodedTile>| u32::try_from(tile.mvt.len() + 64).unwrap_or(u32::MAX))
+                .build()
+        });
+        Self {
+            index,
+            cache,
+            gate: RwLock::new(()),
+            packs: Packs::new(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The index the tiles are drawn from.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The ward packs drawn from these tiles.
+    pub fn packs(&self) -> &Packs {
+        &self.packs
+    }
+
+    /// A tile, from the cache when it is there.
+    pub fn tile(&self, source: Source, coord: TileCoord) -> (Arc<EncodedTile>, CacheStatus) {
+        let key = (source, coord);
+        if let Some(tile) = self.cache.as_ref().and_then(|c| c.get(&key)) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return (tile, CacheStatus::Hit);
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let _rendering = self.gate.read().expect("tile gate");
+        let tile = Arc::new(EncodedTile::new(render(&self.index, source, coord)));
+        if let Some(cache) = &self.cache {
+            cache.insert(key, tile.clone());
+        }
+        (tile, CacheStatus::Miss)
+    }
+
+    /// A tile rendered now, bypassing the cache (for packs).
+    pub fn render(&self, source: Source, coord: TileCoord) -> Vec<u8> {
+        render(&self.index, source, coord)
+    }
+
+    /// Forgets every cached tile of a source drawing `layer` whose buffered area meets
+    /// `bbox` (`[west, south, east, north]`), at every zoom; `None` forgets the whole layer.
+    /// Packs over that area are marked for baking again. Returns how many tiles were dropped.
+    pub fn invalidate(&self, layer: Source, bbox: Option<[f64; 4]>) -> usize {
+        self.packs.touch(bbox);
+        let Some(cache) = &self.cache else { return 0 };
+        let _exclusive = self.gate.write().expect("tile gate");
+        let mut dropped = 0;
+        for (key, _) in cache.iter() {
+            let (source, coord) = *key;
+            if !source.draws(layer) || coord.z < layer.minzoom() {
+                continue;
+            }
+            let touched = bbox.is_none_or(|[w, s, e, n]| {
+                let [tw, ts, te, tn] = coord.bounds(BUFFER);
+                w <= te && tw <= e && s <= tn && ts <= n
+            });
+            if touched {
+                cache.invalidate(&(source, coord));
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+
+    /// Tiles served from the cache and rendered, since start.
+    pub fn counters(&self) -> (u64, u64) {
+        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
+    }
+}

@@ -1,0 +1,226 @@
+//! Offline packs: one ward's tiles baked into a PMTiles v3 archive, for phones in the
+//! field with poor connectivity (DESIGN §8), and the served packs kept current.
+
+use crate::cache::TileService;
+use crate::coord::TileCoord;
+use crate::source::Source;
+use diaba_core::AsOf;
+use geo::{BoundingRect, Intersects, MultiPolygon, Rect};
+use pmtiles::{PmTilesWriter, TileType};
+use std::collections::HashMap;
+use std::io::{BufWriter, Seek, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Zooms of the packs the service serves: the whole ward from city overview to lot detail.
+pub const PACK_ZOOMS: (u8, u8) = (12, 18);
+
+/// Why a pack could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    /// No current ward with that code in the service area.
+    #[error("no current ward {0} in the service area")]
+    UnknownWard(String),
+    /// Zooms out of order or beyond what is served.
+    #[error("zooms {0}..={1} are not a range within 0..={max}", max = crate::MAX_ZOOM)]
+    Zooms(u8, u8),
+    /// Writing the archive failed.
+    #[error("writing the pack: {0}")]
+    Io(#[from] std::io::Error),
+    /// The PMTiles writer refused.
+    #[error("writing the pack: {0}")]
+    Pmtiles(#[from] pmtiles::PmtError),
+}
+
+/// What a bake produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackSummary {
+    /// Tiles looked at (every tile meeting the ward at each zoom).
+    pub tiles: u64,
+    /// Tiles with features, written to the archive.
+    pub written: u64,
+    /// Archive size in bytes.
+    pub bytes: u64,
+}
+
+/// A current ward of the service area: its name and outline.
+fn ward(tiles: &TileService, code: &str) -> Result<(String, MultiPolygon<f64>), PackError> {
+    let today = AsOf::today();
+    tiles
+        .index()
+        .units
+        .all()
+        .into_iter()
+        .find(|u| u.code == code && u.level == "ward" && u.in_service_area && u.valid_on(today))
+        .map(|u| (u.name.clone(), u.shape.clone()))
+        .ok_or_else(|| PackError::UnknownWard(code.to_string()))
+}
+
+/// The tiles at zooms `minzoom..=maxzoom` that meet `shape`, in PMTiles (Hilbert) order so
+/// the archive is clustered.
+fn tiles_over(shape: &MultiPolygon<f64>, minzoom: u8, maxzoom: u8) -> Vec<TileCoord> {
+    let Some(bbox) = shape.bounding_rect() else { return Vec::new() };
+    let bbox = [bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y];
+    let mut out = Vec::new();
+    for z in minzoom..=maxzoom {
+        let (xs, ys) = TileCoord::covering(bbox, z, 0);
+        for x in xs {
+            for y in ys.clone() {
+                let tile = TileCoord { z, x, y };
+                let [w, s, e, n] = tile.bounds(0);
+                if Rect::new((w, s), (e, n)).intersects(shape) {
+                    out.push(tile);
+                }
+            }
+        }
+    }
+    out.sort_by_key(|t| pmtiles::TileId::from(pmtiles::TileCoord::new(t.z, t.x, t.y).expect("valid tile")).value());
+    out
+}
+
+/// Bakes ward `code`'s tiles (`all` layers) at `minzoom..=maxzoom` into a PMTiles v3
+/// archive written to `out`; `progress(done, total)` is called as tiles are drawn.
+pub fn bake<W: Write + Seek>(
+    tiles: &TileService,
+    code: &str,
+    minzoom: u8,
+    maxzoom: u8,
+    out: W,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<PackSummary, PackError> {
+    if minzoom > maxzoom || maxzoom > crate::MAX_ZOOM {
+        return Err(PackError::Zooms(minzoom, maxzoom));
+    }
+    let (name, shape) = ward(tiles, code)?;
+    let coords = tiles_over(&shape, minzoom, maxzoom);
+    let bbox = shape.bounding_rect().expect("a ward has an outline");
+    let centre = bbox.center();
+    let metadata = serde_json::json!({
+        "name": format!("diaba {code} {name}"),
+        "description": format!("Offline pack of {name} ({code}), zooms {minzoom}–{maxzoom}"),
+        "attribution": "diaba — Cần Thơ; parcels, households and flood zones of the demo are synthetic",
+        "vector_layers": crate::tilejson::vector_layers(Source::All),
+    });
+    let mut counting = CountingWriter { inner: out, written: 0 };
+    let mut writer = PmTilesWriter::new(TileType::Mvt)
+        .min_zoom(minzoom)
+        .max_zoom(maxzoom)
+        .bounds(bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y)
+        .center(centre.x, centre.y)
+        .center_zoom(minzoom.max(14).min(maxzoom))
+        .metadata(metadata.to_string())
+        .create(&mut counting)?;
+    let total = coords.len() as u64;
+    let mut written = 0;
+    for (done, coord) in coords.iter().enumerate() {
+        let mvt = tiles.render(Source::All, *coord);
+        if !mvt.is_empty() {
+            writer.add_tile(pmtiles::TileCoord::new(coord.z, coord.x, coord.y)?, &mvt)?;
+            written += 1;
+        }
+        progress(done as u64 + 1, total);
+    }
+    writer.finalize()?;
+    counting.flush()?;
+    Ok(PackSummary { tiles: total, written, bytes: counting.written })
+}
+
+struct CountingWriter<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: Seek> Seek for CountingWriter<W> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// The packs the service hands to phones, baked on first demand and baked again after a
+/// change touches their ward. They live in a directory of this process (packs are cheap
+/// to bake and two nodes must never serve each other's), removed when it ends.
+#[derive(Debug)]
+pub struct Packs {
+    dir: PathBuf,
+    /// Ward code → the box of its pack, and whether a change has touched it since.
+    baked: Mutex<HashMap<String, ([f64; 4], bool)>>,
+    baking: tokio::sync::Mutex<()>,
+}
+
+impl Packs {
+    /// Packs kept in a fresh directory under the system's temporary directory.
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("diaba-packs-{}", std::process::id()));
+        Self { dir, baked: Mutex::new(HashMap::new()), baking: tokio::sync::Mutex::new(()) }
+    }
+
+    /// Marks packs whose ward box meets `bbox` as out of date.
+    pub fn touch(&self, bbox: Option<[f64; 4]>) {
+        let mut baked = self.baked.lock().expect("packs lock");
+        for (pack, stale) in baked.values_mut() {
+            let [w, s, e, n] = *pack;
+            if bbox.is_none_or(|[bw, bs, be, bn]| bw <= e && w <= be && bs <= n && s <= bn) {
+                *stale = true;
+            }
+        }
+    }
+
+    /// The path of ward `code`'s current pack, baking it first if there is none or a
+    /// change touched it.
+    pub async fn current(&self, tiles: std::sync::Arc<TileService>, code: &str) -> Result<PathBuf, PackError> {
+        let (_, shape) = ward(&tiles, code)?;
+        let path = self.dir.join(format!("{code}.pmtiles"));
+        let fresh = |packs: &Self| packs.baked.lock().expect("packs lock").get(code).is_some_and(|(_, stale)| !stale);
+        if fresh(self) && path.exists() {
+            return Ok(path);
+        }
+        let _one_bake_at_a_time = self.baking.lock().await;
+        if fresh(self) && path.exists() {
+            return Ok(path);
+        }
+        let bbox = shape.bounding_rect().expect("a ward has an outline");
+        // Marked fresh before drawing: a change arriving during the bake marks it stale again.
+        self.baked
+            .lock()
+            .expect("packs lock")
+            .insert(code.to_string(), ([bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y], false));
+        let (dir, code_owned, target) = (self.dir.clone(), code.to_string(), path.clone());
+        let baked = tokio::task::spawn_blocking(move || -> Result<(), PackError> {
+            std::fs::create_dir_all(&dir)?;
+            let partial = dir.join(format!(".{code_owned}.pmtiles.partial"));
+            let file = BufWriter::new(std::fs::File::create(&partial)?);
+            bake(&tiles, &code_owned, PACK_ZOOMS.0, PACK_ZOOMS.1, file, |_, _| {})?;
+            std::fs::rename(&partial, &target)?;
+            Ok(())
+        })
+        .await
+        .expect("pack baking does not panic");
+        if baked.is_err() {
+            self.baked.lock().expect("packs lock").remove(code);
+        }
+        baked.map(|()| path)
+    }
+}
+
+impl Default for Packs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Packs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,298 @@
+//! One tile from the in-memory index: query, project, clip, generalise, encode (MVT 2.1).
+//!
+//! Geometry goes through the same steps for every layer: project to the tile's integer
+//! grid (Web Mercator, y down), drop what would be smaller than [`MIN_FEATURE_UNITS`],
+//! clip what crosses the buffered tile edge, simplify where the layer allows, snap to
+//! integers, drop repeated points and rings that collapse, and orient rings as MVT wants
+//! (exterior positive by the surveyor's formula in tile coordinates, holes negative).
+
+use crate::coord::{BUFFER, EXTENT, TileCoord};
+use crate::source::Source;
+use diaba_core::AsOf;
+use diaba_index::Index;
+use geo::{BooleanOps, BoundingRect, Coord, LineString, MapCoords, MultiPolygon, Point, Polygon, Rect, Simplify};
+use geozero::ToMvt;
+use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
+use rstar::AABB;
+
+/// Polygons whose projected box is smaller than this on both sides are left out: at
+/// 4096 units per tile that is ¼ of a pixel on a 512-pixel tile, invisible, and what keeps
+/// city-wide zooms of 250 000 parcels small.
+pub const MIN_FEATURE_UNITS: f64 = 2.0;
+
+/// The MVT bytes of `source` at `tile`; empty when the tile has no feature.
+pub fn render(index: &Index, source: Source, tile: TileCoord) -> Vec<u8> {
+    let layers: Vec<tile::Layer> = source
+        .layers()
+        .iter()
+        .filter(|layer| tile.z >= layer.minzoom())
+        .filter_map(|&layer| render_layer(index, layer, tile))
+        .collect();
+    if layers.is_empty() { Vec::new() } else { Tile { layers }.encode_to_vec() }
+}
+
+/// Collects one MVT layer's features and their attribute table.
+struct LayerBuilder {
+    name: &'static str,
+    features: Vec<tile::Feature>,
+    tags: TagsBuilder,
+}
+
+impl LayerBuilder {
+    fn new(source: Source) -> Self {
+        Self { name: source.name(), features: Vec::new(), tags: TagsBuilder::new() }
+    }
+
+    fn push(&mut self, id: i64, geometry: geo::Geometry<f64>, attributes: Vec<(&'static str, TileValue)>) {
+        let Ok(mut feature) = geometry.to_mvt_unscaled() else { return };
+        feature.id = u64::try_from(id).ok();
+        for (key, value) in attributes {
+            let (k, v) = self.tags.insert_ref(key, value);
+            feature.tags.extend([k, v]);
+        }
+        self.features.push(feature);
+    }
+
+    fn finish(self) -> Option<tile::Layer> {
+        if self.features.is_empty() {
+            return None;
+        }
+        let (keys, values) = self.tags.into_tags();
+        Some(tile::Layer {
+            version: 2,
+            name: self.name.to_string(),
+            features: self.features,
+            keys,
+            values: values.into_iter().map(Into::into).collect(),
+            extent: Some(EXTENT),
+        })
+    }
+}
+
+fn text(value: &str) -> TileValue {
+    TileValue::Str(value.to_string())
+}
+
+fn render_layer(index: &Index, layer: Source, tile: TileCoord) -> Option<tile::Layer> {
+    let [w, s, e, n] = tile.bounds(BUFFER);
+    let query = AABB::from_corners([w, s], [e, n]);
+    let tolerance = simplify_tolerance(layer, tile.z);
+    let mut out = LayerBuilder::new(layer);
+    match layer {
+        Source::Parcels => {
+            let mut parcels = index.parcels.in_envelope(&query);
+            parcels.sort_unstable_by_key(|p| p.id);
+            for p in parcels {
+                let Some(shape) = tile_polygons(&p.shape, tile, tolerance) else { continue };
+                let land_use = p.land_uses.first().map(String::as_str).unwrap_or("");
+                out.push(
+                    p.id,
+                    shape.into(),
+                    vec![
+                        ("national_id", text(&p.national_id)),
+                        ("ward_code", text(&p.ward_code)),
+                        ("sheet", TileValue::Int(p.sheet.into())),
+                        ("number", TileValue::Int(p.number.into())),
+                        ("land_use", text(land_use)),
+                        ("legal_area_m2", TileValue::Double(p.legal_area_m2)),
+                    ],
+                );
+            }
+        }
+        Source::Wards => {
+            let today = AsOf::today();
+            let mut units: Vec<_> = index
+                .units
+                .in_envelope(&query)
+                .into_iter()
+                .filter(|u| u.valid_on(today) && matches!(u.level.as_str(), "ward" | "province"))
+                .collect();
+            units.sort_unstable_by_key(|u| u.id);
+            for u in units {
+                let Some(shape) = tile_polygons(&u.shape, tile, tolerance) else { continue };
+                let mut attributes = vec![("code", text(&u.code)), ("name", text(&u.name)), ("level", text(&u.level))];
+                if let Some(postcode) = &u.postcode {
+                    attributes.push(("postcode", text(postcode)));
+                }
+                out.push(u.id, shape.into(), attributes);
+            }
+        }
+        Source::Flood => {
+            let mut zones = index.flood.in_envelope(&query);
+            zones.sort_unstable_by_key(|z| z.id);
+            for z in zones {
+                let Some(shape) = tile_polygons(&z.shape, tile, tolerance) else { continue };
+                out.push(
+                    z.id,
+                    shape.into(),
+                    vec![
+                        ("name", text(&z.name)),
+                        ("risk_level", TileValue::Int(z.risk_level.into())),
+                        ("scenario", text(&z.scenario)),
+                        ("source", text(&z.source)),
+                    ],
+                );
+            }
+        }
+        Source::Addresses => {
+            let mut addresses = index.addresses.in_envelope(&query);
+            addresses.sort_unstable_by_key(|a| a.id);
+            for a in addresses {
+                let [x, y] = tile.project(a.lon, a.lat);
+                let limit = f64::from(EXTENT + BUFFER);
+                let buffer = -f64::from(BUFFER);
+                if !(buffer..=limit).contains(&x) || !(buffer..=limit).contains(&y) {
+                    continue;
+                }
+                let mut attributes = vec![("vpostcode", text(&a.vpostcode)), ("ward_code", text(&a.ward_code))];
+                for (key, value) in [("house_number", &a.house_number), ("street", &a.street), ("hamlet", &a.hamlet)] {
+                    if let Some(value) = value {
+                        attributes.push((key, text(value)));
+                    }
+                }
+                out.push(a.id, Point::new(x.round(), y.round()).into(), attributes);
+            }
+        }
+        Source::All => unreachable!("`all` is drawn layer by layer"),
+    }
+    out.finish()
+}
+
+/// Douglas–Peucker tolerance in tile units. Parcels are a handful of vertices each and
+/// are only snapped to the grid; ward and flood outlines (thousands of vertices) are
+/// simplified to half a unit, an eighth of a screen pixel.
+fn simplify_tolerance(layer: Source, z: u8) -> f64 {
+    match layer {
+        Source::Parcels | Source::Addresses | Source::All => 0.0,
+        Source::Wards | Source::Flood if z >= layer.maxzoom() => 0.25,
+        Source::Wards | Source::Flood => 0.5,
+    }
+}
+
+/// A (multi)polygon in lon/lat → the tile's integer grid, or `None` when nothing of it
+/// is left to draw.
+pub fn tile_polygons(shape: &MultiPolygon<f64>, tile: TileCoord, tolerance: f64) -> Option<MultiPolygon<f64>> {
+    let projected = shape.map_coords(|c| {
+        let [x, y] = tile.project(c.x, c.y);
+        Coord { x, y }
+    });
+    let bbox = projected.bounding_rect()?;
+    if bbox.width() < MIN_FEATURE_UNITS && bbox.height() < MIN_FEATURE_UNITS {
+        return None;
+    }
+    let (low, high) = (-f64::from(BUFFER), f64::from(EXTENT + BUFFER));
+    if bbox.max().x < low || bbox.min().x > high || bbox.max().y < low || bbox.min().y > high {
+        return None;
+    }
+    let inside = bbox.min().x >= low && bbox.min().y >= low && bbox.max().x <= high && bbox.max().y <= high;
+    let clipped = if inside {
+        projected
+    } else {
+        let window = Rect::new(Coord { x: low, y: low }, Coord { x: high, y: high }).to_polygon();
+        projected.intersection(&MultiPolygon(vec![window]))
+    };
+    let simplified = if tolerance > 0.0 { clipped.simplify(tolerance) } else { clipped };
+    let polygons: Vec<Polygon<f64>> = simplified.0.iter().filter_map(snap_polygon).collect();
+    (!polygons.is_empty()).then_some(MultiPolygon(polygons))
+}
+
+fn snap_polygon(polygon: &Polygon<f64>) -> Option<Polygon<f64>> {
+    let exterior = snap_ring(polygon.exterior(), true)?;
+    let holes = polygon.interiors().iter().filter_map(|hole| snap_ring(hole, false)).collect();
+    Some(Polygon::new(exterior, holes))
+}
+
+/// Snaps a ring to integers, drops repeated points, and orients it: positive area (in
+/// y-down tile units) for an exterior, negative for a hole. `None` if it collapsed.
+fn snap_ring(ring: &LineString<f64>, exterior: bool) -> Option<LineString<f64>> {
+    let mut points: Vec<Coord<f64>> = Vec::with_capacity(ring.0.len());
+    for c in &ring.0 {
+        let snapped = Coord { x: c.x.round(), y: c.y.round() };
+        if points.last() != Some(&snapped) {
+            points.push(snapped);
+        }
+    }
+    if points.len() > 1 && points.first() == points.last() {
+        points.pop();
+    }
+    if points.len() < 3 {
+        return None;
+    }
+    let twice_area: f64 = (0..points.len())
+        .map(|i| {
+            let (a, b) = (points[i], points[(i + 1) % points.len()]);
+            a.x * b.y - b.x * a.y
+        })
+        .sum();
+    if twice_area == 0.0 {
+        return None;
+    }
+    if (twice_area > 0.0) != exterior {
+        points.reverse();
+    }
+    points.push(points[0]);
+    Some(LineString(points))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(x0: f64, y0: f64, size: f64) -> MultiPolygon<f64> {
+        let ring = LineString::from(vec![(x0, y0), (x0 + size, y0), (x0 + size, y0 + size), (x0, y0 + size), (x0, y0)]);
+        MultiPolygon(vec![Polygon::new(ring, vec![])])
+    }
+
+    fn twice_area(ring: &LineString<f64>) -> f64 {
+        ring.0.windows(2).map(|w| w[0].x * w[1].y - w[1].x * w[0].y).sum()
+    }
+
+    #[test]
+    fn a_lot_crossing_the_tile_edge_is_clipped_to_the_buffer_and_oriented() {
+        let tile = TileCoord::containing(105.7876, 10.0341, 18);
+        let [w, s, e, n] = tile.bounds(0);
+        // A lot straddling the west edge, as wide as half the tile.
+        let lot = square(w - (e - w) * 0.25, s + (n - s) * 0.25, (e - w) * 0.5);
+        let out = tile_polygons(&lot, tile, 0.0).expect("visible");
+        let ring = out.0[0].exterior();
+        assert!(ring.0.iter().all(|c| c.x >= -f64::from(BUFFER) && c.x <= f64::from(EXTENT + BUFFER)));
+        assert_eq!(ring.0.iter().map(|c| c.x as i64).min(), Some(-i64::from(BUFFER)), "cut at the buffer");
+        assert!(twice_area(ring) > 0.0, "exterior positive in tile units");
+        assert!(ring.0.iter().all(|c| c.x.fract() == 0.0 && c.y.fract() == 0.0));
+    }
+
+    #[test]
+    fn specks_and_far_away_shapes_are_left_out() {
+        let tile = TileCoord::containing(105.7876, 10.0341, 14);
+        let [w, s, e, _] = tile.bounds(0);
+        let speck = square(w + (e - w) / 2.0, s + 1e-6, (e - w) / 100_000.0);
+        assert!(tile_polygons(&speck, tile, 0.0).is_none());
+        let far = square(e + (e - w), s, (e - w) / 4.0);
+        assert!(tile_polygons(&far, tile, 0.0).is_none());
+    }
+
+    #[test]
+    fn holes_are_oriented_against_their_exterior() {
+        let tile = TileCoord::containing(105.7876, 10.0341, 16);
+        let [w, s, e, n] = tile.bounds(0);
+        let (dx, dy) = (e - w, n - s);
+        let outer = LineString::from(vec![
+            (w + dx * 0.1, s + dy * 0.1),
+            (w + dx * 0.9, s + dy * 0.1),
+            (w + dx * 0.9, s + dy * 0.9),
+            (w + dx * 0.1, s + dy * 0.9),
+            (w + dx * 0.1, s + dy * 0.1),
+        ]);
+        // Same orientation as the exterior on purpose: the output must flip it.
+        let hole = LineString::from(vec![
+            (w + dx * 0.4, s + dy * 0.4),
+            (w + dx * 0.6, s + dy * 0.4),
+            (w + dx * 0.6, s + dy * 0.6),
+            (w + dx * 0.4, s + dy * 0.6),
+            (w + dx * 0.4, s + dy * 0.4),
+        ]);
+        let out = tile_polygons(&MultiPolygon(vec![Polygon::new(outer, vec![hole])]), tile, 0.0).unwrap();
+        assert!(twice_area(out.0[0].exterior()) > 0.0);
+        assert!(twice_area(&out.0[0].interiors()[0]) < 0.0);
+    }
+}

@@ -1,0 +1,319 @@
+//! Vector tiles: decoded with an independent MVT decoder (mvt-reader, not our encoder's
+//! crate), checked against lookups, the change feed and the cache.
+
+use crate::server::Server;
+use diaba_core::auth::Role;
+use diaba_test_harness::{TestDb, demo_database};
+use diaba_tiles::{BUFFER, EXTENT, Source, TileCoord};
+use geo::{Area, Coord, Distance, Euclidean, Geometry, LineString, Point};
+use mvt_reader::Reader;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+/// A point inside a live demo parcel of Ninh Kiều (31135), the densest ward.
+async fn ninh_kieu_point(db: &TestDb) -> (f64, f64) {
+    let mut conn = db.connect().await;
+    sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM parcel_version \
+         WHERE valid_to IS NULL AND ward_code = '31135' ORDER BY parcel_id OFFSET 500 LIMIT 1) s",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap()
+}
+
+struct Fetched {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+}
+
+async fn fetch(client: &Client, server: &Server, path: &str, headers: &[(&str, &str)]) -> Fetched {
+    let mut request = client.get(server.url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    Fetched { status, headers, body: response.bytes().await.unwrap().to_vec() }
+}
+
+impl Fetched {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
+    }
+}
+
+/// Layer name → features, decoded by mvt-reader, with every structural check of the
+/// MVT 2.1 spec that a renderer relies on.
+fn decode(bytes: &[u8], what: &str) -> HashMap<String, Vec<mvt_reader::feature::Feature<f64>>> {
+    let reader = Reader::new(bytes.to_vec()).unwrap_or_else(|e| panic!("{what}: not a vector tile: {e:?}"));
+    let mut out = HashMap::new();
+    for layer in reader.get_layer_metadata().unwrap() {
+        assert_eq!(layer.extent, EXTENT, "{what}");
+        assert_eq!(layer.version, 2, "{what}");
+        let features = reader.get_features_as::<f64>(layer.layer_index).unwrap();
+        let source: Source = layer.name.parse().unwrap_or_else(|()| panic!("{what}: unknown layer {}", layer.name));
+        let fields: HashSet<&str> = source.fields().iter().map(|f| f.name).collect();
+        for feature in &features {
+            assert!(feature.id.is_some(), "{what}: every feature has an id");
+            for key in feature.properties.as_ref().into_iter().flat_map(|p| p.keys()) {
+                assert!(fields.contains(key.as_str()), "{what}: {key} is not a public field of {}", layer.name);
+            }
+            check_geometry(&feature.geometry, &format!("{what} {} #{:?}", layer.name, feature.id));
+        }
+        out.insert(layer.name.clone(), features);
+    }
+    out
+}
+
+fn check_geometry(geometry: &Geometry<f64>, what: &str) {
+    let (low, high) = (-f64::from(BUFFER), f64::from(EXTENT + BUFFER));
+    let inside = |c: &Coord<f64>| (low..=high).contains(&c.x) && (low..=high).contains(&c.y);
+    let ring_ok = |ring: &LineString<f64>| {
+        assert!(ring.0.len() >= 4 && ring.is_closed(), "{what}: ring of {} points", ring.0.len());
+        assert!(ring.0.iter().all(inside), "{what}: outside the buffered extent");
+    };
+    match geometry {
+        Geometry::Point(p) => assert!(inside(&p.0), "{what}"),
+        Geometry::MultiPoint(points) => assert!(points.iter().all(|p| inside(&p.0)), "{what}"),
+        Geometry::Polygon(polygon) => {
+            ring_ok(polygon.exterior());
+            polygon.interiors().iter().for_each(ring_ok);
+            assert!(polygon.unsigned_area() > 0.0, "{what}: empty polygon");
+        }
+        Geometry::MultiPolygon(polygons) => {
+            for polygon in polygons {
+                ring_ok(polygon.exterior());
+                polygon.interiors().iter().for_each(ring_ok);
+                assert!(polygon.unsigned_area() > 0.0, "{what}: empty polygon");
+            }
+        }
+        other => panic!("{what}: unexpected geometry {other:?}"),
+    }
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).expect("valid gzip");
+    out
+}
+
+#[tokio::test]
+async fn tiles_at_every_zoom_decode_to_valid_geometry_inside_the_buffered_extent() {
+    let db = demo_database().await;
+    let server = Server::with_database(&db.url);
+    let client = Client::new();
+    let (lon, lat) = ninh_kieu_point(&db).await;
+    let mut decoded_layers = HashSet::new();
+    for z in [8u8, 10, 12, 13, 14, 15, 16, 17, 18, 20] {
+        let centre = TileCoord::containing(lon, lat, z);
+        // The tile holding Ninh Kiều and its eight neighbours: edges and corners clip.
+        for dx in -1i64..=1 {
+            for dy in -1i64..=1 {
+                let (x, y) = (i64::from(centre.x) + dx, i64::from(centre.y) + dy);
+                let path = format!("/tiles/all/{z}/{x}/{y}.mvt");
+                let plain = fetch(&client, &server, &path, &[]).await;
+                if plain.status == StatusCode::NO_CONTENT {
+                    continue;
+                }
+                assert_eq!(plain.status, 200, "{path}");
+                assert_eq!(plain.header("content-type"), "application/vnd.mapbox-vector-tile");
+                assert!(plain.body.len() < 500 * 1024, "{path}: {} bytes", plain.body.len());
+                let layers = decode(&plain.body, &path);
+                decoded_layers.extend(layers.keys().cloned());
+                for (name, features) in &layers {
+                    let source: Source = name.parse().unwrap();
+                    assert!(z >= source.minzoom(), "{path}: {name} below its minzoom");
+                    assert!(!features.is_empty(), "{path}: empty layer {name} sent");
+                }
+                let zipped = fetch(&client, &server, &path, &[("accept-encoding", "gzip")]).await;
+                assert_eq!(zipped.header("content-encoding"), "gzip");
+                assert_eq!(gunzip(&zipped.body), plain.body, "{path}: gzip holds the same tile");
+            }
+        }
+    }
+    for layer in ["wards", "parcels", "flood"] {
+        assert!(decoded_layers.contains(layer), "no {layer} layer seen in any tile: {decoded_layers:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_parcel_found_by_lookup_is_in_the_z18_tile_at_that_point_with_the_same_id() {
+    let db = demo_database().await;
+    let server = Server::with_database(&db.url);
+    let client = Client::new();
+    let centre = ninh_kieu_point(&db).await;
+    let mut checked = 0;
+    for i in 0..120 {
+        // A 12 × 10 grid around a Ninh Kiều parcel, about 16 m apart: lots of the fabric.
+        let (lon, lat) =
+            (centre.0 - 0.0009 + f64::from(i % 12) * 0.00015, centre.1 - 0.00075 + f64::from(i / 12) * 0.00015);
+        let answer: Value = client
+            .get(server.url(&format!("/v1/lookup?lat={lat}&lon={lon}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let Some(id) = answer["parcel"]["id"].as_i64() else { continue };
+        let tile = TileCoord::containing(lon, lat, 18);
+        let path = format!("/tiles/parcels/{tile}.mvt");
+        let fetched = fetch(&client, &server, &path, &[]).await;
+        assert_eq!(fetched.status, 200, "{path}");
+        let layers = decode(&fetched.body, &path);
+        let feature = layers["parcels"]
+            .iter()
+            .find(|f| f.id == Some(id as u64))
+            .unwrap_or_else(|| panic!("{path}: parcel {id} found by lookup at {lat},{lon} is not in the tile"));
+        let [px, py] = tile.project(lon, lat);
+        // Snapping moves each vertex by at most 0.71 unit: the point is inside or within a
+        // unit of the outline (points a few millimetres from a shared edge).
+        let distance = Euclidean.distance(&Point::new(px, py), &feature.geometry);
+        let near = distance <= 1.0;
+        assert!(
+            near,
+            "{path}: parcel {id}'s tile shape is {distance} units from the looked-up point {px},{py}: {:?}",
+            feature.geometry
+        );
+        let national = feature.properties.as_ref().and_then(|p| p.get("national_id")).cloned();
+        assert_eq!(
+            national,
+            Some(mvt_reader::feature::Value::String(answer["parcel"]["national_id"].as_str().unwrap().to_owned())),
+            "{path}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} grid points fell on a parcel");
+}
+
+#[tokio::test]
+async fn an_edited_parcel_shows_in_its_next_tile_and_untouched_tiles_stay_cached() {
+    let db = demo_database().await;
+    let server = Server::with_database(&db.url);
+    let client = Client::new();
+
+    let (lon, lat) = ninh_kieu_point(&db).await;
+    let answer: Value =
+        client.get(server.url(&format!("/v1/lookup?lat={lat}&lon={lon}"))).send().await.unwrap().json().await.unwrap();
+    let id = answer["parcel"]["id"].as_i64().expect("a parcel at the Ninh Kiều test point");
+    let ward = answer["parcel"]["ward_code"].as_str().unwrap().to_owned();
+    let store = db.store().await;
+    let token = store.add_user("registrar-tiles", Role::Registrar, &[ward], None).await.unwrap().1.reveal().to_owned();
+    store.close().await.unwrap();
+    let touched: Vec<String> =
+        [14u8, 16, 18].iter().map(|&z| format!("/tiles/parcels/{}.mvt", TileCoord::containing(lon, lat, z))).collect();
+    // A tile 3 km away at z16 cannot hold the parcel.
+    let untouched = format!("/tiles/parcels/{}.mvt", TileCoord::containing(lon + 0.03, lat, 16));
+
+    for path in touched.iter().chain([&untouched]) {
+        let first = fetch(&client, &server, path, &[]).await;
+        assert_eq!(first.header("x-tile-cache"), "miss", "{path}");
+        let second = fetch(&client, &server, path, &[]).await;
+        assert_eq!(second.header("x-tile-cache"), "hit", "{path}");
+        assert_eq!(second.body, first.body, "{path}");
+        let revalidated = fetch(&client, &server, path, &[("if-none-match", first.header("etag"))]).await;
+        assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED, "{path}");
+    }
+    let before: Vec<Fetched> = fetch_each(&client, &server, &touched).await;
+
+    let current = client.get(server.url(&format!("/v1/parcels/{id}"))).send().await.unwrap();
+    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
+    let parcel: Value = current.json().await.unwrap();
+    let new_use = if parcel["land_uses"][0]["code"] == "TMD" { "SKC" } else { "TMD" };
+    let response = client
+        .patch(server.url(&format!("/v1/parcels/{id}")))
+        .bearer_auth(&token)
+        .header("If-Match", etag)
+        .json(&json!({ "land_uses": [{ "code": new_use }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+
+    for (path, old) in touched.iter().zip(before) {
+        let started = Instant::now();
+        loop {
+            let now = fetch(&client, &server, path, &[("if-none-match", old.header("etag"))]).await;
+            if now.status == StatusCode::OK {
+                let layers = decode(&now.body, path);
+                let feature =
+                    layers["parcels"].iter().find(|f| f.id == Some(id as u64)).expect("parcel still in its tile");
+                let land_use = feature.properties.as_ref().unwrap().get("land_use").cloned();
+                assert_eq!(land_use, Some(mvt_reader::feature::Value::String(new_use.into())), "{path}");
+                assert_ne!(now.header("etag"), old.header("etag"));
+                break;
+            }
+            assert_eq!(now.status, StatusCode::NOT_MODIFIED);
+            assert!(started.elapsed() < Duration::from_secs(2), "{path} still shows the old parcel after 2 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let far = fetch(&client, &server, &untouched, &[]).await;
+    assert_eq!(far.header("x-tile-cache"), "hit", "a tile the edit did not touch was dropped from the cache");
+}
+
+async fn fetch_each(client: &Client, server: &Server, paths: &[String]) -> Vec<Fetched> {
+    let mut out = Vec::new();
+    for path in paths {
+        out.push(fetch(client, server, path, &[]).await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn bad_tile_addresses_get_problems_and_documents_describe_the_layers() {
+    let db = demo_database().await;
+    let server = Server::with_database(&db.url);
+    let client = Client::new();
+    for (path, status) in [
+        ("/tiles/parcels/23/0/0.mvt", 404),
+        ("/tiles/parcels/3/8/0.mvt", 404),
+        ("/tiles/parcels/3/0/8.mvt", 404),
+        ("/tiles/roads/14/13000/7700.mvt", 404),
+        ("/tiles/parcels/z/0/0.mvt", 400),
+        ("/tiles/parcels/3/-1/0.mvt", 400),
+        ("/tiles/parcels/3/0/0x.mvt", 400),
+        ("/tiles/parcels/99999999999/0/0.mvt", 400),
+        ("/tiles/parcels/3/0/0.png", 404),
+        ("/tiles/roads.json", 404),
+        ("/tiles/all.xml", 404),
+    ] {
+        let fetched = fetch(&client, &server, path, &[]).await;
+        assert_eq!(fetched.status.as_u16(), status, "{path}");
+        assert_eq!(fetched.header("content-type"), "application/problem+json", "{path}");
+        let problem: Value = serde_json::from_slice(&fetched.body).unwrap();
+        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()), "{path}: {problem}");
+    }
+    // Below every layer's minzoom: nothing to draw, 204.
+    let empty = fetch(&client, &server, "/tiles/all/3/6/3.mvt", &[]).await;
+    assert_eq!(empty.status, StatusCode::NO_CONTENT);
+    assert!(empty.body.is_empty());
+
+    for source in ["wards", "parcels", "addresses", "flood", "all"] {
+        let (status, _, doc) = crate::server::get_json(&server.url(&format!("/tiles/{source}.json"))).await;
+        assert_eq!(status, 200);
+        assert_eq!(doc["tilejson"], "3.0.0");
+        let tiles = doc["tiles"][0].as_str().unwrap();
+        assert!(
+            tiles.starts_with(&server.base) && tiles.ends_with(&format!("/tiles/{source}/{{z}}/{{x}}/{{y}}.mvt")),
+            "{tiles}"
+        );
+        let b: Vec<f64> = doc["bounds"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert!(105.2 < b[0] && b[0] < b[2] && b[2] < 106.0 && 9.8 < b[1] && b[1] < b[3] && b[3] < 10.4, "{b:?}");
+        let centre = &doc["center"];
+        assert!(b[0] < centre[0].as_f64().unwrap() && centre[0].as_f64().unwrap() < b[2]);
+        let layers = doc["vector_layers"].as_array().unwrap();
+        assert!(!layers.is_empty() && layers.iter().all(|l| l["fields"].is_object() && l["minzoom"].is_u64()));
+        assert!(!doc.to_string().contains("owner"), "no owner field is published");
+    }
+    let (status, _, style) = crate::server::get_json(&server.url("/tiles/style.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(style["version"], 8);
+    assert_eq!(style["sources"]["diaba"]["url"], format!("{}/tiles/all.json", server.base));
+}
