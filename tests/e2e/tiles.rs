@@ -317,3 +317,91 @@ async fn bad_tile_addresses_get_problems_and_documents_describe_the_layers() {
     assert_eq!(style["version"], 8);
     assert_eq!(style["sources"]["diaba"]["url"], format!("{}/tiles/all.json", server.base));
 }
+
+/// A point inside a live demo parcel of Phong Điền (31299), and that parcel's id.
+async fn phong_dien_parcel(db: &TestDb) -> (f64, f64, i64) {
+    let mut conn = db.connect().await;
+    sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p), parcel_id FROM (SELECT ST_PointOnSurface(geom) p, parcel_id FROM parcel_version \
+         WHERE valid_to IS NULL AND ward_code = '31299' ORDER BY parcel_id OFFSET 100 LIMIT 1) s",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_baked_pack_holds_the_live_tiles_and_the_served_pack_follows_edits() {
+    use pmtiles::{AsyncPmTilesReader, TileType};
+    let db = demo_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("phong-dien.pmtiles");
+    let baked = std::process::Command::new(env!("CARGO_BIN_EXE_diaba"))
+        .args(["bake", "--ward", "31299", "--minzoom", "12", "--maxzoom", "16", "--database-url", &db.url])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(baked.status.success(), "{}", String::from_utf8_lossy(&baked.stderr));
+    assert!(String::from_utf8_lossy(&baked.stdout).contains("tiles with features"));
+
+    let reader = AsyncPmTilesReader::new_with_path(&out).await.unwrap();
+    let header = reader.get_header();
+    assert_eq!((header.min_zoom, header.max_zoom, header.tile_type), (12, 16, TileType::Mvt));
+    let server = Server::with_database(&db.url);
+    let client = Client::new();
+    let (lon, lat, id) = phong_dien_parcel(&db).await;
+    for z in 12..=16u8 {
+        let tile = TileCoord::containing(lon, lat, z);
+        let live = fetch(&client, &server, &format!("/tiles/all/{tile}.mvt"), &[]).await;
+        assert_eq!(live.status, 200);
+        let packed = reader
+            .get_tile_decompressed(pmtiles::TileCoord::new(tile.z, tile.x, tile.y).unwrap())
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{tile} missing from the pack"));
+        assert_eq!(packed.to_vec(), live.body, "{tile}: the pack holds the live tile");
+    }
+    assert!(reader.get_tile_decompressed(pmtiles::TileCoord::new(17, 0, 0).unwrap()).await.unwrap().is_none());
+
+    // The served pack: whole, by range, and baked again after an edit in the ward.
+    let first = fetch(&client, &server, "/v1/packs/31299.pmtiles", &[]).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("content-type"), "application/vnd.pmtiles");
+    assert_eq!(&first.body[..8], b"PMTiles\x03");
+    let head = fetch(&client, &server, "/v1/packs/31299.pmtiles", &[("range", "bytes=0-126")]).await;
+    assert_eq!(head.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(head.body, first.body[..127]);
+    let again = fetch(&client, &server, "/v1/packs/31299.pmtiles", &[]).await;
+    assert_eq!(again.body, first.body, "an untouched pack is not baked again");
+
+    let store = db.store().await;
+    let token =
+        store.add_user("registrar-pack", Role::Registrar, &["31299".into()], None).await.unwrap().1.reveal().to_owned();
+    store.close().await.unwrap();
+    let current = client.get(server.url(&format!("/v1/parcels/{id}"))).send().await.unwrap();
+    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
+    let response = client
+        .patch(server.url(&format!("/v1/parcels/{id}")))
+        .bearer_auth(&token)
+        .header("If-Match", etag)
+        .json(&json!({ "land_uses": [{ "code": "TMD" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let started = Instant::now();
+    loop {
+        let now = fetch(&client, &server, "/v1/packs/31299.pmtiles", &[]).await;
+        if now.body != first.body {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "the pack still shows the parcel before its edit");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    for (path, status) in [("/v1/packs/99999.pmtiles", 404), ("/v1/packs/31299.zip", 404)] {
+        let fetched = fetch(&client, &server, path, &[]).await;
+        assert_eq!(fetched.status.as_u16(), status, "{path}");
+        assert_eq!(fetched.header("content-type"), "application/problem+json", "{path}");
+    }
+}
