@@ -64,6 +64,10 @@ pub struct DemoParcel {
     pub address_text: String,
     /// Owners (synthetic people), JSON.
     pub owners: serde_json::Value,
+    /// Street the lot fronts (urban and mixed wards).
+    pub street: Option<&'static str>,
+    /// Hamlet (ấp) of the lot (rural communes).
+    pub hamlet: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -318,7 +322,7 @@ fn describe(
     sheet: i32,
     number: i32,
     kind: LotKind,
-    street: &str,
+    street: &'static str,
     vn2000: MultiPolygon<f64>,
     lonlat: MultiPolygon<f64>,
     area: f64,
@@ -368,9 +372,10 @@ fn describe(
         let registry = format!("CS{:05}", rng.next_u64() % 100_000);
         (Some(serial), Some(registry), owners(rng))
     };
-    let address_text = match kind {
-        LotKind::Road | LotKind::Canal => format!("{street}, {}", ward_label(ward)),
-        _ if class == Class::Rural => format!("Ấp {}, {}", rng.pick(HAMLETS), ward_label(ward)),
+    let hamlet = (class == Class::Rural).then(|| *rng.pick(HAMLETS));
+    let address_text = match (kind, hamlet) {
+        (LotKind::Road | LotKind::Canal, _) => format!("{street}, {}", ward_label(ward)),
+        (_, Some(hamlet)) => format!("Ấp {hamlet}, {}", ward_label(ward)),
         _ => format!("Số {}, {street}, {}", number, ward_label(ward)),
     };
     DemoParcel {
@@ -385,6 +390,8 @@ fn describe(
         registry_number,
         address_text,
         owners,
+        street: (class != Class::Rural).then_some(street),
+        hamlet,
     }
 }
 
@@ -401,6 +408,107 @@ fn owners(rng: &mut Rng) -> serde_json::Value {
         })
         .collect();
     serde_json::Value::Array(people)
+}
+
+/// A generated household (synthetic): a point on a residential lot with a Vietnamese-style
+/// address, captured by a community digital team.
+#[derive(Debug, Clone)]
+pub struct DemoHousehold {
+    /// 2025 ward code.
+    pub ward_code: String,
+    /// Sheet and number of the lot it stands on.
+    pub sheet: i32,
+    /// Parcel number of the lot.
+    pub number: i32,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// House number: "45", "12/3A", "51/12/4" (sub-numbers for houses down an alley).
+    pub house_number: String,
+    /// Street (urban wards), alleys named "Hẻm 51 Đường 3 Tháng 2".
+    pub street: Option<&'static str>,
+    /// Hamlet (rural communes).
+    pub hamlet: Option<String>,
+    /// Head of household (invented name; personal data).
+    pub head_name: String,
+    /// The community digital team that captured it.
+    pub team: String,
+    /// GPS accuracy of the capture, metres.
+    pub accuracy_m: f32,
+    /// Days before the profile's reference day it was captured.
+    pub days_ago: u32,
+    /// submitted, verified or rejected.
+    pub status: &'static str,
+    /// Vpostcode, compact form (`941199QCJ2VX`).
+    pub vpostcode: String,
+}
+
+/// Households for the demo: about 3 000 (small) or 150 000 (full), on residential lots
+/// (ODT, ONT). Most are verified; some wait for review; a few were rejected.
+pub fn households(parcels: &[DemoParcel], profile: Profile, seed: u64) -> crate::Result<Vec<DemoHousehold>> {
+    let postcodes = crate::postcode_table()?;
+    let target = match profile {
+        Profile::Small => 3_000.0,
+        Profile::Full => 150_000.0,
+    };
+    let residential: Vec<&DemoParcel> =
+        parcels.iter().filter(|p| p.land_uses.iter().any(|u| matches!(u.code, "ODT" | "ONT"))).collect();
+    let per_lot = target / residential.len().max(1) as f64;
+    let mut rng = Rng(seed ^ 0x486F_7573_6568_6F6C);
+    let mut out = Vec::new();
+    for parcel in residential {
+        let count = per_lot.floor() as usize + usize::from(rng.unit() < per_lot.fract());
+        for k in 0..count {
+            let Some((lon, lat)) = point_on(&parcel.lonlat, &mut rng) else { continue };
+            let code = diaba_core::LonLat::new(lon, lat).ok().and_then(|point| {
+                diaba_core::Vpostcode::encode(point, postcodes.current_area_of(&parcel.ward_code)?).ok()
+            });
+            let Some(code) = code else { continue };
+            let base = parcel.number * 2 + 1 + i32::from(rng.unit() < 0.5);
+            let house_number = match (parcel.hamlet, k, rng.unit()) {
+                (Some(_), _, _) => format!("{}", base * 3 + k as i32),
+                (None, 0, x) if x < 0.7 => format!("{base}"),
+                (None, 0, x) if x < 0.85 => format!("{base}{}", rng.pick(&["A", "B"])),
+                (None, _, x) if x < 0.8 => format!("{base}/{}{}", k + 1, if rng.unit() < 0.3 { "A" } else { "" }),
+                (None, _, _) => format!("{base}/{}/{}", k + 1, 1 + rng.next_u64() % 9),
+            };
+            let status = rng.weighted(&[("verified", 0.86), ("submitted", 0.1), ("rejected", 0.04)]);
+            out.push(DemoHousehold {
+                ward_code: parcel.ward_code.clone(),
+                sheet: parcel.sheet,
+                number: parcel.number,
+                lon,
+                lat,
+                house_number,
+                street: parcel.street,
+                hamlet: parcel.hamlet.map(|h| format!("Ấp {h}")),
+                head_name: format!("{} {} {}", rng.pick(FAMILY_NAMES), rng.pick(MIDDLE_NAMES), rng.pick(GIVEN_NAMES)),
+                team: format!(
+                    "Tổ công nghệ số cộng đồng {} số {}",
+                    ward_label(&parcel.ward_code),
+                    1 + rng.next_u64() % 3
+                ),
+                accuracy_m: rng.range(2.0, 9.0) as f32,
+                days_ago: (rng.unit() * rng.unit() * 120.0) as u32,
+                status,
+                vpostcode: code.compact(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A random point inside a lot (a few tries, then its interior point).
+fn point_on(shape: &MultiPolygon<f64>, rng: &mut Rng) -> Option<(f64, f64)> {
+    let bounds = shape.bounding_rect()?;
+    for _ in 0..12 {
+        let p = coord! { x: rng.range(bounds.min().x, bounds.max().x), y: rng.range(bounds.min().y, bounds.max().y) };
+        if shape.contains(&p) {
+            return Some((p.x, p.y));
+        }
+    }
+    shape.interior_point().map(|p| (p.x(), p.y()))
 }
 
 fn ward_label(code: &str) -> &'static str {

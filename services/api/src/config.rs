@@ -21,9 +21,14 @@ pub struct Config {
     pub max_vertices: usize,
     /// Most points in one `POST /v1/lookup`.
     pub max_batch: usize,
+    /// Worst GPS accuracy, in metres, accepted for a household submission (422 above).
+    pub max_accuracy_m: f32,
     /// Bytes of encoded tiles kept in memory (0: every tile is rendered per request).
     pub tile_cache_bytes: u64,
 }
+
+/// Default worst GPS accuracy accepted for a household: 15 m, five Vpostcode cells.
+pub const DEFAULT_MAX_ACCURACY_M: f32 = 15.0;
 
 /// Default memory for cached tiles: 256 MiB holds every parcel tile of the city at z18.
 pub const DEFAULT_TILE_CACHE_BYTES: u64 = 256 * 1024 * 1024;
@@ -39,6 +44,7 @@ impl Default for Config {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_vertices: diaba_core::parcel::DEFAULT_MAX_VERTICES,
             max_batch: DEFAULT_MAX_BATCH,
+            max_accuracy_m: DEFAULT_MAX_ACCURACY_M,
             tile_cache_bytes: DEFAULT_TILE_CACHE_BYTES,
         }
     }

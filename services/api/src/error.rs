@@ -185,10 +185,11 @@ impl Problem {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem document this error is answered with, and its status.
+    pub fn problem(&self) -> (StatusCode, Problem) {
         let status = self.status();
-        let problem = match &self {
+        let problem = match self {
             ApiError::InvalidParameter { field, detail } => Problem {
                 kind: "/problems/invalid-parameter".into(),
                 title: "Invalid parameter".into(),
@@ -222,6 +223,13 @@ impl IntoResponse for ApiError {
                 Problem::new(status, "an internal error occurred; it has been logged")
             }
         };
+        (status, problem)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, problem) = self.problem();
         let mut response = problem.into_response_with(status);
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -85,3 +85,17 @@ impl Page {
         Ok(Self { limit, after })
     }
 }
+
+/// The version named by `If-Match` (a strong or weak ETag such as `"3"`): 428 when absent,
+/// so no one's change is silently lost, 400 when it is not a version.
+pub fn if_match(headers: &axum::http::HeaderMap) -> Result<i32, ApiError> {
+    let value = headers.get(axum::http::header::IF_MATCH).ok_or_else(|| ApiError::PreconditionRequired {
+        detail: "send If-Match with the ETag (version) you edited, so no one's change is lost".into(),
+    })?;
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| ApiError::invalid("If-Match", "If-Match must be the record's ETag, e.g. \"3\""))
+}

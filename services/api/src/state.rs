@@ -1,3 +1,4 @@
+use diaba_core::PostcodeTable;
 use diaba_index::Index;
 use diaba_store::Store;
 use diaba_tiles::TileService;
@@ -19,6 +20,10 @@ pub struct AppState {
     pub max_vertices: usize,
     /// Most points in one batch lookup.
     pub max_batch: usize,
+    /// Worst GPS accuracy (metres) accepted for a household submission.
+    pub max_accuracy_m: f32,
+    /// Every postcode area (current and pre-2025), for Vpostcodes.
+    pub postcodes: Arc<PostcodeTable>,
 }
 
 impl AppState {
@@ -38,6 +43,19 @@ impl AppState {
         let applied_seq = Arc::new(AtomicI64::new(seq));
         let tiles = Arc::new(TileService::new(index.clone(), config.tile_cache_bytes));
         crate::sync::spawn(store.clone(), tiles.clone(), applied_seq.clone());
-        Ok(Self { store, index, tiles, applied_seq, max_vertices: config.max_vertices, max_batch: config.max_batch })
+        let mut postcodes = PostcodeTable::default();
+        for unit in index.units.all() {
+            postcodes.extend(unit.postcode_area.clone());
+        }
+        Ok(Self {
+            store,
+            index,
+            tiles,
+            applied_seq,
+            max_vertices: config.max_vertices,
+            max_batch: config.max_batch,
+            max_accuracy_m: config.max_accuracy_m,
+            postcodes: Arc::new(postcodes),
+        })
     }
 }

@@ -44,6 +44,40 @@ pub enum Command {
     ParcelId(ParcelIdArgs),
     /// Bake a ward's vector tiles into a PMTiles v3 archive, for phones working offline.
     Bake(BakeArgs),
+    /// Export a layer (verified household addresses as CSV, public fields only).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to export.
+    #[arg(long, value_enum)]
+    pub layer: ExportLayer,
+    /// File format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+    /// Only this ward (current code); every ward otherwise.
+    #[arg(long)]
+    pub ward: Option<String>,
+    /// Write here instead of standard output.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Layers `diaba export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportLayer {
+    /// Verified household addresses (no personal data).
+    Addresses,
+}
+
+/// Formats `diaba export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values, UTF-8, one header row.
+    Csv,
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +311,9 @@ pub struct ServeArgs {
     /// Most points in one batch lookup (POST /v1/lookup).
     #[arg(long, env = "DIABA_MAX_BATCH", default_value_t = diaba_api::DEFAULT_MAX_BATCH)]
     pub max_batch: usize,
+    /// Worst GPS accuracy, in metres, accepted for a household submission.
+    #[arg(long, env = "DIABA_MAX_ACCURACY_M", default_value_t = diaba_api::DEFAULT_MAX_ACCURACY_M)]
+    pub max_accuracy_m: f32,
     /// Memory for cached vector tiles, in MiB (0 renders every tile per request).
     #[arg(long, env = "DIABA_TILE_CACHE_MB", default_value_t = diaba_api::DEFAULT_TILE_CACHE_BYTES / (1024 * 1024))]
     pub tile_cache_mb: u64,

@@ -61,6 +61,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Crs(command) => crate::codecs::crs(command),
         Command::ParcelId(args) => crate::codecs::parcel_id(args),
         Command::Bake(args) => bake(args).await,
+        Command::Export(args) => export(args).await,
         Command::Db(DbCommand::Stop(args)) => {
             let options = cluster_options(&args);
             let stopped = tokio::task::spawn_blocking(move || Cluster::open(&options)?.release()).await??;
@@ -81,6 +82,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         request_timeout: Duration::from_secs(args.request_timeout),
         max_vertices: args.max_vertices,
         max_batch: args.max_batch,
+        max_accuracy_m: args.max_accuracy_m,
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
     };
     let state = diaba_api::AppState::start(store.clone(), &config).await.context("loading the index")?;
@@ -150,6 +152,55 @@ async fn import(args: crate::args::ImportArgs) -> anyhow::Result<()> {
     let result = store.import_flood_zones(&args.file.display().to_string(), &zones, &report).await;
     store.close().await?;
     println!("imported as batch {}", result?);
+    Ok(())
+}
+
+/// `diaba export --layer addresses --format csv`: verified addresses, public fields.
+async fn export(args: crate::args::ExportArgs) -> anyhow::Result<()> {
+    if let Some(ward) = &args.ward {
+        diaba_core::UnitCode::parse(ward)?;
+    }
+    let store = open_migrated(&args.db, 2).await?;
+    let rows = store.verified_addresses(args.ward.as_deref()).await;
+    store.close().await?;
+    let out: Box<dyn std::io::Write> = match &args.out {
+        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record([
+        "id",
+        "vpostcode",
+        "house_number",
+        "street",
+        "hamlet",
+        "ward_code",
+        "ward_name",
+        "lat",
+        "lon",
+        "parcel_id",
+        "verified_at_version",
+        "source",
+    ])?;
+    let rows = rows?;
+    for r in &rows {
+        csv.write_record([
+            r.id.to_string(),
+            r.vpostcode.clone(),
+            r.house_number.clone().unwrap_or_default(),
+            r.street.clone().unwrap_or_default(),
+            r.hamlet.clone().unwrap_or_default(),
+            r.ward_code.clone(),
+            r.ward_name.clone().unwrap_or_default(),
+            r.lat.to_string(),
+            r.lon.to_string(),
+            r.parcel_id.map(|p| p.to_string()).unwrap_or_default(),
+            r.version.to_string(),
+            r.source.clone(),
+        ])?;
+    }
+    csv.flush()?;
+    eprintln!("{} verified addresses exported", rows.len());
     Ok(())
 }
 
@@ -227,7 +278,15 @@ async fn seed(store: &Store, profile: DemoProfile, seed: u64) -> anyhow::Result<
         demo::flood_zones(&wards, &vn2000)?
     };
     store.seed_flood_zones(&zones).await?;
-    tracing::info!(count, profile = name, seconds = started.elapsed().as_secs_f32(), "synthetic demo parcels loaded");
+    let households = tokio::task::spawn_blocking(move || demo::households(&parcels, profile, seed)).await??;
+    let households = store.seed_households(name, seed, &households).await?;
+    tracing::info!(
+        count,
+        households,
+        profile = name,
+        seconds = started.elapsed().as_secs_f32(),
+        "synthetic demo parcels, flood zones and households loaded"
+    );
     Ok(())
 }
 

@@ -287,6 +287,11 @@ impl PostcodeTable {
         self.areas.values().flatten().filter(|a| a.current).find(|a| a.covers(point))
     }
 
+    /// The current area of a unit, by its code.
+    pub fn current_area_of(&self, unit_code: &str) -> Option<&PostcodeArea> {
+        self.areas.values().flatten().find(|a| a.current && a.unit_code() == unit_code)
+    }
+
     /// Encodes a point with the postcode of the current unit containing it.
     pub fn encode(&self, point: LonLat) -> Result<Vpostcode, VpostcodeError> {
         let area = self.area_containing(point).ok_or(VpostcodeError::NoArea { lat: point.lat(), lon: point.lon() })?;

@@ -148,6 +148,76 @@ pub(crate) fn ewkt(srid: u32, shape: &MultiPolygon<f64>) -> String {
 }
 
 impl Store {
+    /// Inserts generated households with their Vpostcodes (compact), on the lots they
+    /// were generated on, labelled synthetic; captured over the last months from now.
+    pub async fn seed_households(
+        &self,
+        profile: &str,
+        seed: u64,
+        households: &[diaba_geodata::demo::DemoHousehold],
+    ) -> Result<u64> {
+        let names = self.ward_search_names().await?;
+        let source = format!("{SYNTHETIC_SOURCE}:profile={profile}:seed={seed}");
+        let mut tx = self.pool().begin().await.query("begin household seed")?;
+        sqlx::query(
+            "CREATE TEMP TABLE seed_household (ward_code text, sheet int, number int, lon float8, lat float8, \
+               vpostcode text, house_number text, street text, hamlet text, head_name text, team text, \
+               accuracy_m real, days_ago int, status text, search_text text) ON COMMIT DROP",
+        )
+        .execute(&mut *tx)
+        .await
+        .query("household staging")?;
+        let mut copy = tx.copy_in_raw("COPY seed_household FROM STDIN").await.query("copy households")?;
+        let mut buffer = String::new();
+        for (i, h) in households.iter().enumerate() {
+            let ward_names = names.get(&h.ward_code).map(|n| n.join(" ")).unwrap_or_default();
+            let search = diaba_core::fold(&format!(
+                "{} {} {} {ward_names}",
+                h.house_number,
+                h.street.unwrap_or(""),
+                h.hamlet.as_deref().unwrap_or("")
+            ));
+            let fields = [
+                h.ward_code.clone(),
+                h.sheet.to_string(),
+                h.number.to_string(),
+                h.lon.to_string(),
+                h.lat.to_string(),
+                h.vpostcode.clone(),
+                h.house_number.clone(),
+                h.street.map(str::to_owned).unwrap_or_else(|| "\\N".into()),
+                h.hamlet.clone().unwrap_or_else(|| "\\N".into()),
+                h.head_name.clone(),
+                h.team.clone(),
+                h.accuracy_m.to_string(),
+                h.days_ago.to_string(),
+                h.status.to_owned(),
+                search,
+            ];
+            for (j, field) in fields.iter().enumerate() {
+                if j > 0 {
+                    buffer.push('\t');
+                }
+                if field == "\\N" { buffer.push_str(field) } else { escape_copy_text(&mut buffer, field) }
+            }
+            buffer.push('\n');
+            if (i + 1) % CHUNK == 0 || i + 1 == households.len() {
+                copy.send(buffer.as_bytes()).await.query("copy household rows")?;
+                buffer.clear();
+            }
+        }
+        copy.finish().await.query("copy households finish")?;
+        let inserted = sqlx::query(include_str!("sql/seed_households.sql"))
+            .bind(&source)
+            .execute(&mut *tx)
+            .await
+            .query("insert households")?
+            .rows_affected();
+        append_reload(&mut tx, Layer::Addresses).await?;
+        tx.commit().await.query("commit household seed")?;
+        Ok(inserted)
+    }
+
     /// Replaces the synthetic demo flood zones (real imported zones are kept).
     pub async fn seed_flood_zones(&self, zones: &[diaba_geodata::demo::DemoFloodZone]) -> Result<u64> {
         let mut tx = self.pool().begin().await.query("begin flood seed")?;

@@ -90,7 +90,7 @@ const UNITS: &str = "SELECT id, code, level, name, postcode, \
 const FLOOD: &str =
     "SELECT id, name, risk_level, scenario, source, ST_AsBinary(geom) FROM flood_zone WHERE valid_to IS NULL";
 /// Verified addresses only: submissions and rejected ones never reach the index.
-const ADDRESSES: &str = "SELECT id, vpostcode, house_number, street, hamlet, ward_code, ST_X(location), ST_Y(location) \
+const ADDRESSES: &str = "SELECT id, substr(vpostcode, 1, 5) || ' ' || substr(vpostcode, 6, 4) || '+' || substr(vpostcode, 10), house_number, street, hamlet, ward_code, ST_X(location), ST_Y(location) \
      FROM address WHERE status = 'verified'";
 
 impl Store {

@@ -67,7 +67,8 @@ pub async fn fresh_database() -> TestDb {
     copy_of(TEMPLATE).await
 }
 
-/// A new database holding the small synthetic demo profile (≈5 600 parcels), seeded once
+/// A new database holding the small synthetic demo profile (≈5 600 parcels, ≈3 000
+/// households, flood zones), seeded once
 /// per test binary into a template and copied per test.
 pub async fn demo_database() -> TestDb {
     DEMO.get_or_init(|| async {
@@ -82,6 +83,13 @@ pub async fn demo_database() -> TestDb {
         .expect("generator thread")
         .expect("generate demo parcels");
         store.seed_parcels("small", DEMO_SEED, &parcels, |_, _| {}).await.expect("seed demo parcels");
+        let households = tokio::task::spawn_blocking(move || {
+            diaba_geodata::demo::households(&parcels, diaba_geodata::demo::Profile::Small, DEMO_SEED)
+        })
+        .await
+        .expect("generator thread")
+        .expect("generate demo households");
+        store.seed_households("small", DEMO_SEED, &households).await.expect("seed demo households");
         let zones = {
             let wards = diaba_geodata::service_wards().expect("shipped wards");
             let vn2000 = diaba_core::crs::Vn2000::can_tho().expect("PROJ");

@@ -1,5 +1,6 @@
 //! The routers of each resource, merged in one place.
 
+mod addresses;
 mod flood;
 mod health;
 mod lookup;
@@ -34,6 +35,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .merge(parcels::router())
         .merge(lookup::router())
         .merge(flood::router())
+        .merge(addresses::router())
         .merge(tiles::router())
         .with_state(state)
         .layer(

@@ -2,7 +2,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{Json, Page, Query};
+use crate::extract::{Json, Page, Query, if_match};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -73,18 +73,6 @@ fn with_etag(status: StatusCode, record: &ParcelRecord, auth: &Auth) -> Response
 }
 
 /// The version named by `If-Match` ("3", W/"3" or 3).
-fn if_match(headers: &HeaderMap) -> Result<i32, ApiError> {
-    let value = headers.get(header::IF_MATCH).ok_or_else(|| ApiError::PreconditionRequired {
-        detail: "send If-Match with the ETag (version) you edited, so no one's change is lost".into(),
-    })?;
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| ApiError::invalid("If-Match", "If-Match must be the parcel's ETag, e.g. \"3\""))
-}
-
 #[derive(Debug, Deserialize)]
 struct SearchQuery {
     ward: Option<String>,

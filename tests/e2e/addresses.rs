@@ -1,0 +1,480 @@
+//! Household addresses: field submissions with idempotency keys (retried, shuffled,
+//! concurrent), offline batches, review, search, Vpostcodes, progress and export.
+
+use crate::server::Server;
+use diaba_core::auth::Role;
+use diaba_test_harness::{TestDb, demo_database};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const NINH_KIEU: &str = "31135";
+const CAI_KHE: &str = "31120";
+const PHONG_DIEN: &str = "31299";
+
+struct Field {
+    db: TestDb,
+    server: Server,
+    client: Client,
+    collector: String,
+    registrar: String,
+}
+
+impl Field {
+    async fn start() -> Field {
+        let db = demo_database().await;
+        let store = db.store().await;
+        let collector = store
+            .add_user("collector-nk", Role::Collector, &[NINH_KIEU.into(), CAI_KHE.into()], Some("Tổ CNSCĐ thử nghiệm"))
+            .await
+            .unwrap()
+            .1
+            .reveal()
+            .to_owned();
+        let registrar = store
+            .add_user("registrar-nk", Role::Registrar, &[NINH_KIEU.into(), CAI_KHE.into()], None)
+            .await
+            .unwrap()
+            .1
+            .reveal()
+            .to_owned();
+        store.close().await.unwrap();
+        let server = Server::with_database(&db.url);
+        Field { db, server, client: Client::new(), collector, registrar }
+    }
+
+    /// `n` seeded random points inside a current ward (PostGIS ST_GeneratePoints).
+    async fn points_in(&self, ward: &str, n: i32, seed: i32) -> Vec<(f64, f64)> {
+        let mut conn = self.db.connect().await;
+        sqlx::query_as(
+            "SELECT ST_X(g), ST_Y(g) FROM (SELECT (ST_Dump(ST_GeneratePoints(geom, $2, $3))).geom g FROM admin_unit \
+             WHERE code = $1 AND level = 'ward' AND valid_to IS NULL) s",
+        )
+        .bind(ward)
+        .bind(n)
+        .bind(seed)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        let mut conn = self.db.connect().await;
+        sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+    }
+
+    async fn submit(&self, token: &str, key: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.server.url("/v1/addresses/submissions"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn review(&self, id: i64, decision: &str, version: i64, reason: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .post(self.server.url(&format!("/v1/addresses/submissions/{id}/{decision}")))
+            .bearer_auth(&self.registrar)
+            .header("If-Match", format!("\"{version}\""));
+        if let Some(reason) = reason {
+            request = request.json(&json!({ "reason": reason }));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self.client.get(self.server.url(path)).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn household(lon: f64, lat: f64, number: &str, street: &str) -> Value {
+    json!({
+        "lat": lat, "lon": lon, "accuracy_m": 4.5, "house_number": number, "street": street,
+        "head_name": "Nguyễn Văn Thử (synthetic)", "device_id": "test-phone-1",
+        // Fixed: a phone resends the very same body.
+        "captured_at": "2026-11-20T09:15:00+07:00",
+    })
+}
+
+#[tokio::test]
+async fn a_thousand_submissions_sent_three_times_shuffled_and_concurrently_make_a_thousand_records() {
+    let f = Arc::new(Field::start().await);
+    let points = f.points_in(NINH_KIEU, 1000, 11).await;
+    assert_eq!(points.len(), 1000);
+    let mut sends: Vec<usize> = (0..3000).map(|i| i % 1000).collect();
+    // Deterministic shuffle (Fisher–Yates with an LCG).
+    let mut state = 42u64;
+    for i in (1..sends.len()).rev() {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        sends.swap(i, (state >> 33) as usize % (i + 1));
+    }
+    let limit = Arc::new(tokio::sync::Semaphore::new(24));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in sends {
+        let (f, limit) = (f.clone(), limit.clone());
+        let (lon, lat) = points[i];
+        tasks.spawn(async move {
+            let _permit = limit.acquire().await.unwrap();
+            let body = household(lon, lat, &format!("{}", i + 1), "Đường thử nghiệm (synthetic)");
+            let (status, answer) = f.submit(&f.collector, &format!("key-{i}"), &body).await;
+            (i, status, answer["address"]["id"].as_i64())
+        });
+    }
+    let mut by_key: HashMap<usize, Vec<(StatusCode, Option<i64>)>> = HashMap::new();
+    while let Some(done) = tasks.join_next().await {
+        let (i, status, id) = done.unwrap();
+        by_key.entry(i).or_default().push((status, id));
+    }
+    for (i, answers) in &by_key {
+        let created = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+        let replayed = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+        assert_eq!((created, replayed), (1, 2), "key-{i}: {answers:?}");
+        assert!(answers.iter().all(|(_, id)| id.is_some() && *id == answers[0].1), "key-{i}: {answers:?}");
+    }
+    assert_eq!(f.count("SELECT count(*) FROM address WHERE source = 'field'").await, 1000);
+    assert_eq!(f.count("SELECT count(DISTINCT house_number) FROM address WHERE source = 'field'").await, 1000);
+
+    // The same key with another body is refused, and writes nothing.
+    let (lon, lat) = points[0];
+    let (status, problem) = f.submit(&f.collector, "key-0", &household(lon, lat, "999", "Đường khác")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(f.count("SELECT count(*) FROM address WHERE source = 'field'").await, 1000);
+}
+
+#[tokio::test]
+async fn a_batch_of_500_with_10_bad_items_accepts_490_and_answers_each_in_order() {
+    let f = Field::start().await;
+    let points = f.points_in(NINH_KIEU, 500, 12).await;
+    let outside = f.points_in(PHONG_DIEN, 1, 3).await[0];
+    let before = f.count("SELECT count(*) FROM address").await;
+    let mut items: Vec<Value> = Vec::new();
+    let mut bad = HashMap::new();
+    for (i, (lon, lat)) in points.iter().enumerate() {
+        let mut item = household(*lon, *lat, &format!("{}/{}", i + 1, i % 7 + 1), "Hẻm 51 Đường 3 Tháng 2");
+        item["idempotency_key"] = json!(format!("batch-{i}"));
+        if i % 50 == 7 {
+            let (reason, status) = match i / 50 {
+                0 => {
+                    item["accuracy_m"] = json!(42.0);
+                    ("accuracy_m", 422)
+                }
+                1 => {
+                    item.as_object_mut().unwrap().remove("house_number");
+                    ("house_number", 422)
+                }
+                2 => {
+                    item["lat"] = json!("abc");
+                    ("lat", 422)
+                }
+                3 => {
+                    item["lat"] = json!(outside.1);
+                    item["lon"] = json!(outside.0);
+                    ("not among your wards", 403)
+                }
+                4 => {
+                    item.as_object_mut().unwrap().remove("idempotency_key");
+                    ("Idempotency-Key", 400)
+                }
+                5 => {
+                    item["lat"] = json!(10.9);
+                    ("outside", 422)
+                }
+                6 => {
+                    item["vpostcode"] = json!("94107 9QCJ+2VX");
+                    ("vpostcode", 422)
+                }
+                7 => {
+                    item.as_object_mut().unwrap().remove("street");
+                    ("street", 422)
+                }
+                8 => {
+                    item["captured_at"] = json!("2999-01-01T00:00:00Z");
+                    ("captured_at", 422)
+                }
+                _ => {
+                    item["house_number"] = json!("   ");
+                    ("house_number", 422)
+                }
+            };
+            bad.insert(i, (reason, status));
+        }
+        items.push(item);
+    }
+    assert_eq!(bad.len(), 10);
+    let response = f
+        .client
+        .post(f.server.url("/v1/addresses/submissions/batch"))
+        .bearer_auth(&f.collector)
+        .json(&json!({ "submissions": items }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 500);
+    let mut accepted = 0;
+    for (i, result) in results.iter().enumerate() {
+        assert_eq!(result["index"], i, "answers keep the queue's order");
+        match bad.get(&i) {
+            Some((reason, status)) => {
+                assert_eq!(result["status"], *status, "item {i}: {result}");
+                let text = result["body"].to_string();
+                assert!(text.contains(reason), "item {i} should explain {reason}: {text}");
+            }
+            None => {
+                assert_eq!(result["status"], 201, "item {i}: {result}");
+                accepted += 1;
+            }
+        }
+    }
+    assert_eq!(accepted, 490);
+    assert_eq!(f.count("SELECT count(*) FROM address").await, before + 490);
+
+    // Over the limit: refused whole, nothing written.
+    let too_many: Vec<Value> = (0..501).map(|i| json!({ "idempotency_key": format!("x{i}") })).collect();
+    let response = f
+        .client
+        .post(f.server.url("/v1/addresses/submissions/batch"))
+        .bearer_auth(&f.collector)
+        .json(&json!({ "submissions": too_many }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert_eq!(f.count("SELECT count(*) FROM address").await, before + 490);
+}
+
+/// Submits and verifies one household; returns its record.
+async fn verified(f: &Field, key: &str, lon: f64, lat: f64, number: &str, street: &str) -> Value {
+    let (status, created) = f.submit(&f.collector, key, &household(lon, lat, number, street)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["address"]["id"].as_i64().unwrap();
+    let (status, done) = f.review(id, "verify", 1, None).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["address"]["status"], "verified");
+    done["address"].clone()
+}
+
+#[tokio::test]
+async fn search_ignores_diacritics_and_finds_old_ward_names() {
+    let f = Field::start().await;
+    let (lon, lat) = f.points_in(NINH_KIEU, 1, 21).await[0];
+    let cu = verified(&f, "s1", lon, lat, "77/5B", "Đường Nguyễn Văn Cừ").await;
+    let (lon, lat) = f.points_in(CAI_KHE, 1, 22).await[0];
+    let an_hoa = verified(&f, "s2", lon, lat, "12/3A", "Đường Trần Văn Khéo").await;
+
+    let (status, found) = f.get("/v1/addresses?q=nguyen%20van%20cu%20ninh%20kieu&limit=100").await;
+    assert_eq!(status, 200, "{found}");
+    let results = found["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["id"] == cu["id"]), "{found}");
+    for r in results {
+        assert_eq!(r["ward_code"], NINH_KIEU, "{r}");
+        assert!(diaba_core::fold(r["street"].as_str().unwrap()).contains("nguyen van cu"), "{r}");
+        assert!(r.get("head_name").is_none_or(Value::is_null), "no personal data in search");
+    }
+
+    let (status, found) = f.get("/v1/addresses?q=An%20H%C3%B2a%2012%2F3A").await;
+    assert_eq!(status, 200);
+    let results = found["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["id"] == an_hoa["id"]), "old ward name finds the address: {found}");
+    let (_, by_old_name) = f.get("/v1/addresses?q=an%20hoa&limit=100").await;
+    let results = by_old_name["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    assert!(results.iter().all(|r| r["ward_code"] == CAI_KHE), "An Hòa is now part of Cái Khế: {by_old_name}");
+
+    // Any text: a normal answer or a 400, never a 500.
+    let long = "ầ".repeat(5_000);
+    for q in
+        ["", "%25", "%5F%25%5C", "%F0%9F%92%A5%F0%9F%92%A5", "'%3B%20DROP%20TABLE%20address%3B--", long.as_str(), "%00"]
+    {
+        let (status, body) = f.get(&format!("/v1/addresses?q={q}")).await;
+        assert!(status == 200 || status == 400, "q={}: {status} {body}", &q[..q.len().min(40)]);
+    }
+}
+
+#[tokio::test]
+async fn a_verified_address_is_in_lookup_and_tiles_and_a_rejected_one_in_neither() {
+    let f = Field::start().await;
+    let points = f.points_in(NINH_KIEU, 2, 31).await;
+    let (status, a) = f.submit(&f.collector, "a", &household(points[0].0, points[0].1, "5", "Đường Mậu Thân")).await;
+    assert_eq!(status, 201, "{a}");
+    let (status, b) = f.submit(&f.collector, "b", &household(points[1].0, points[1].1, "6", "Đường Mậu Thân")).await;
+    assert_eq!(status, 201, "{b}");
+    let (a_id, b_id) = (a["address"]["id"].as_i64().unwrap(), b["address"]["id"].as_i64().unwrap());
+
+    let (_, pending) = f
+        .get_with(&f.registrar, &format!("/v1/addresses/submissions?status=pending&ward={NINH_KIEU}&limit=1000"))
+        .await;
+    let ids: Vec<i64> = pending["submissions"].as_array().unwrap().iter().map(|s| s["id"].as_i64().unwrap()).collect();
+    assert!(ids.contains(&a_id) && ids.contains(&b_id), "both wait for review");
+
+    assert_eq!(f.review(a_id, "verify", 2, None).await.0, StatusCode::PRECONDITION_FAILED, "stale If-Match");
+    assert_eq!(f.review(a_id, "verify", 1, None).await.0, 200);
+    assert_eq!(f.review(b_id, "reject", 1, None).await.0, 422, "a rejection needs a reason");
+    let (status, rejected) = f.review(b_id, "reject", 1, Some("trùng hộ đã có (test)")).await;
+    assert_eq!(status, 200, "{rejected}");
+    assert_eq!(f.review(b_id, "verify", 2, None).await.0, StatusCode::CONFLICT, "already decided");
+
+    let lookup_address = |lon: f64, lat: f64| {
+        let f = &f;
+        async move { f.get(&format!("/v1/lookup?lat={lat}&lon={lon}")).await.1["address"]["id"].as_i64() }
+    };
+    let started = Instant::now();
+    while lookup_address(points[0].0, points[0].1).await != Some(a_id) {
+        assert!(started.elapsed() < Duration::from_secs(2), "verified address not in lookup after 2 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_ne!(lookup_address(points[1].0, points[1].1).await, Some(b_id), "a rejected address is not in lookup");
+
+    for (id, (lon, lat), wanted) in [(a_id, points[0], true), (b_id, points[1], false)] {
+        let tile = diaba_tiles::TileCoord::containing(lon, lat, 18);
+        let response = f.client.get(f.server.url(&format!("/tiles/addresses/{tile}.mvt"))).send().await.unwrap();
+        let ids: Vec<u64> = if response.status() == 200 {
+            let reader = mvt_reader::Reader::new(response.bytes().await.unwrap().to_vec()).unwrap();
+            reader.get_features(0).unwrap().iter().filter_map(|f| f.id).collect()
+        } else {
+            Vec::new()
+        };
+        assert_eq!(ids.contains(&(id as u64)), wanted, "address {id} in tile {tile}: {ids:?}");
+    }
+
+    assert_eq!(f.get(&format!("/v1/addresses/{b_id}")).await.0, 404, "rejected: not public");
+    let (status, own) = f.get_with(&f.collector, &format!("/v1/addresses/{b_id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(own["address"]["status_reason"], "trùng hộ đã có (test)", "the collector sees why");
+    let (status, public) = f.get(&format!("/v1/addresses/{a_id}")).await;
+    assert_eq!(status, 200);
+    assert!(public["address"]["head_name"].is_null() && public["address"]["device_id"].is_null());
+    let (status, near) = f.get(&format!("/v1/addresses/nearest?lat={}&lon={}", points[0].1, points[0].0)).await;
+    assert_eq!((status, near["address"]["id"].as_i64()), (StatusCode::OK, Some(a_id)));
+
+    // A second household 1 m away gets a warning naming the first.
+    let (status, second) =
+        f.submit(&f.collector, "a2", &household(points[0].0 + 0.00001, points[0].1, "5A", "Đường Mậu Thân")).await;
+    assert_eq!(status, 201);
+    assert_eq!(second["warnings"][0]["address_id"], a_id, "{second}");
+
+    let (status, stats) = f.get(&format!("/v1/addresses/stats?ward={NINH_KIEU}")).await;
+    assert_eq!(status, 200);
+    let ward = &stats["wards"][0];
+    assert_eq!(ward["ward_code"], NINH_KIEU);
+    let n = |k: &str| ward[k].as_i64().unwrap();
+    assert_eq!(n("digitised"), n("verified") + n("pending") + n("rejected"));
+    let team = ward["teams"].as_array().unwrap().iter().find(|t| t["team"] == "Tổ CNSCĐ thử nghiệm").expect("our team");
+    assert_eq!(
+        (team["digitised"].as_i64(), team["verified"].as_i64(), team["rejected"].as_i64()),
+        (Some(3), Some(1), Some(1))
+    );
+    assert!(!stats["over_time"].as_array().unwrap().is_empty());
+}
+
+impl Field {
+    async fn get_with(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let response = self.client.get(self.server.url(path)).bearer_auth(token).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn bad_submissions_get_a_clear_problem_and_write_nothing() {
+    let f = Field::start().await;
+    let (lon, lat) = f.points_in(NINH_KIEU, 1, 41).await[0];
+    let good = household(lon, lat, "1", "Đường Hòa Bình");
+    let before = f.count("SELECT count(*) FROM address").await + f.count("SELECT count(*) FROM idempotency_key").await;
+
+    let anonymous = f.client.post(f.server.url("/v1/addresses/submissions")).json(&good).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(f.submit(&f.registrar, "r", &good).await.0, 403, "registrars review, collectors submit");
+    let no_key = f
+        .client
+        .post(f.server.url("/v1/addresses/submissions"))
+        .bearer_auth(&f.collector)
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_key.status(), 400);
+    let garbled = f
+        .client
+        .post(f.server.url("/v1/addresses/submissions"))
+        .bearer_auth(&f.collector)
+        .header("Idempotency-Key", "g")
+        .header("content-type", "application/json")
+        .body("{\"lat\": 10.0,")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbled.status(), 400);
+    let mut poor = good.clone();
+    poor["accuracy_m"] = json!(16);
+    let (status, problem) = f.submit(&f.collector, "p", &poor).await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["field"], "accuracy_m");
+    assert!(problem["detail"].as_str().unwrap().contains("15 m"), "{problem}");
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("lat");
+    let (status, problem) = f.submit(&f.collector, "m", &missing).await;
+    assert_eq!(status, 422);
+    assert!(problem["detail"].as_str().unwrap().contains("lat"), "{problem}");
+    let mut wrong_code = good.clone();
+    wrong_code["vpostcode"] = json!("94119 2QMM+262");
+    let (status, problem) = f.submit(&f.collector, "w", &wrong_code).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "vpostcode");
+    let after = f.count("SELECT count(*) FROM address").await + f.count("SELECT count(*) FROM idempotency_key").await;
+    assert_eq!(after, before, "refused submissions leave nothing behind");
+
+    // Vpostcodes: encode, decode back to a cell holding the point, mismatches explained.
+    let (status, encoded) = f.get(&format!("/v1/vpostcode?lat={lat}&lon={lon}")).await;
+    assert_eq!(status, 200);
+    let code = encoded["vpostcode"].as_str().unwrap().to_owned();
+    let (status, decoded) = f.get(&format!("/v1/vpostcode/{}", code.replace(' ', "%20").replace('+', "%2B"))).await;
+    assert_eq!(status, 200, "{decoded}");
+    let cell = &decoded["cell"];
+    assert!(cell["south"].as_f64().unwrap() <= lat && lat <= cell["north"].as_f64().unwrap());
+    assert!(cell["west"].as_f64().unwrap() <= lon && lon <= cell["east"].as_f64().unwrap());
+    let other_postcode = if code.starts_with("94119") { "94107" } else { "94119" };
+    let (status, problem) = f.get(&format!("/v1/vpostcode/{other_postcode}{}", &code[6..].replace('+', ""))).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("do not match"), "{problem}");
+    assert_eq!(f.get("/v1/vpostcode/hello").await.0, 400);
+    assert_eq!(f.get("/v1/vpostcode/999999QCJ2VX").await.0, 404);
+}
+
+#[tokio::test]
+async fn verified_addresses_export_as_csv_without_personal_data() {
+    let db = demo_database().await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_diaba"))
+        .args(["export", "--layer", "addresses", "--format", "csv", "--ward", NINH_KIEU, "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    assert!(headers.contains(&"vpostcode".to_string()) && headers.contains(&"house_number".to_string()));
+    assert!(!headers.iter().any(|h| h.contains("head") || h.contains("device")), "{headers:?}");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let mut conn = db.connect().await;
+    let verified: i64 = sqlx::query_scalar("SELECT count(*) FROM address WHERE status = 'verified' AND ward_code = $1")
+        .bind(NINH_KIEU)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(verified > 0, "the small demo has verified households in Ninh Kiều");
+    assert_eq!(rows.len() as i64, verified);
+}
