@@ -207,7 +207,7 @@ async fn an_edited_parcel_shows_in_its_next_tile_and_untouched_tiles_stay_cached
     let token = store.add_user("registrar-tiles", Role::Registrar, &[ward], None).await.unwrap().1.reveal().to_owned();
     store.close().await.unwrap();
     let touched: Vec<String> =
-        [14u8, 16, 18].iter().map(|&z| format!("/tiles/parcels/{}.mvt", TileCoord::containing(lon, lat, z))).collect();
+        [15u8, 16, 18].iter().map(|&z| format!("/tiles/parcels/{}.mvt", TileCoord::containing(lon, lat, z))).collect();
     // A tile 3 km away at z16 cannot hold the parcel.
     let untouched = format!("/tiles/parcels/{}.mvt", TileCoord::containing(lon + 0.03, lat, 16));
 

@@ -16,9 +16,40 @@ use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
 use rstar::AABB;
 
 /// Polygons whose projected box is smaller than this on both sides are left out: at
-/// 4096 units per tile that is ¼ of a pixel on a 512-pixel tile, invisible, and what keeps
-/// city-wide zooms of 250 000 parcels small.
+/// 4096 units per tile that is ¼ of a pixel on a 512-pixel tile, invisible.
 pub const MIN_FEATURE_UNITS: f64 = 2.0;
+
+/// How much a layer is generalised at a zoom.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Generalise {
+    /// Douglas–Peucker tolerance, tile units (0: only snapping).
+    pub tolerance: f64,
+    /// Shapes whose projected box covers fewer square units are left out.
+    pub min_box_area: f64,
+}
+
+impl Generalise {
+    /// The rule of `layer` at zoom `z`. Parcels at z14 (a tile is 2.4 km across) skip lots
+    /// under 32 × 32 units (≈ 360 m², the deep urban lots, 4 × 4 pixels): a dense ward
+    /// holds 30 000 lots per tile, 2 MB even as bare outlines. At z15 the bar is 128 units²
+    /// (≈ 11 m², only slivers). Ward and flood outlines (thousands of vertices) are
+    /// simplified to half a unit, an eighth of a screen pixel; parcels are a handful of
+    /// vertices and are only snapped to the grid.
+    pub fn of(layer: Source, z: u8) -> Self {
+        match layer {
+            Source::Parcels if z <= 14 => Self { tolerance: 0.0, min_box_area: 1024.0 },
+            Source::Parcels if z == 15 => Self { tolerance: 0.0, min_box_area: 128.0 },
+            Source::Wards | Source::Flood if z < layer.maxzoom() => Self { tolerance: 0.5, min_box_area: 0.0 },
+            Source::Wards | Source::Flood => Self { tolerance: 0.25, min_box_area: 0.0 },
+            _ => Self { tolerance: 0.0, min_box_area: 0.0 },
+        }
+    }
+}
+
+/// Below this zoom parcels carry only their land use and households no attribute: the
+/// style needs nothing else there, and a click asks `/v1/lookup` for the record. It keeps
+/// z14–z15 tiles of the densest wards under 500 KB.
+pub const DETAIL_ZOOM: u8 = 16;
 
 /// The MVT bytes of `source` at `tile`; empty when the tile has no feature.
 pub fn render(index: &Index, source: Source, tile: TileCoord) -> Vec<u8> {
@@ -76,27 +107,27 @@ fn text(value: &str) -> TileValue {
 fn render_layer(index: &Index, layer: Source, tile: TileCoord) -> Option<tile::Layer> {
     let [w, s, e, n] = tile.bounds(BUFFER);
     let query = AABB::from_corners([w, s], [e, n]);
-    let tolerance = simplify_tolerance(layer, tile.z);
+    let rule = Generalise::of(layer, tile.z);
+    let detail = tile.z >= DETAIL_ZOOM;
     let mut out = LayerBuilder::new(layer);
     match layer {
         Source::Parcels => {
             let mut parcels = index.parcels.in_envelope(&query);
             parcels.sort_unstable_by_key(|p| p.id);
             for p in parcels {
-                let Some(shape) = tile_polygons(&p.shape, tile, tolerance) else { continue };
+                let Some(shape) = tile_polygons(&p.shape, tile, rule) else { continue };
                 let land_use = p.land_uses.first().map(String::as_str).unwrap_or("");
-                out.push(
-                    p.id,
-                    shape.into(),
-                    vec![
+                let mut attributes = vec![("land_use", text(land_use))];
+                if detail {
+                    attributes.extend([
                         ("national_id", text(&p.national_id)),
                         ("ward_code", text(&p.ward_code)),
                         ("sheet", TileValue::Int(p.sheet.into())),
                         ("number", TileValue::Int(p.number.into())),
-                        ("land_use", text(land_use)),
                         ("legal_area_m2", TileValue::Double(p.legal_area_m2)),
-                    ],
-                );
+                    ]);
+                }
+                out.push(p.id, shape.into(), attributes);
             }
         }
         Source::Wards => {
@@ -109,7 +140,7 @@ fn render_layer(index: &Index, layer: Source, tile: TileCoord) -> Option<tile::L
                 .collect();
             units.sort_unstable_by_key(|u| u.id);
             for u in units {
-                let Some(shape) = tile_polygons(&u.shape, tile, tolerance) else { continue };
+                let Some(shape) = tile_polygons(&u.shape, tile, rule) else { continue };
                 let mut attributes = vec![("code", text(&u.code)), ("name", text(&u.name)), ("level", text(&u.level))];
                 if let Some(postcode) = &u.postcode {
                     attributes.push(("postcode", text(postcode)));
@@ -121,7 +152,7 @@ fn render_layer(index: &Index, layer: Source, tile: TileCoord) -> Option<tile::L
             let mut zones = index.flood.in_envelope(&query);
             zones.sort_unstable_by_key(|z| z.id);
             for z in zones {
-                let Some(shape) = tile_polygons(&z.shape, tile, tolerance) else { continue };
+                let Some(shape) = tile_polygons(&z.shape, tile, rule) else { continue };
                 out.push(
                     z.id,
                     shape.into(),
@@ -144,10 +175,15 @@ fn render_layer(index: &Index, layer: Source, tile: TileCoord) -> Option<tile::L
                 if !(buffer..=limit).contains(&x) || !(buffer..=limit).contains(&y) {
                     continue;
                 }
-                let mut attributes = vec![("vpostcode", text(&a.vpostcode)), ("ward_code", text(&a.ward_code))];
-                for (key, value) in [("house_number", &a.house_number), ("street", &a.street), ("hamlet", &a.hamlet)] {
-                    if let Some(value) = value {
-                        attributes.push((key, text(value)));
+                let mut attributes = Vec::new();
+                if detail {
+                    attributes.extend([("vpostcode", text(&a.vpostcode)), ("ward_code", text(&a.ward_code))]);
+                    for (key, value) in
+                        [("house_number", &a.house_number), ("street", &a.street), ("hamlet", &a.hamlet)]
+                    {
+                        if let Some(value) = value {
+                            attributes.push((key, text(value)));
+                        }
                     }
                 }
                 out.push(a.id, Point::new(x.round(), y.round()).into(), attributes);
@@ -158,26 +194,17 @@ fn render_layer(index: &Index, layer: Source, tile: TileCoord) -> Option<tile::L
     out.finish()
 }
 
-/// Douglas–Peucker tolerance in tile units. Parcels are a handful of vertices each and
-/// are only snapped to the grid; ward and flood outlines (thousands of vertices) are
-/// simplified to half a unit, an eighth of a screen pixel.
-fn simplify_tolerance(layer: Source, z: u8) -> f64 {
-    match layer {
-        Source::Parcels | Source::Addresses | Source::All => 0.0,
-        Source::Wards | Source::Flood if z >= layer.maxzoom() => 0.25,
-        Source::Wards | Source::Flood => 0.5,
-    }
-}
-
 /// A (multi)polygon in lon/lat → the tile's integer grid, or `None` when nothing of it
 /// is left to draw.
-pub fn tile_polygons(shape: &MultiPolygon<f64>, tile: TileCoord, tolerance: f64) -> Option<MultiPolygon<f64>> {
+pub fn tile_polygons(shape: &MultiPolygon<f64>, tile: TileCoord, rule: Generalise) -> Option<MultiPolygon<f64>> {
     let projected = shape.map_coords(|c| {
         let [x, y] = tile.project(c.x, c.y);
         Coord { x, y }
     });
     let bbox = projected.bounding_rect()?;
-    if bbox.width() < MIN_FEATURE_UNITS && bbox.height() < MIN_FEATURE_UNITS {
+    if bbox.width() < MIN_FEATURE_UNITS && bbox.height() < MIN_FEATURE_UNITS
+        || bbox.width() * bbox.height() < rule.min_box_area
+    {
         return None;
     }
     let (low, high) = (-f64::from(BUFFER), f64::from(EXTENT + BUFFER));
@@ -191,7 +218,7 @@ pub fn tile_polygons(shape: &MultiPolygon<f64>, tile: TileCoord, tolerance: f64)
         let window = Rect::new(Coord { x: low, y: low }, Coord { x: high, y: high }).to_polygon();
         projected.intersection(&MultiPolygon(vec![window]))
     };
-    let simplified = if tolerance > 0.0 { clipped.simplify(tolerance) } else { clipped };
+    let simplified = if rule.tolerance > 0.0 { clipped.simplify(rule.tolerance) } else { clipped };
     let polygons: Vec<Polygon<f64>> = simplified.0.iter().filter_map(snap_polygon).collect();
     (!polygons.is_empty()).then_some(MultiPolygon(polygons))
 }
@@ -238,6 +265,8 @@ fn snap_ring(ring: &LineString<f64>, exterior: bool) -> Option<LineString<f64>> 
 mod tests {
     use super::*;
 
+    const SNAP_ONLY: Generalise = Generalise { tolerance: 0.0, min_box_area: 0.0 };
+
     fn square(x0: f64, y0: f64, size: f64) -> MultiPolygon<f64> {
         let ring = LineString::from(vec![(x0, y0), (x0 + size, y0), (x0 + size, y0 + size), (x0, y0 + size), (x0, y0)]);
         MultiPolygon(vec![Polygon::new(ring, vec![])])
@@ -253,7 +282,7 @@ mod tests {
         let [w, s, e, n] = tile.bounds(0);
         // A lot straddling the west edge, as wide as half the tile.
         let lot = square(w - (e - w) * 0.25, s + (n - s) * 0.25, (e - w) * 0.5);
-        let out = tile_polygons(&lot, tile, 0.0).expect("visible");
+        let out = tile_polygons(&lot, tile, SNAP_ONLY).expect("visible");
         let ring = out.0[0].exterior();
         assert!(ring.0.iter().all(|c| c.x >= -f64::from(BUFFER) && c.x <= f64::from(EXTENT + BUFFER)));
         assert_eq!(ring.0.iter().map(|c| c.x as i64).min(), Some(-i64::from(BUFFER)), "cut at the buffer");
@@ -266,9 +295,9 @@ mod tests {
         let tile = TileCoord::containing(105.7876, 10.0341, 14);
         let [w, s, e, _] = tile.bounds(0);
         let speck = square(w + (e - w) / 2.0, s + 1e-6, (e - w) / 100_000.0);
-        assert!(tile_polygons(&speck, tile, 0.0).is_none());
+        assert!(tile_polygons(&speck, tile, SNAP_ONLY).is_none());
         let far = square(e + (e - w), s, (e - w) / 4.0);
-        assert!(tile_polygons(&far, tile, 0.0).is_none());
+        assert!(tile_polygons(&far, tile, SNAP_ONLY).is_none());
     }
 
     #[test]
@@ -291,7 +320,7 @@ mod tests {
             (w + dx * 0.4, s + dy * 0.6),
             (w + dx * 0.4, s + dy * 0.4),
         ]);
-        let out = tile_polygons(&MultiPolygon(vec![Polygon::new(outer, vec![hole])]), tile, 0.0).unwrap();
+        let out = tile_polygons(&MultiPolygon(vec![Polygon::new(outer, vec![hole])]), tile, SNAP_ONLY).unwrap();
         assert!(twice_area(out.0[0].exterior()) > 0.0);
         assert!(twice_area(&out.0[0].interiors()[0]) < 0.0);
     }

@@ -107,8 +107,11 @@ impl Source {
     pub fn description(self) -> &'static str {
         match self {
             Source::Wards => "Current wards of the service area and the province (real boundaries)",
-            Source::Parcels => "Live land parcels (thửa đất), public attributes",
-            Source::Addresses => "Verified household addresses (no personal data)",
+            Source::Parcels => {
+                "Live land parcels (thửa đất), public attributes from z16; at z14–15 land_use only, lots under \
+                 ≈360 m² (z14) left out"
+            }
+            Source::Addresses => "Verified household addresses (no personal data); attributes from z16",
             Source::Flood => "Flood-risk zones in force on the national 5-level scale, every scenario",
             Source::All => "Flood zones, wards, parcels and addresses, one MVT layer each",
         }
