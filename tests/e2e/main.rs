@@ -6,6 +6,7 @@ mod embedded;
 mod flood;
 mod import;
 mod lookup;
+mod ogc;
 mod parcels;
 mod server;
 mod tiles;

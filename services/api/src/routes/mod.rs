@@ -4,8 +4,9 @@ mod addresses;
 mod flood;
 mod health;
 mod lookup;
+mod ogc;
 mod parcels;
-mod tiles;
+pub(crate) mod tiles;
 mod units;
 
 use crate::config::Config;
@@ -36,6 +37,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .merge(lookup::router())
         .merge(flood::router())
         .merge(addresses::router())
+        .merge(ogc::router())
         .merge(tiles::router())
         .with_state(state)
         .layer(

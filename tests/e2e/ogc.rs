@@ -1,0 +1,171 @@
+//! OGC API – Features, checked with GDAL's own client (ogrinfo / ogr2ogr, OAPIF driver)
+//! and by paging through every item.
+
+use crate::server::{Server, get_json};
+use diaba_core::auth::Role;
+use diaba_test_harness::demo_database;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::process::Command;
+
+fn gdal(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn gdal_reads_the_parcels_layer_with_its_count_and_extent_and_pulls_a_bbox() {
+    let db = demo_database().await;
+    let server = Server::with_database(&db.url);
+    let mut conn = db.connect().await;
+    let (live, w, s, e, n): (i64, f64, f64, f64, f64) = sqlx::query_as(
+        "SELECT count(*), ST_XMin(ST_Extent(geom)), ST_YMin(ST_Extent(geom)), ST_XMax(ST_Extent(geom)), ST_YMax(ST_Extent(geom)) \
+         FROM parcel_version WHERE valid_to IS NULL",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+
+    let source = format!("OAPIF:{}", server.url("/ogc"));
+    let info = gdal("ogrinfo", &["-ro", "-so", &source, "parcels"]);
+    assert!(info.contains(&format!("Feature Count: {live}")), "{info}");
+    let extent = info.lines().find(|l| l.starts_with("Extent:")).expect("an extent line");
+    let numbers: Vec<f64> =
+        extent.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).filter_map(|t| t.parse().ok()).collect();
+    for (got, want) in numbers.iter().zip([w, s, e, n]) {
+        assert!((got - want).abs() < 1e-5, "{extent} vs {:?}", [w, s, e, n]);
+    }
+
+    // A box around central Ninh Kiều, pulled by ogr2ogr through the API.
+    let (bw, bs, be, bn) = (105.77, 10.02, 105.79, 10.04);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("box.geojson");
+    gdal(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GeoJSON",
+            out.to_str().unwrap(),
+            &source,
+            "parcels",
+            "-spat",
+            &bw.to_string(),
+            &bs.to_string(),
+            &be.to_string(),
+            &bn.to_string(),
+        ],
+    );
+    let pulled: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let mut ids: Vec<i64> = pulled["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["id"].as_i64().or(f["id"].as_i64()).unwrap_or(-1))
+        .collect();
+    let mut want: Vec<i64> = sqlx::query_scalar(
+        "SELECT parcel_id FROM parcel_version WHERE valid_to IS NULL AND ST_Intersects(geom, ST_MakeEnvelope($1, $2, $3, $4, 4326)) ORDER BY 1",
+    )
+    .bind(bw)
+    .bind(bs)
+    .bind(be)
+    .bind(bn)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(!want.is_empty());
+    ids.sort();
+    want.sort();
+    assert_eq!(ids.len(), want.len(), "ogr2ogr pulled as many parcels as PostGIS finds in the box");
+}
+
+#[tokio::test]
+async fn paging_returns_every_feature_once_and_vn2000_is_the_legal_geometry() {
+    let db = demo_database().await;
+    let store = db.store().await;
+    let registrar =
+        store.add_user("registrar-ogc", Role::Registrar, &["31135".into()], None).await.unwrap().1.reveal().to_owned();
+    store.close().await.unwrap();
+    let server = Server::with_database(&db.url);
+    let mut conn = db.connect().await;
+    let live: Vec<i64> = sqlx::query_scalar("SELECT parcel_id FROM parcel_version WHERE valid_to IS NULL ORDER BY 1")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+
+    let mut seen = HashSet::new();
+    let mut next = Some(server.url("/ogc/collections/parcels/items?limit=1000"));
+    let mut pages = 0;
+    while let Some(url) = next {
+        let (status, content_type, page) = get_json(&url).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(content_type, "application/geo+json");
+        assert_eq!(page["numberMatched"], live.len());
+        for feature in page["features"].as_array().unwrap() {
+            assert!(seen.insert(feature["id"].as_i64().unwrap()), "feature {} twice", feature["id"]);
+            assert!(feature["properties"].get("owners").is_none(), "no owners for the public");
+        }
+        next = page["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .map(|l| l["href"].as_str().unwrap().to_owned());
+        pages += 1;
+    }
+    assert_eq!(pages, live.len().div_ceil(1000));
+    assert_eq!(seen.len(), live.len());
+    assert!(live.iter().all(|id| seen.contains(id)));
+
+    // EPSG:5897: the stored legal geometry, to the millimetre, with Content-Crs.
+    let id = live[live.len() / 2];
+    let client = reqwest::Client::new();
+    let response = client
+        .get(server.url(&format!("/ogc/collections/parcels/items/{id}?crs=http://www.opengis.net/def/crs/EPSG/0/5897")))
+        .bearer_auth(&registrar)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-crs"], "<http://www.opengis.net/def/crs/EPSG/0/5897>");
+    let feature: Value = response.json().await.unwrap();
+    let (x, y): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom_vn2000, 1)), 1)), ST_Y(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom_vn2000, 1)), 1)) \
+         FROM parcel_version WHERE parcel_id = $1 AND valid_to IS NULL",
+    )
+    .bind(id)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let first = &feature["geometry"]["coordinates"][0][0][0];
+    assert!(
+        (first[0].as_f64().unwrap() - x).abs() < 0.001 && (first[1].as_f64().unwrap() - y).abs() < 0.001,
+        "{first} vs {x},{y}"
+    );
+    assert!(feature["properties"].get("owners").is_some(), "registrars see owners");
+
+    // A property filter and a past date.
+    let (_, _, odt) = get_json(&server.url("/ogc/collections/parcels/items?land_use=ODT&ward=31135&limit=5")).await;
+    assert!(odt["numberMatched"].as_i64().unwrap() > 0);
+    assert!(odt["features"].as_array().unwrap().iter().all(|f| f["properties"]["ward_code"] == "31135"));
+    let (_, _, before) = get_json(&server.url("/ogc/collections/wards/items?datetime=2024-06-01&level=district")).await;
+    assert!(before["numberMatched"].as_i64().unwrap() >= 4, "pre-2025 districts: {before}");
+
+    for (path, status) in [
+        ("/ogc/collections/roads/items", 404),
+        ("/ogc/collections/parcels/items?limit=0", 400),
+        ("/ogc/collections/parcels/items?limit=10001", 400),
+        ("/ogc/collections/parcels/items?bbox=1,2,3", 400),
+        ("/ogc/collections/parcels/items?bbox=106,10,105,11", 400),
+        ("/ogc/collections/parcels/items?crs=EPSG:3857", 400),
+        ("/ogc/collections/parcels/items?datetime=2024-01-01/2025-01-01", 400),
+        ("/ogc/collections/parcels/items?colour=red", 400),
+        ("/ogc/collections/parcels/items/abc", 404),
+        ("/ogc/collections/parcels/items/999999999", 404),
+    ] {
+        let (got, content_type, body) = get_json(&server.url(path)).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert_eq!(content_type, "application/problem+json", "{path}");
+    }
+    let (_, _, conformance) = get_json(&server.url("/ogc/conformance")).await;
+    assert!(conformance["conformsTo"].to_string().contains("ogcapi-features-2/1.0/conf/crs"));
+}
