@@ -169,3 +169,75 @@ async fn paging_returns_every_feature_once_and_vn2000_is_the_legal_geometry() {
     let (_, _, conformance) = get_json(&server.url("/ogc/conformance")).await;
     assert!(conformance["conformsTo"].to_string().contains("ogcapi-features-2/1.0/conf/crs"));
 }
+
+#[tokio::test]
+async fn parcels_export_to_geopackage_in_vn2000_with_their_legal_geometry_and_to_other_formats() {
+    let db = demo_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gpkg = dir.path().join("parcels.gpkg");
+    let export = |layer: &str, format: &str, crs: &str, out: &std::path::Path| {
+        let done = Command::new(env!("CARGO_BIN_EXE_diaba"))
+            .args(["export", "--layer", layer, "--format", format, "--crs", crs, "--database-url", &db.url])
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    };
+    export("parcels", "gpkg", "EPSG:5897", &gpkg);
+    let info = gdal("ogrinfo", &["-ro", "-so", gpkg.to_str().unwrap(), "parcels"]);
+    let mut conn = db.connect().await;
+    let live: i64 = sqlx::query_scalar("SELECT count(*) FROM parcel_version WHERE valid_to IS NULL")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(info.contains(&format!("Feature Count: {live}")), "{info}");
+    assert!(info.contains("ID[\"EPSG\",5897]"), "{info}");
+
+    // Read back through GDAL and compare with PostGIS: keys, areas, vertices to 1 mm.
+    let json = dir.path().join("back.geojson");
+    gdal("ogr2ogr", &["-f", "GeoJSON", json.to_str().unwrap(), gpkg.to_str().unwrap(), "parcels"]);
+    let back: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let features = back["features"].as_array().unwrap();
+    assert_eq!(features.len() as i64, live);
+    for feature in features.iter().step_by(97) {
+        let p = &feature["properties"];
+        let id = p["id"].as_i64().unwrap();
+        let (national_id, sheet, number, area, x, y): (String, i32, i32, f64, f64, f64) = sqlx::query_as(
+            "SELECT p.national_id, v.sheet, v.number, v.legal_area_m2, \
+               ST_X(ST_PointN(ST_ExteriorRing(ST_GeometryN(v.geom_vn2000, 1)), 1)), ST_Y(ST_PointN(ST_ExteriorRing(ST_GeometryN(v.geom_vn2000, 1)), 1)) \
+             FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id WHERE v.parcel_id = $1 AND v.valid_to IS NULL",
+        )
+        .bind(id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            (p["national_id"].as_str().unwrap(), p["sheet"].as_i64().unwrap(), p["number"].as_i64().unwrap()),
+            (national_id.as_str(), i64::from(sheet), i64::from(number))
+        );
+        assert_eq!(p["legal_area_m2"].as_f64().unwrap(), area, "legal area of {id}");
+        let first = &feature["geometry"]["coordinates"][0][0][0];
+        assert!(
+            (first[0].as_f64().unwrap() - x).abs() < 0.001 && (first[1].as_f64().unwrap() - y).abs() < 0.001,
+            "{id}: {first} vs {x},{y}"
+        );
+    }
+
+    for (layer, format, file) in [
+        ("parcels", "shp", "parcels.shp"),
+        ("addresses", "fgb", "addresses.fgb"),
+        ("flood-zones", "geojson", "flood.geojson"),
+        ("wards", "csv", "wards.csv"),
+    ] {
+        let out = dir.path().join(file);
+        export(layer, format, "EPSG:4326", &out);
+        let info = gdal("ogrinfo", &["-ro", "-so", "-al", out.to_str().unwrap()]);
+        let count: i64 = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Feature Count: "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(count > 0, "{layer} as {format}: {info}");
+        assert!(!info.to_lowercase().contains("owner") && !info.contains("head_name"), "{layer}: no personal data");
+    }
+}

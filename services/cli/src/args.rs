@@ -54,29 +54,51 @@ pub struct ExportArgs {
     #[arg(long, value_enum)]
     pub layer: ExportLayer,
     /// File format.
-    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    #[arg(long, value_enum, default_value_t = ExportFormat::Gpkg)]
     pub format: ExportFormat,
+    /// Coordinates: EPSG:4326 (lon/lat) or EPSG:5897 (VN-2000 / TM-3 105°; parcels are
+    /// written with their legal geometry).
+    #[arg(long, default_value = "EPSG:4326")]
+    pub crs: String,
     /// Only this ward (current code); every ward otherwise.
     #[arg(long)]
     pub ward: Option<String>,
-    /// Write here instead of standard output.
-    #[arg(long, short)]
+    /// As of this date (YYYY-MM-DD, end of day in Vietnam) or RFC 3339 instant: parcels
+    /// and units as they were then.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// The file to write (standard output for CSV when omitted).
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
 }
 
-/// Layers `diaba export` writes.
+/// Layers `diaba export` writes (public fields: no owners, no personal data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportLayer {
-    /// Verified household addresses (no personal data).
+    /// Live land parcels (or as of --at).
+    Parcels,
+    /// Verified household addresses.
     Addresses,
+    /// Administrative units with polygons valid on the day.
+    Wards,
+    /// Flood-risk zones in force.
+    FloodZones,
 }
 
 /// Formats `diaba export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
-    /// Comma-separated values, UTF-8, one header row.
+    /// GeoPackage.
+    Gpkg,
+    /// ESRI Shapefile.
+    Shp,
+    /// GeoJSON.
+    Geojson,
+    /// FlatGeobuf.
+    Fgb,
+    /// Comma-separated values, UTF-8, one header row (addresses: one column per field;
+    /// other layers: geometry as WKT).
     Csv,
 }
 

@@ -155,19 +155,95 @@ async fn import(args: crate::args::ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `diaba export --layer addresses --format csv`: verified addresses, public fields.
+/// `diaba export`: a layer through GDAL (or verified addresses as a plain CSV table).
 async fn export(args: crate::args::ExportArgs) -> anyhow::Result<()> {
+    use crate::args::{ExportFormat, ExportLayer};
+    use diaba_store::ogc::{Collection, FeatureQuery};
     if let Some(ward) = &args.ward {
         diaba_core::UnitCode::parse(ward)?;
     }
+    let vn2000 = match args.crs.as_str() {
+        "EPSG:4326" | "CRS84" => false,
+        "EPSG:5897" => true,
+        other => anyhow::bail!("--crs {other}: use EPSG:4326 or EPSG:5897"),
+    };
+    let at = args
+        .at
+        .as_deref()
+        .map(|text| match chrono::DateTime::parse_from_rfc3339(text) {
+            Ok(t) => Ok(t.with_timezone(&chrono::Utc)),
+            Err(_) => diaba_core::AsOf::parse(text).map(|d| diaba_store::parcels::end_of_day(d.date())),
+        })
+        .transpose()?;
     let store = open_migrated(&args.db, 2).await?;
-    let rows = store.verified_addresses(args.ward.as_deref()).await;
+    if args.layer == ExportLayer::Addresses && args.format == ExportFormat::Csv {
+        let rows = store.verified_addresses(args.ward.as_deref()).await;
+        store.close().await?;
+        return write_address_csv(&rows?, args.out.as_deref());
+    }
+    let out = args.out.clone().context("give the file to write, e.g. parcels.gpkg")?;
+    let (collection, ward_filter) = match args.layer {
+        ExportLayer::Parcels => (Collection::Parcels, "ward"),
+        ExportLayer::Addresses => (Collection::Addresses, "ward"),
+        ExportLayer::Wards => (Collection::Wards, "code"),
+        ExportLayer::FloodZones => (Collection::FloodZones, ""),
+    };
+    let mut query = FeatureQuery { vn2000, at, limit: 10_000, ..FeatureQuery::default() };
+    if let Some(ward) = &args.ward
+        && !ward_filter.is_empty()
+    {
+        query.filters.push((ward_filter.to_owned(), ward.clone()));
+    }
+    let mut features = Vec::new();
+    loop {
+        let page = store.ogc_features(collection, &query).await;
+        let page = match page {
+            Ok(page) => page,
+            Err(error) => {
+                store.close().await?;
+                return Err(error.into());
+            }
+        };
+        let done = page.features.len() < query.limit as usize;
+        features.extend(page.features);
+        query.offset += query.limit;
+        if done {
+            break;
+        }
+    }
     store.close().await?;
-    let out: Box<dyn std::io::Write> = match &args.out {
+    for feature in &mut features {
+        // The feature id is a column too, so the file keeps the register's ids.
+        feature["properties"]["id"] = feature["id"].clone();
+    }
+    let format = match args.format {
+        ExportFormat::Gpkg => diaba_interop::Format::GeoPackage,
+        ExportFormat::Shp => diaba_interop::Format::Shapefile,
+        ExportFormat::Geojson => diaba_interop::Format::GeoJson,
+        ExportFormat::Fgb => diaba_interop::Format::FlatGeobuf,
+        ExportFormat::Csv => diaba_interop::Format::Csv,
+    };
+    let epsg = if vn2000 { 5897 } else { 4326 };
+    let layer = collection.id().replace('-', "_");
+    let written =
+        tokio::task::spawn_blocking(move || diaba_interop::write_features(&out, format, &layer, epsg, &features))
+            .await??;
+    eprintln!(
+        "{written} features written to {}",
+        args.out.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+    );
+    Ok(())
+}
+
+fn write_address_csv(
+    rows: &[diaba_store::addresses::AddressRecord],
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let sink: Box<dyn std::io::Write> = match out {
         Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut csv = csv::Writer::from_writer(out);
+    let mut csv = csv::Writer::from_writer(sink);
     csv.write_record([
         "id",
         "vpostcode",
@@ -179,11 +255,10 @@ async fn export(args: crate::args::ExportArgs) -> anyhow::Result<()> {
         "lat",
         "lon",
         "parcel_id",
-        "verified_at_version",
+        "version",
         "source",
     ])?;
-    let rows = rows?;
-    for r in &rows {
+    for r in rows {
         csv.write_record([
             r.id.to_string(),
             r.vpostcode.clone(),

@@ -4,8 +4,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod export;
 mod flood;
 
+pub use export::{Format, write_features};
 pub use flood::{FloodImport, ImportedZone, read_flood_zones};
 
 /// A feature that was not accepted, and why.
