@@ -5,6 +5,7 @@ use crate::server::{Server, get_json};
 use diaba_core::auth::Role;
 use diaba_test_harness::demo_database;
 use serde_json::Value;
+use sqlx::Connection;
 use std::collections::HashSet;
 use std::process::Command;
 
@@ -240,4 +241,187 @@ async fn parcels_export_to_geopackage_in_vn2000_with_their_legal_geometry_and_to
         assert!(count > 0, "{layer} as {format}: {info}");
         assert!(!info.to_lowercase().contains("owner") && !info.contains("head_name"), "{layer}: no personal data");
     }
+}
+
+fn diaba(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_diaba")).args(args).output().unwrap()
+}
+
+/// Features of a GDAL-readable file, keyed by ward/sheet/number.
+fn by_key(path: &std::path::Path, layer: &str) -> std::collections::BTreeMap<(String, i64, i64), Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("read.geojson");
+    gdal("ogr2ogr", &["-f", "GeoJSON", json.to_str().unwrap(), path.to_str().unwrap(), layer]);
+    let read: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    read["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            let key = (
+                p["ward_code"].as_str().unwrap().to_owned(),
+                p["sheet"].as_i64().unwrap(),
+                p["number"].as_i64().unwrap(),
+            );
+            (key, f.clone())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn parcels_round_trip_through_a_vn2000_geopackage_into_an_empty_register() {
+    let source = demo_database().await;
+    let empty = diaba_test_harness::fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("first.gpkg"), dir.path().join("second.gpkg"));
+    let out = diaba(&[
+        "export",
+        "--layer",
+        "parcels",
+        "--format",
+        "gpkg",
+        "--crs",
+        "EPSG:5897",
+        "--database-url",
+        &source.url,
+        first.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = diaba(&["import", first.to_str().unwrap(), "--layer", "parcels", "--database-url", &empty.url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = diaba(&[
+        "export",
+        "--layer",
+        "parcels",
+        "--format",
+        "gpkg",
+        "--crs",
+        "EPSG:5897",
+        "--database-url",
+        &empty.url,
+        second.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let (a, b) = (by_key(&first, "parcels"), by_key(&second, "parcels"));
+    assert_eq!(a.len(), b.len());
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "identical keys");
+    let mut worst: f64 = 0.0;
+    for (key, fa) in &a {
+        let fb = &b[key];
+        for attribute in ["national_id", "land_use", "legal_area_m2", "address_text"] {
+            assert_eq!(fa["properties"][attribute], fb["properties"][attribute], "{key:?} {attribute}");
+        }
+        let ca = fa["geometry"]["coordinates"].to_string();
+        let cb = fb["geometry"]["coordinates"].to_string();
+        let numbers = |s: &str| {
+            s.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+                .filter_map(|t| t.parse::<f64>().ok())
+                .collect::<Vec<_>>()
+        };
+        let (na, nb) = (numbers(&ca), numbers(&cb));
+        assert_eq!(na.len(), nb.len(), "{key:?}: same vertices");
+        for (x, y) in na.iter().zip(&nb) {
+            worst = worst.max((x - y).abs());
+        }
+    }
+    assert!(worst <= 0.001, "geometries differ by up to {worst} m");
+    let mut conn = empty.connect().await;
+    let batches: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT import_batch) FROM parcel_version WHERE import_batch IS NOT NULL")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(batches, 1, "every imported parcel carries the batch id");
+
+    // A second import of the same file collides on every key and writes nothing.
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM parcel_version").fetch_one(&mut conn).await.unwrap();
+    let out = diaba(&["import", first.to_str().unwrap(), "--layer", "parcels", "--database-url", &empty.url]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is already parcel"));
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM parcel_version").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn a_shapefile_imports_alike_with_its_prj_or_with_src_crs_and_broken_features_are_named() {
+    let source = demo_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let shp = dir.path().join("phong_dien.shp");
+    let out = diaba(&[
+        "export",
+        "--layer",
+        "parcels",
+        "--format",
+        "shp",
+        "--crs",
+        "EPSG:5897",
+        "--ward",
+        "31299",
+        "--database-url",
+        &source.url,
+        shp.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bare = dir.path().join("bare");
+    std::fs::create_dir(&bare).unwrap();
+    for ext in ["shp", "shx", "dbf", "cpg"] {
+        let _ = std::fs::copy(dir.path().join(format!("phong_dien.{ext}")), bare.join(format!("phong_dien.{ext}")));
+    }
+    let (with_prj, with_flag) =
+        (diaba_test_harness::fresh_database().await, diaba_test_harness::fresh_database().await);
+    let out = diaba(&["import", shp.to_str().unwrap(), "--layer", "parcels", "--database-url", &with_prj.url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let no_prj = bare.join("phong_dien.shp");
+    let out = diaba(&["import", no_prj.to_str().unwrap(), "--layer", "parcels", "--database-url", &with_flag.url]);
+    assert!(!out.status.success(), "a file without .prj needs --src-crs");
+    let out = diaba(&[
+        "import",
+        no_prj.to_str().unwrap(),
+        "--layer",
+        "parcels",
+        "--src-crs",
+        "EPSG:5897",
+        "--database-url",
+        &with_flag.url,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let outlines = |db: &diaba_test_harness::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let rows: Vec<(String, i32, i32, String)> = sqlx::query_as(
+                "SELECT ward_code, sheet, number, ST_AsText(geom, 9) FROM parcel_version WHERE valid_to IS NULL ORDER BY 1, 2, 3",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            rows
+        }
+    };
+    let (a, b) = (outlines(&with_prj).await, outlines(&with_flag).await);
+    assert!(!a.is_empty());
+    assert_eq!(a, b, "the same WGS84 outlines whether the CRS came from the .prj or --src-crs");
+
+    // Broken features: each named, nothing imported; --partial takes the good one.
+    let broken = dir.path().join("broken.geojson");
+    std::fs::write(&broken, serde_json::json!({
+        "type": "FeatureCollection",
+        "features": [
+            { "type": "Feature", "properties": { "MaXa": "31299", "SoHieuToBanDo": 90, "SoThuTuThua": 1, "LoaiDat": "LUC" },
+              "geometry": { "type": "Polygon", "coordinates": [[[105.6001, 10.0001], [105.6004, 10.0004], [105.6004, 10.0001], [105.6001, 10.0004], [105.6001, 10.0001]]] } },
+            { "type": "Feature", "properties": { "MaXa": "31299", "SoThuTuThua": 2, "LoaiDat": "LUC" },
+              "geometry": { "type": "Polygon", "coordinates": [[[105.6101, 10.0101], [105.6104, 10.0101], [105.6104, 10.0104], [105.6101, 10.0104], [105.6101, 10.0101]]] } },
+        ]
+    }).to_string()).unwrap();
+    let empty = diaba_test_harness::fresh_database().await;
+    let out = diaba(&["import", broken.to_str().unwrap(), "--layer", "parcels", "--database-url", &empty.url]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rejected feature 0") && stderr.contains("rejected feature 1"), "{stderr}");
+    assert!(stderr.contains("sheet"), "the missing sheet is named: {stderr}");
+    let mut conn = empty.connect().await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM parcel_version").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(count, 0, "nothing imported");
 }

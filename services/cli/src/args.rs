@@ -123,7 +123,7 @@ pub struct BakeArgs {
 pub struct ImportArgs {
     /// The file to read (its first layer).
     pub file: PathBuf,
-    /// What the file holds. (flood-zones for now; parcels, addresses and units follow.)
+    /// What the file holds (parcels or flood-zones; addresses and units follow).
     #[arg(long, value_enum)]
     pub layer: ImportLayer,
     /// Coordinate system of the file when its metadata lacks one or is wrong: EPSG:4326,
@@ -139,6 +139,12 @@ pub struct ImportArgs {
     /// Import the valid features even when others are rejected (default: all or nothing).
     #[arg(long)]
     pub partial: bool,
+    /// Which file field holds an attribute, e.g. `--map sheet=TO --map number=THUA`
+    /// (attributes: ward, sheet, number, land_use, area, national_id, address). Without
+    /// it the usual names are tried: ward_code/MaXa, sheet/SoHieuToBanDo,
+    /// number/SoThuTuThua, land_use/LoaiDat, legal_area_m2/DienTich …
+    #[arg(long = "map", value_name = "ATTRIBUTE=FIELD")]
+    pub mapping: Vec<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -146,6 +152,8 @@ pub struct ImportArgs {
 /// Layers `diaba import` can fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ImportLayer {
+    /// Land parcels (keys, main land use, legal area, outline), validated as the API does.
+    Parcels,
     /// Flood-risk zones with a 1–5 risk level.
     FloodZones,
 }

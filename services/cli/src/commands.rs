@@ -117,6 +117,9 @@ async fn open_migrated(args: &DbArgs, connections: u32) -> anyhow::Result<Store>
 /// `diaba import`: read and validate, report every rejected feature, then write all or
 /// nothing (unless --partial) in one transaction.
 async fn import(args: crate::args::ImportArgs) -> anyhow::Result<()> {
+    if args.layer == crate::args::ImportLayer::Parcels {
+        return import_parcels(args).await;
+    }
     let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
     let file = args.file.clone();
     let scenario = args.scenario.clone();
@@ -319,6 +322,96 @@ async fn bake(args: crate::args::BakeArgs) -> anyhow::Result<()> {
         summary.bytes
     );
     Ok(())
+}
+
+/// `diaba import --layer parcels`: read and validate with GDAL, then stage and check
+/// against the register in one transaction; report every refused feature.
+async fn import_parcels(args: crate::args::ImportArgs) -> anyhow::Result<()> {
+    let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
+    let mut mapping = std::collections::HashMap::new();
+    for pair in &args.mapping {
+        let (attribute, field) = pair.split_once('=').context("--map takes ATTRIBUTE=FIELD")?;
+        anyhow::ensure!(
+            diaba_interop::PARCEL_FIELDS.iter().any(|(a, _)| *a == attribute),
+            "--map {attribute}: attributes are ward, sheet, number, land_use, area, national_id, address"
+        );
+        mapping.insert(attribute.to_owned(), field.to_owned());
+    }
+    let file = args.file.clone();
+    let read = tokio::task::spawn_blocking(move || diaba_interop::read_parcels(&file, crs, &mapping)).await??;
+    let mut rejected: Vec<(i64, String)> = read.rejected.iter().map(|r| (r.feature as i64, r.reason.clone())).collect();
+    let mut parcels = Vec::with_capacity(read.accepted.len());
+    for p in read.accepted {
+        let national_id = match p.national_id.as_deref().map(diaba_core::NationalParcelId::parse) {
+            Some(Ok(id)) => id,
+            _ => match diaba_core::NationalParcelId::for_parcel(&p.geometry.lonlat) {
+                Ok(id) => id,
+                Err(e) => {
+                    rejected.push((p.feature as i64, format!("no national id can be made: {e}")));
+                    continue;
+                }
+            },
+        };
+        parcels.push(diaba_store::import::ImportParcel {
+            feature: p.feature,
+            national_id: national_id.as_str().to_owned(),
+            ward_code: p.ward_code,
+            sheet: p.sheet,
+            number: p.number,
+            land_use: p.land_use,
+            legal_area_m2: p.legal_area_m2,
+            address_text: p.address_text,
+            vn2000: p.geometry.vn2000.geometry().clone(),
+            lonlat: p.geometry.lonlat,
+        });
+    }
+    let report = |refused: &[(i64, String)]| {
+        serde_json::json!({
+            "file": args.file.display().to_string(),
+            "read": parcels.len() + rejected.len(),
+            "fixed": read.fixed.iter().map(|f| serde_json::json!({ "feature": f.feature, "fix": f.reason })).collect::<Vec<_>>(),
+            "rejected": refused.iter().map(|(f, r)| serde_json::json!({ "feature": f, "reason": r })).collect::<Vec<_>>(),
+        })
+    };
+    for fix in &read.fixed {
+        eprintln!("fixed feature {}: {}", fix.feature, fix.reason);
+    }
+    if !rejected.is_empty() && !args.partial {
+        for (feature, reason) in &rejected {
+            eprintln!("rejected feature {feature}: {reason}");
+        }
+        anyhow::bail!("nothing imported: {} feature(s) rejected; fix them or pass --partial", rejected.len());
+    }
+    let store = open_migrated(&args.db, 2).await?;
+    let source = args.file.display().to_string();
+    let outcome = store.import_parcels(&source, &parcels, &report(&rejected), args.partial, args.dry_run).await;
+    store.close().await?;
+    match outcome? {
+        diaba_store::import::Imported::Refused(problems) => {
+            for (feature, reason) in problems.iter().chain(&rejected) {
+                eprintln!("rejected feature {feature}: {reason}");
+            }
+            anyhow::bail!(
+                "nothing imported: {} problem(s) against the register; fix them or pass --partial",
+                problems.len()
+            )
+        }
+        diaba_store::import::Imported::Done { batch, written, refused } => {
+            for (feature, reason) in refused.iter().chain(&rejected) {
+                eprintln!("rejected feature {feature}: {reason}");
+            }
+            if args.dry_run {
+                println!(
+                    "dry run: {} parcels would be imported, {} rejected",
+                    parcels.len() - refused.len(),
+                    refused.len() + rejected.len()
+                );
+            } else {
+                println!("{written} parcels imported as batch {batch}, {} rejected", refused.len() + rejected.len());
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Generates and loads the demo parcels unless a demo profile is already loaded.

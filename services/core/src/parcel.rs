@@ -199,10 +199,16 @@ pub fn validate_geometry(
         SubmittedCrs::Vn2000(zone) => {
             check_metre_range(&submitted)?;
             let grid = Vn2000Polygon::from_metres(submitted);
-            let lonlat = Vn2000::new(zone).and_then(|z| z.unproject(&grid)).map_err(|e| err(e.to_string()))?;
-            // Legal geometry is always kept in Cần Thơ's zone (EPSG:5897).
-            let metres = vn2000.project(&lonlat).map_err(|e| err(e.to_string()))?;
-            (lonlat, metres)
+            if zone == vn2000.zone() {
+                // Already Cần Thơ's zone: the submitted metres are the legal geometry, exactly.
+                let lonlat = vn2000.unproject(&grid).map_err(|e| err(e.to_string()))?;
+                (lonlat, grid)
+            } else {
+                let lonlat = Vn2000::new(zone).and_then(|z| z.unproject(&grid)).map_err(|e| err(e.to_string()))?;
+                // Legal geometry is always kept in Cần Thơ's zone (EPSG:5897).
+                let metres = vn2000.project(&lonlat).map_err(|e| err(e.to_string()))?;
+                (lonlat, metres)
+            }
         }
     };
     if let Err(problem) = metres.geometry().check_validation() {

@@ -58,19 +58,7 @@ pub fn read_flood_zones(
     let mut layer = dataset.layer(0).map_err(gdal_error)?;
     let crs = match source_crs {
         Some(crs) => crs,
-        None => {
-            let srs = layer.spatial_ref().ok_or_else(|| Error::Crs {
-                path: shown.clone(),
-                reason: "the file names no coordinate system; pass --src-crs EPSG:4326 or EPSG:5897".into(),
-            })?;
-            let code = srs.auth_code().ok().map(|c| format!("EPSG:{c}")).unwrap_or_else(|| "unknown".into());
-            SubmittedCrs::parse(&code).map_err(|_| Error::Crs {
-                path: shown.clone(),
-                reason: format!(
-                    "its coordinate system is {code}; diaba takes EPSG:4326, EPSG:5897 or EPSG:9209 (or pass --src-crs)"
-                ),
-            })?
-        }
+        None => crate::crs_of(&layer, &shown)?,
     };
     let vn2000 = match crs {
         SubmittedCrs::Wgs84 => None,

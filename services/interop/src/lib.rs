@@ -6,9 +6,11 @@
 
 mod export;
 mod flood;
+mod parcels;
 
 pub use export::{Format, write_features};
 pub use flood::{FloodImport, ImportedZone, read_flood_zones};
+pub use parcels::{ImportedParcel, PARCEL_FIELDS, ParcelImport, read_parcels};
 
 /// A feature that was not accepted, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,4 +40,22 @@ pub enum Error {
         /// what is wrong and what to pass
         reason: String,
     },
+}
+
+/// The CRS a layer declares (.prj, GeoPackage SRS), if diaba can pin it.
+pub(crate) fn crs_of(layer: &gdal::vector::Layer<'_>, path: &str) -> Result<diaba_core::parcel::SubmittedCrs, Error> {
+    use gdal::vector::LayerAccess;
+    let mut srs = layer.spatial_ref().ok_or_else(|| Error::Crs {
+        path: path.to_owned(),
+        reason: "the file names no coordinate system; pass --src-crs EPSG:4326 or EPSG:5897".into(),
+    })?;
+    // A .prj is ESRI WKT without codes: let GDAL match it against the EPSG database first.
+    let _ = srs.auto_identify_epsg();
+    let code = srs.auth_code().ok().map(|c| format!("EPSG:{c}")).unwrap_or_else(|| "unknown".into());
+    diaba_core::parcel::SubmittedCrs::parse(&code).map_err(|_| Error::Crs {
+        path: path.to_owned(),
+        reason: format!(
+            "its coordinate system is {code}; diaba takes EPSG:4326, EPSG:5897 or EPSG:9209 (or pass --src-crs)"
+        ),
+    })
 }

@@ -14,6 +14,7 @@ mod error;
 pub mod feed;
 mod flood;
 mod geodata;
+pub mod import;
 pub mod ogc;
 pub mod parcels;
 mod seed;

@@ -1,0 +1,156 @@
+//! Parcels imported from files: staged with COPY, checked set-wise against the register
+//! (keys, wards, overlaps, within the file too), then written all together under one
+//! import batch, or not at all.
+
+use crate::error::{QueryContext, Result};
+use crate::feed::{Layer, append_reload};
+use crate::seed::ewkt;
+use crate::store::Store;
+use geo::MultiPolygon;
+use serde_json::Value;
+use std::fmt::Write;
+
+/// A parcel ready to enter the register.
+#[derive(Debug, Clone)]
+pub struct ImportParcel {
+    /// Feature id in the file (for the report).
+    pub feature: u64,
+    /// National parcel id.
+    pub national_id: String,
+    /// Current ward.
+    pub ward_code: String,
+    /// Sheet.
+    pub sheet: i32,
+    /// Number.
+    pub number: i32,
+    /// Main land-use code.
+    pub land_use: String,
+    /// Legal area, m².
+    pub legal_area_m2: f64,
+    /// Address text.
+    pub address_text: Option<String>,
+    /// WGS84 outline.
+    pub lonlat: MultiPolygon<f64>,
+    /// VN-2000 legal outline.
+    pub vn2000: MultiPolygon<f64>,
+}
+
+/// What an import came to.
+#[derive(Debug, Clone)]
+pub enum Imported {
+    /// Written under this batch id; features refused with `--partial`, with reasons.
+    Done {
+        /// import_batch id
+        batch: String,
+        /// parcels written
+        written: u64,
+        /// (feature, reason) left out
+        refused: Vec<(i64, String)>,
+    },
+    /// Nothing written: each (feature, reason) that stopped it.
+    Refused(Vec<(i64, String)>),
+}
+
+impl Store {
+    /// Imports parcels from `source_file` in one transaction. With `partial`, features
+    /// that fail a check are left out (and reported); otherwise any failure writes nothing.
+    pub async fn import_parcels(
+        &self,
+        source_file: &str,
+        parcels: &[ImportParcel],
+        report: &Value,
+        partial: bool,
+        dry_run: bool,
+    ) -> Result<Imported> {
+        let mut tx = self.pool().begin().await.query("begin parcel import")?;
+        sqlx::query(
+            "CREATE TEMP TABLE import_parcel (feature bigint, national_id text, ward_code text, sheet int, number int, \
+               land_use text, area float8, address_text text, geom geometry(MultiPolygon, 4326), \
+               geom_vn2000 geometry(MultiPolygon, 5897)) ON COMMIT DROP",
+        )
+        .execute(&mut *tx)
+        .await
+        .query("import staging")?;
+        let mut copy = tx.copy_in_raw("COPY import_parcel FROM STDIN").await.query("copy import")?;
+        let mut buffer = String::new();
+        for (i, p) in parcels.iter().enumerate() {
+            let address = p.address_text.as_deref().map(copy_text).unwrap_or_else(|| "\\N".into());
+            let _ = writeln!(
+                buffer,
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{address}\t{}\t{}",
+                p.feature,
+                copy_text(&p.national_id),
+                copy_text(&p.ward_code),
+                p.sheet,
+                p.number,
+                copy_text(&p.land_use),
+                p.legal_area_m2,
+                ewkt(4326, &p.lonlat),
+                ewkt(5897, &p.vn2000),
+            );
+            if (i + 1) % 2_000 == 0 || i + 1 == parcels.len() {
+                copy.send(buffer.as_bytes()).await.query("copy import rows")?;
+                buffer.clear();
+            }
+        }
+        copy.finish().await.query("copy import finish")?;
+        sqlx::query("CREATE INDEX ON import_parcel USING gist (geom)")
+            .execute(&mut *tx)
+            .await
+            .query("staging index")?;
+        let problems: Vec<(i64, String)> =
+            sqlx::query_as(include_str!("sql/import_checks.sql")).fetch_all(&mut *tx).await.query("import checks")?;
+        if !problems.is_empty() && !partial {
+            tx.rollback().await.query("rollback import")?;
+            return Ok(Imported::Refused(problems));
+        }
+        let refused: Vec<i64> = problems.iter().map(|(f, _)| *f).collect();
+        sqlx::query("DELETE FROM import_parcel WHERE feature = ANY($1)")
+            .bind(&refused)
+            .execute(&mut *tx)
+            .await
+            .query("drop refused")?;
+        if dry_run {
+            tx.rollback().await.query("rollback dry run")?;
+            return Ok(Imported::Done { batch: "dry-run".into(), written: 0, refused: problems });
+        }
+        let batch: String = sqlx::query_scalar(
+            "INSERT INTO import_batch (id, layer, source_file, report, finished_at) \
+             VALUES (gen_random_uuid(), 'parcels', $1, $2, now()) RETURNING id::text",
+        )
+        .bind(source_file)
+        .bind(report)
+        .fetch_one(&mut *tx)
+        .await
+        .query("parcel import batch")?;
+        let written = sqlx::query(include_str!("sql/import_insert.sql"))
+            .bind(format!("import:{source_file}"))
+            .bind(&batch)
+            .execute(&mut *tx)
+            .await
+            .query("insert imported parcels")?
+            .rows_affected();
+        sqlx::query(
+            "INSERT INTO parcel_land_use (parcel_version_id, code, code_list, area_m2, term) \
+             SELECT v.id, s.land_use, 'TT25/2014', s.area, NULL FROM import_parcel s \
+             JOIN parcel p ON p.national_id = s.national_id JOIN parcel_version v ON v.parcel_id = p.id AND v.import_batch = $1::uuid",
+        )
+        .bind(&batch)
+        .execute(&mut *tx)
+        .await
+        .query("imported land uses")?;
+        sqlx::query("INSERT INTO audit_log (action, entity, after) VALUES ('import', 'parcel', $1)")
+            .bind(report)
+            .execute(&mut *tx)
+            .await
+            .query("audit parcel import")?;
+        append_reload(&mut tx, Layer::Parcels).await?;
+        tx.commit().await.query("commit parcel import")?;
+        Ok(Imported::Done { batch, written, refused: problems })
+    }
+}
+
+/// COPY text format escaping.
+fn copy_text(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r")
+}

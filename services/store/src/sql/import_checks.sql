@@ -1,0 +1,37 @@
+-- Every reason an imported parcel cannot enter the register, one row per (feature, reason),
+-- checked against the staging table `import_parcel` and the live register.
+SELECT feature, reason FROM (
+    SELECT feature, 'key ' || ward_code || '/' || sheet || '/' || number || ' appears more than once in the file' AS reason
+    FROM (SELECT *, count(*) OVER (PARTITION BY ward_code, sheet, number) AS copies FROM import_parcel) s
+    WHERE copies > 1
+  UNION ALL
+    SELECT feature, 'national id ' || national_id || ' appears more than once in the file'
+    FROM (SELECT *, count(*) OVER (PARTITION BY national_id) AS copies FROM import_parcel) s
+    WHERE copies > 1
+  UNION ALL
+    SELECT s.feature, 'national id ' || s.national_id || ' is already parcel ' || p.id
+    FROM import_parcel s JOIN parcel p ON p.national_id = s.national_id
+  UNION ALL
+    SELECT s.feature, 'ward ' || s.ward_code || ' is not one of the 12 current wards diaba serves'
+    FROM import_parcel s
+    WHERE NOT EXISTS (SELECT 1 FROM admin_unit w WHERE w.code = s.ward_code AND w.level = 'ward' AND w.valid_to IS NULL AND w.in_service_area)
+  UNION ALL
+    SELECT s.feature, 'its interior point is not in ward ' || s.ward_code
+    FROM import_parcel s
+    WHERE EXISTS (SELECT 1 FROM admin_unit w WHERE w.code = s.ward_code AND w.level = 'ward' AND w.valid_to IS NULL AND w.in_service_area)
+      AND NOT EXISTS (SELECT 1 FROM admin_unit w WHERE w.code = s.ward_code AND w.level = 'ward' AND w.valid_to IS NULL
+                        AND ST_Covers(w.geom, ST_PointOnSurface(s.geom)))
+  UNION ALL
+    SELECT s.feature, 'key ' || s.ward_code || '/' || s.sheet || '/' || s.number || ' is already parcel ' || v.parcel_id
+    FROM import_parcel s JOIN parcel_version v
+      ON v.valid_to IS NULL AND (v.ward_code, v.sheet, v.number) = (s.ward_code, s.sheet, s.number)
+  UNION ALL
+    SELECT s.feature, 'overlaps live parcel ' || v.parcel_id || ' by ' || round(ST_Area(ST_Intersection(s.geom_vn2000, v.geom_vn2000))::numeric, 2) || ' m²'
+    FROM import_parcel s JOIN parcel_version v
+      ON v.valid_to IS NULL AND v.geom && s.geom AND ST_Area(ST_Intersection(s.geom_vn2000, v.geom_vn2000)) > 0.5
+  UNION ALL
+    SELECT a.feature, 'overlaps feature ' || b.feature || ' of the file by ' || round(ST_Area(ST_Intersection(a.geom_vn2000, b.geom_vn2000))::numeric, 2) || ' m²'
+    FROM import_parcel a JOIN import_parcel b
+      ON a.feature <> b.feature AND a.geom && b.geom AND ST_Area(ST_Intersection(a.geom_vn2000, b.geom_vn2000)) > 0.5
+) problems
+ORDER BY feature, reason
