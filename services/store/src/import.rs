@@ -4,11 +4,10 @@
 
 use crate::error::{QueryContext, Result};
 use crate::feed::{Layer, append_reload};
-use crate::seed::ewkt;
+use crate::seed::{NULL, copy_row, ewkt};
 use crate::store::Store;
 use geo::MultiPolygon;
 use serde_json::Value;
-use std::fmt::Write;
 
 /// A parcel ready to enter the register.
 #[derive(Debug, Clone)]
@@ -74,19 +73,20 @@ impl Store {
         let mut copy = tx.copy_in_raw("COPY import_parcel FROM STDIN").await.query("copy import")?;
         let mut buffer = String::new();
         for (i, p) in parcels.iter().enumerate() {
-            let address = p.address_text.as_deref().map(copy_text).unwrap_or_else(|| "\\N".into());
-            let _ = writeln!(
-                buffer,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{address}\t{}\t{}",
-                p.feature,
-                copy_text(&p.national_id),
-                copy_text(&p.ward_code),
-                p.sheet,
-                p.number,
-                copy_text(&p.land_use),
-                p.legal_area_m2,
-                ewkt(4326, &p.lonlat),
-                ewkt(5897, &p.vn2000),
+            copy_row(
+                &mut buffer,
+                &[
+                    p.feature.to_string(),
+                    p.national_id.clone(),
+                    p.ward_code.clone(),
+                    p.sheet.to_string(),
+                    p.number.to_string(),
+                    p.land_use.clone(),
+                    p.legal_area_m2.to_string(),
+                    p.address_text.clone().unwrap_or_else(|| NULL.into()),
+                    ewkt(4326, &p.lonlat),
+                    ewkt(5897, &p.vn2000),
+                ],
             );
             if (i + 1) % 2_000 == 0 || i + 1 == parcels.len() {
                 copy.send(buffer.as_bytes()).await.query("copy import rows")?;
@@ -148,9 +148,4 @@ impl Store {
         tx.commit().await.query("commit parcel import")?;
         Ok(Imported::Done { batch, written, refused: problems })
     }
-}
-
-/// COPY text format escaping.
-fn copy_text(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r")
 }

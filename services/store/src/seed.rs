@@ -99,16 +99,24 @@ fn write_row(out: &mut String, national_id: &str, p: &DemoParcel) {
         ewkt(5897, &p.vn2000),
         p.area_m2.to_string(),
         land_uses,
-        p.certificate_serial.clone().unwrap_or_else(|| "\\N".into()),
-        p.registry_number.clone().unwrap_or_else(|| "\\N".into()),
+        p.certificate_serial.clone().unwrap_or_else(|| NULL.into()),
+        p.registry_number.clone().unwrap_or_else(|| NULL.into()),
         p.address_text.clone(),
         owners,
     ];
+    copy_row(out, &fields);
+}
+
+/// COPY text format's NULL.
+pub(crate) const NULL: &str = "\\N";
+
+/// One COPY text row: fields escaped and tab-separated, [`NULL`] kept as NULL.
+pub(crate) fn copy_row(out: &mut String, fields: &[String]) {
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
             out.push('\t');
         }
-        if field == "\\N" { out.push_str(field) } else { escape_copy_text(out, field) }
+        if field == NULL { out.push_str(field) } else { escape_copy_text(out, field) }
     }
     out.push('\n');
 }
@@ -185,8 +193,8 @@ impl Store {
                 h.lat.to_string(),
                 h.vpostcode.clone(),
                 h.house_number.clone(),
-                h.street.map(str::to_owned).unwrap_or_else(|| "\\N".into()),
-                h.hamlet.clone().unwrap_or_else(|| "\\N".into()),
+                h.street.map(str::to_owned).unwrap_or_else(|| NULL.into()),
+                h.hamlet.clone().unwrap_or_else(|| NULL.into()),
                 h.head_name.clone(),
                 h.team.clone(),
                 h.accuracy_m.to_string(),
@@ -194,13 +202,7 @@ impl Store {
                 h.status.to_owned(),
                 search,
             ];
-            for (j, field) in fields.iter().enumerate() {
-                if j > 0 {
-                    buffer.push('\t');
-                }
-                if field == "\\N" { buffer.push_str(field) } else { escape_copy_text(&mut buffer, field) }
-            }
-            buffer.push('\n');
+            copy_row(&mut buffer, &fields);
             if (i + 1) % CHUNK == 0 || i + 1 == households.len() {
                 copy.send(buffer.as_bytes()).await.query("copy household rows")?;
                 buffer.clear();
