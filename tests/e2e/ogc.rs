@@ -366,7 +366,7 @@ async fn a_shapefile_imports_alike_with_its_prj_or_with_src_crs_and_broken_featu
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let bare = dir.path().join("bare");
     std::fs::create_dir(&bare).unwrap();
-    for ext in ["shp", "shx", "dbf", "cpg"] {
+    for ext in ["shp", "shx", "dbf"] {
         let _ = std::fs::copy(dir.path().join(format!("phong_dien.{ext}")), bare.join(format!("phong_dien.{ext}")));
     }
     let (with_prj, with_flag) =
@@ -403,6 +403,46 @@ async fn a_shapefile_imports_alike_with_its_prj_or_with_src_crs_and_broken_featu
     let (a, b) = (outlines(&with_prj).await, outlines(&with_flag).await);
     assert!(!a.is_empty());
     assert_eq!(a, b, "the same WGS84 outlines whether the CRS came from the .prj or --src-crs");
+
+    // Vietnamese text survives the Shapefile (written UTF-8 with a .cpg), and a copy
+    // without its .cpg is recognised as UTF-8 rather than read as ISO-8859-1.
+    assert!(dir.path().join("phong_dien.cpg").exists());
+    assert_eq!(diaba_interop::shapefile_encoding(&no_prj).as_deref(), Some("UTF-8"));
+    let texts = |db: &diaba_test_harness::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let rows: Vec<(i32, i32, Option<String>)> =
+                sqlx::query_as("SELECT sheet, number, address_text FROM parcel_version ORDER BY 1, 2")
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            rows
+        }
+    };
+    let (from_prj, from_bare) = (texts(&with_prj).await, texts(&with_flag).await);
+    assert!(
+        from_prj.iter().any(|(_, _, t)| t.as_deref().is_some_and(|t| t.contains("Xã Phong Điền"))),
+        "{:?}",
+        &from_prj[..3]
+    );
+    assert_eq!(from_prj, from_bare, "the same text with or without the .cpg");
+    let out = diaba(&[
+        "import",
+        no_prj.to_str().unwrap(),
+        "--layer",
+        "parcels",
+        "--src-crs",
+        "EPSG:5897",
+        "--encoding",
+        "CP1258",
+        "--database-url",
+        &with_flag.url,
+    ]);
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("UTF-8"),
+        "CP1258 is refused with advice"
+    );
 
     // Broken features: each named, nothing imported; --partial takes the good one.
     let broken = dir.path().join("broken.geojson");

@@ -145,6 +145,11 @@ pub struct ImportArgs {
     /// number/SoThuTuThua, land_use/LoaiDat, legal_area_m2/DienTich …
     #[arg(long = "map", value_name = "ATTRIBUTE=FIELD")]
     pub mapping: Vec<String>,
+    /// Text encoding of a Shapefile's attributes (e.g. UTF-8, ISO-8859-1). Without it a
+    /// .cpg is followed, else UTF-8 is detected from the data. CP1258 is refused: GDAL's
+    /// iconv here loses the last letter of each value; convert such files to UTF-8 first.
+    #[arg(long)]
+    pub encoding: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }

@@ -337,8 +337,17 @@ async fn import_parcels(args: crate::args::ImportArgs) -> anyhow::Result<()> {
         );
         mapping.insert(attribute.to_owned(), field.to_owned());
     }
-    let file = args.file.clone();
-    let read = tokio::task::spawn_blocking(move || diaba_interop::read_parcels(&file, crs, &mapping)).await??;
+    let (file, encoding) = (args.file.clone(), args.encoding.clone());
+    let bar = progress_bar(0, "reading and validating parcels");
+    let progress = bar.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        diaba_interop::read_parcels(&file, crs, &mapping, encoding.as_deref(), |done, total| {
+            progress.set_length(total);
+            progress.set_position(done);
+        })
+    })
+    .await??;
+    bar.finish_and_clear();
     let mut rejected: Vec<(i64, String)> = read.rejected.iter().map(|r| (r.feature as i64, r.reason.clone())).collect();
     let mut parcels = Vec::with_capacity(read.accepted.len());
     for p in read.accepted {

@@ -76,12 +76,17 @@ fn create_and_write(
 ) -> gdal::errors::Result<u64> {
     let mut srs = SpatialRef::from_epsg(epsg)?;
     srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
-    let csv_options = ["GEOMETRY=AS_WKT"];
+    // Shapefiles default to ISO-8859-1 and would lose every Vietnamese letter: UTF-8 + .cpg.
+    let options: &[&str] = match format {
+        Format::Csv => &["GEOMETRY=AS_WKT"],
+        Format::Shapefile => &["ENCODING=UTF-8"],
+        _ => &[],
+    };
     let mut layer = dataset.create_layer(LayerOptions {
         name,
         srs: Some(&srs),
         ty: gdal::vector::OGRwkbGeometryType::wkbUnknown,
-        options: (format == Format::Csv).then_some(&csv_options[..]),
+        options: (!options.is_empty()).then_some(options),
     })?;
     let mut names: Vec<String> = Vec::new();
     for feature in features {

@@ -10,7 +10,7 @@ mod parcels;
 
 pub use export::{Format, write_features};
 pub use flood::{FloodImport, ImportedZone, read_flood_zones};
-pub use parcels::{ImportedParcel, PARCEL_FIELDS, ParcelImport, read_parcels};
+pub use parcels::{ImportedParcel, PARCEL_FIELDS, ParcelImport, read_parcels, shapefile_encoding, unusable_encoding};
 
 /// A feature that was not accepted, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +32,7 @@ pub enum Error {
         /// GDAL's error
         source: gdal::errors::GdalError,
     },
-    /// The file's coordinate system is missing or not one diaba can pin.
+    /// The file's coordinate system or text encoding is missing or not one diaba can use.
     #[error("{path}: {reason}")]
     Crs {
         /// the file

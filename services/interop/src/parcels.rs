@@ -56,16 +56,38 @@ pub const PARCEL_FIELDS: [(&str, &[&str]); 7] = [
 ];
 
 /// Reads parcels from the first layer of `path`. `source_crs` overrides the file's CRS;
-/// `mapping` overrides field names (`attribute → field`, attributes as in [`PARCEL_FIELDS`]).
+/// `mapping` overrides field names (`attribute → field`, attributes as in [`PARCEL_FIELDS`]);
+/// `encoding` is the text encoding of a Shapefile's attributes (see [`shapefile_encoding`]).
+/// `progress(done, total)` is called as features are read.
 pub fn read_parcels(
     path: &Path,
     source_crs: Option<SubmittedCrs>,
     mapping: &HashMap<String, String>,
+    encoding: Option<&str>,
+    mut progress: impl FnMut(u64, u64),
 ) -> Result<ParcelImport, Error> {
     let shown = path.display().to_string();
     let gdal_error = |source| Error::Gdal { path: shown.clone(), source };
-    let dataset = Dataset::open(path).map_err(gdal_error)?;
+    let encoding = encoding.map(str::to_owned).or_else(|| shapefile_encoding(path));
+    if let Some(e) = encoding.as_deref().filter(|e| unusable_encoding(e)) {
+        return Err(Error::Crs {
+            path: shown.clone(),
+            reason: format!(
+                "{e} text cannot be read faithfully through GDAL here (the last letter of each value is lost); \
+                 convert the .dbf to UTF-8 first (e.g. ogr2ogr -lco ENCODING=UTF-8 out.shp in.shp in a GDAL built \
+                 with a complete iconv, or QGIS: Save As… UTF-8)"
+            ),
+        });
+    }
+    let option = encoding.map(|e| format!("ENCODING={e}"));
+    let options: Vec<&str> = option.iter().map(String::as_str).collect();
+    let dataset = Dataset::open_ex(
+        path,
+        gdal::DatasetOptions { open_options: (!options.is_empty()).then_some(&options[..]), ..Default::default() },
+    )
+    .map_err(gdal_error)?;
     let mut layer = dataset.layer(0).map_err(gdal_error)?;
+    let total = layer.feature_count();
     let crs = match source_crs {
         Some(crs) => crs,
         None => crate::crs_of(&layer, &shown)?,
@@ -87,6 +109,7 @@ pub fn read_parcels(
     };
     let mut out = ParcelImport::default();
     for (position, feature) in layer.features().enumerate() {
+        progress(position as u64 + 1, total);
         let fid = feature.fid().unwrap_or(position as u64);
         let text = |attribute: &str| {
             names(attribute)
@@ -173,4 +196,26 @@ pub fn read_parcels(
         });
     }
     Ok(out)
+}
+
+/// The encoding of a Shapefile's attribute table when no .cpg names it and its records are
+/// valid UTF-8: `UTF-8` (GDAL would otherwise read them as ISO-8859-1 and garble every
+/// Vietnamese letter). `None` for other formats, when a .cpg is present (GDAL follows it),
+/// or when the bytes are not UTF-8 (give `--encoding`).
+pub fn shapefile_encoding(path: &Path) -> Option<String> {
+    let is_shp = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp"));
+    if !is_shp || path.with_extension("cpg").exists() || path.with_extension("CPG").exists() {
+        return None;
+    }
+    let dbf = std::fs::read(path.with_extension("dbf")).or_else(|_| std::fs::read(path.with_extension("DBF"))).ok()?;
+    let header = usize::from(u16::from_le_bytes([*dbf.get(8)?, *dbf.get(9)?]));
+    std::str::from_utf8(dbf.get(header..)?).is_ok().then(|| "UTF-8".to_owned())
+}
+
+/// Encodings GDAL cannot read correctly here: glibc's iconv holds back the last character
+/// of every CP1258 string waiting for a combining mark, so "DGT" arrives as "DG". Refused
+/// rather than imported wrong.
+pub fn unusable_encoding(encoding: &str) -> bool {
+    let e = encoding.to_ascii_uppercase().replace(['-', '_'], "");
+    e == "CP1258" || e == "WINDOWS1258" || e == "1258"
 }
