@@ -275,34 +275,14 @@ async fn parcels_round_trip_through_a_vn2000_geopackage_into_an_empty_register()
     let empty = diaba_test_harness::fresh_database().await;
     let dir = tempfile::tempdir().unwrap();
     let (first, second) = (dir.path().join("first.gpkg"), dir.path().join("second.gpkg"));
-    let out = diaba(&[
-        "export",
-        "--layer",
-        "parcels",
-        "--format",
-        "gpkg",
-        "--crs",
-        "EPSG:5897",
-        "--database-url",
-        &source.url,
-        first.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = diaba(&["import", first.to_str().unwrap(), "--layer", "parcels", "--database-url", &empty.url]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = diaba(&[
-        "export",
-        "--layer",
-        "parcels",
-        "--format",
-        "gpkg",
-        "--crs",
-        "EPSG:5897",
-        "--database-url",
-        &empty.url,
-        second.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let succeed = |args: &[&str]| {
+        let out = diaba(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let gpkg_5897 = ["export", "--layer", "parcels", "--format", "gpkg", "--crs", "EPSG:5897", "--database-url"];
+    succeed(&[&gpkg_5897[..], &[&source.url, first.to_str().unwrap()]].concat());
+    succeed(&["import", first.to_str().unwrap(), "--layer", "parcels", "--database-url", &empty.url]);
+    succeed(&[&gpkg_5897[..], &[&empty.url, second.to_str().unwrap()]].concat());
 
     let (a, b) = (by_key(&first, "parcels"), by_key(&second, "parcels"));
     assert_eq!(a.len(), b.len());
