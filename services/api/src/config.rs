@@ -1,4 +1,5 @@
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Default listen address: loopback only, so a fresh install is not exposed by accident.
@@ -25,6 +26,8 @@ pub struct Config {
     pub max_accuracy_m: f32,
     /// Bytes of encoded tiles kept in memory (0: every tile is rendered per request).
     pub tile_cache_bytes: u64,
+    /// Built web pages (services/web/dist); `None` serves a note saying how to build them.
+    pub web_dir: Option<PathBuf>,
 }
 
 /// Default worst GPS accuracy accepted for a household: 15 m, five Vpostcode cells.
@@ -46,6 +49,7 @@ impl Default for Config {
             max_batch: DEFAULT_MAX_BATCH,
             max_accuracy_m: DEFAULT_MAX_ACCURACY_M,
             tile_cache_bytes: DEFAULT_TILE_CACHE_BYTES,
+            web_dir: None,
         }
     }
 }

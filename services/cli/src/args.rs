@@ -355,6 +355,10 @@ pub struct ServeArgs {
     /// Largest number of database connections.
     #[arg(long, env = "DIABA_DB_CONNECTIONS", default_value_t = 16)]
     pub db_connections: u32,
+    /// Built web pages (services/web/dist) [default: services/web/dist under the current
+    /// directory, else under the checkout the binary was built in].
+    #[arg(long, env = "DIABA_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
 }

@@ -6,6 +6,7 @@ use diaba_core::auth::Role;
 use diaba_geodata::demo;
 use diaba_store::{Cluster, ClusterOptions, DatabaseConfig, Store};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,6 +85,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_batch: args.max_batch,
         max_accuracy_m: args.max_accuracy_m,
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
+        web_dir: web_dir(args.web_dir),
     };
     let state = diaba_api::AppState::start(store.clone(), &config).await.context("loading the index")?;
     diaba_api::serve(
@@ -101,6 +103,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     store.close().await?;
     Ok(())
+}
+
+/// The built web pages: the flag's directory, else services/web/dist in the current
+/// directory or in the checkout the binary sits in (target/{debug,release}/diaba).
+fn web_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
+    const BUILT: &str = "services/web/dist";
+    let checkout = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.parent()?.parent()?.join(BUILT)));
+    let found = flag.or_else(|| {
+        [Some(PathBuf::from(BUILT)), checkout].into_iter().flatten().find(|d| d.join("index.html").is_file())
+    });
+    match &found {
+        Some(dir) if dir.join("index.html").is_file() => tracing::info!(dir = %dir.display(), "serving the web pages"),
+        Some(dir) => tracing::warn!(dir = %dir.display(), "no index.html in the web directory"),
+        None => tracing::warn!("web pages not built (npm ci && npm run build in services/web); serving the API only"),
+    }
+    found
 }
 
 async fn open_migrated(args: &DbArgs, connections: u32) -> anyhow::Result<Store> {

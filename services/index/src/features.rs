@@ -106,6 +106,22 @@ impl Index {
 
     /// The nearest address within `radius_m` metres, with its distance.
     pub fn nearest_address(&self, p: [f64; 2], radius_m: f64) -> Option<(std::sync::Arc<AddressFeature>, f64)> {
+        self.addresses_around(p, radius_m).min_by(nearest_first)
+    }
+
+    /// Verified addresses within `radius_m` metres of `p`, nearest first (ties by id), with
+    /// their distances: what a collector checks for duplicates before adding a household.
+    pub fn addresses_within(&self, p: [f64; 2], radius_m: f64) -> Vec<(std::sync::Arc<AddressFeature>, f64)> {
+        let mut found: Vec<_> = self.addresses_around(p, radius_m).collect();
+        found.sort_by(nearest_first);
+        found
+    }
+
+    fn addresses_around(
+        &self,
+        p: [f64; 2],
+        radius_m: f64,
+    ) -> impl Iterator<Item = (std::sync::Arc<AddressFeature>, f64)> {
         let lon_scale = p[1].to_radians().cos();
         let dlat = radius_m / METRES_PER_DEGREE;
         let dlon = dlat / lon_scale.max(0.01);
@@ -113,14 +129,18 @@ impl Index {
         self.addresses
             .in_envelope(&envelope)
             .into_iter()
-            .map(|a| {
+            .map(move |a| {
                 let dx = (a.lon - p[0]) * lon_scale * METRES_PER_DEGREE;
                 let dy = (a.lat - p[1]) * METRES_PER_DEGREE;
-                (a, dx.hypot(dy))
+                let distance = dx.hypot(dy);
+                (a, distance)
             })
-            .filter(|(_, d)| *d <= radius_m)
-            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.id.cmp(&b.0.id)))
+            .filter(move |(_, d)| *d <= radius_m)
     }
+}
+
+fn nearest_first<T: std::ops::Deref<Target = AddressFeature>>(a: &(T, f64), b: &(T, f64)) -> std::cmp::Ordering {
+    a.1.total_cmp(&b.1).then(a.0.id.cmp(&b.0.id))
 }
 
 #[cfg(test)]

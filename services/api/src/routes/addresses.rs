@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/addresses/submissions/{id}/{decision}", post(review))
         .route("/v1/addresses", get(search))
         .route("/v1/addresses/nearest", get(nearest))
+        .route("/v1/addresses/nearby", get(nearby))
         .route("/v1/addresses/stats", get(stats))
         .route("/v1/addresses/{id}", get(one))
         .route("/v1/vpostcode", get(encode))
@@ -460,15 +461,19 @@ struct PointQuery {
     radius_m: Option<String>,
 }
 
+fn radius_of(text: Option<&str>) -> Result<f64, ApiError> {
+    match text {
+        Some(text) => text.parse::<f64>().ok().filter(|r| *r > 0.0 && *r <= NEAREST_RADIUS_M.1).ok_or_else(|| {
+            ApiError::invalid("radius_m", format!("radius_m is above 0 and at most {}", NEAREST_RADIUS_M.1))
+        }),
+        None => Ok(NEAREST_RADIUS_M.0),
+    }
+}
+
 /// `GET /v1/addresses/nearest?lat=&lon=[&radius_m=]`: reverse geocoding from the index.
 async fn nearest(State(state): State<AppState>, Query(q): Query<PointQuery>) -> Result<axum::Json<Value>, ApiError> {
     let point = LonLat::parse(q.lat.as_deref(), q.lon.as_deref())?;
-    let radius = match q.radius_m.as_deref() {
-        Some(text) => text.parse::<f64>().ok().filter(|r| *r > 0.0 && *r <= NEAREST_RADIUS_M.1).ok_or_else(|| {
-            ApiError::invalid("radius_m", format!("radius_m is above 0 and at most {}", NEAREST_RADIUS_M.1))
-        })?,
-        None => NEAREST_RADIUS_M.0,
-    };
+    let radius = radius_of(q.radius_m.as_deref())?;
     let (address, distance) = state.index.nearest_address([point.lon(), point.lat()], radius).ok_or_else(|| {
         ApiError::not_found(format!(
             "no verified address within {radius} m of lat {}, lon {}",
@@ -477,6 +482,23 @@ async fn nearest(State(state): State<AppState>, Query(q): Query<PointQuery>) -> 
         ))
     })?;
     Ok(axum::Json(json!({ "address": *address, "distance_m": (distance * 10.0).round() / 10.0 })))
+}
+
+/// Most addresses listed by `/v1/addresses/nearby`.
+const NEARBY_LIMIT: usize = 50;
+
+/// `GET /v1/addresses/nearby?lat=&lon=[&radius_m=]`: verified addresses around a point,
+/// nearest first (at most 50), so a collector sees who is already recorded here.
+async fn nearby(State(state): State<AppState>, Query(q): Query<PointQuery>) -> Result<axum::Json<Value>, ApiError> {
+    let point = LonLat::parse(q.lat.as_deref(), q.lon.as_deref())?;
+    let radius = radius_of(q.radius_m.as_deref())?;
+    let found = state.index.addresses_within([point.lon(), point.lat()], radius);
+    let addresses: Vec<Value> = found
+        .iter()
+        .take(NEARBY_LIMIT)
+        .map(|(address, distance)| json!({ "address": **address, "distance_m": (distance * 10.0).round() / 10.0 }))
+        .collect();
+    Ok(axum::Json(json!({ "radius_m": radius, "total": found.len(), "addresses": addresses })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -15,6 +15,7 @@ pub fn router() -> Router<AppState> {
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let service = env!("CARGO_PKG_VERSION");
     match state.store.health().await {
+        // Pages label synthetic data from this (and from each record's `source`).
         Ok(health) => (
             StatusCode::OK,
             Json(json!({
@@ -23,6 +24,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 "database": "reachable",
                 "postgis": health.postgis,
                 "data_version": health.data_version,
+                "demo_profile": state.store.demo_profile().await.ok().flatten(),
                 "index": {
                     "feed_seq": state.applied_seq.load(std::sync::atomic::Ordering::Acquire),
                     "parcels": state.index.parcels.len(),

@@ -4,19 +4,23 @@ mod addresses;
 mod flood;
 mod health;
 mod lookup;
+mod me;
 mod ogc;
 mod parcels;
 pub(crate) mod tiles;
 mod units;
+mod web;
 
 use crate::config::Config;
 use crate::middleware::{SequentialRequestId, problem_for_bare_errors};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderValue, header};
 use tower::ServiceBuilder;
 use tower_http::ServiceBuilderExt;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -35,13 +39,20 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .merge(units::router())
         .merge(parcels::router())
         .merge(lookup::router())
+        .merge(me::router())
         .merge(flood::router())
         .merge(addresses::router())
         .merge(ogc::router())
         .merge(tiles::router())
+        .merge(web::router(config.web_dir.as_deref()))
         .with_state(state)
         .layer(
             ServiceBuilder::new()
+                // Every answer is exactly the type it says (JSON, MVT, HTML): no sniffing.
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
                 .set_x_request_id(SequentialRequestId::default())
                 .layer(trace)
                 .propagate_x_request_id()

@@ -1,0 +1,232 @@
+// The field page: a collector on a phone, often offline. Captures go to the IndexedDB
+// outbox first and are sent in batches with their Idempotency-Keys whenever the network
+// is there, so a retry never makes a second household.
+import * as maplibregl from 'maplibre-gl';
+import { t, languageSwitch } from './lib/i18n.js';
+import { api, circle, escapeHtml } from './lib/api.js';
+import { enqueue, items, update } from './lib/queue.js';
+import { downloadPack, packSourceUrl } from './lib/pack.js';
+
+const BATCH = 500; // the server's batch limit
+const NEARBY_RADIUS_M = 30;
+const $ = (id) => document.getElementById(id);
+
+let session = JSON.parse(localStorage.getItem('diaba.session') || 'null'); // { token, me }
+let position = null; // { lon, lat, accuracy }
+let lastLookup = null;
+let map = null;
+
+// ---- sign in --------------------------------------------------------------------------
+$('signin').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const token = $('token').value.trim();
+  try {
+    const { json: me } = await api('/v1/me', { token });
+    session = { token, me };
+    localStorage.setItem('diaba.session', JSON.stringify(session));
+    $('signin-error').hidden = true;
+    start();
+  } catch {
+    $('signin-error').hidden = false;
+  }
+});
+
+$('signout').addEventListener('click', () => {
+  localStorage.removeItem('diaba.session');
+  location.reload();
+});
+
+// ---- network state --------------------------------------------------------------------
+function showNetwork() {
+  const online = navigator.onLine;
+  $('network').textContent = t(online ? 'field.online' : 'field.offline');
+  $('network').className = `status ${online ? 'online' : 'offline'}`;
+}
+addEventListener('online', () => { showNetwork(); sync(); });
+addEventListener('offline', showNetwork);
+
+// ---- map and position -----------------------------------------------------------------
+function wards() {
+  return session.me.wards.length ? session.me.wards : lastLookup?.ward ? [lastLookup.ward.code] : [];
+}
+
+async function startMap() {
+  const style = await (await fetch('/tiles/style.json')).json();
+  const packUrl = wards().length ? await packSourceUrl(wards()[0]) : null;
+  if (packUrl) {
+    style.sources.diaba = { type: 'vector', url: packUrl };
+    $('pack-state').textContent = t('field.pack.ready');
+  }
+  map = new maplibregl.Map({ container: 'map', style, center: [105.77, 10.03], zoom: 16, maxZoom: 20 });
+  map.on('load', () => {
+    map.addSource('me', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    map.addLayer({ id: 'me-accuracy', type: 'fill', source: 'me', filter: ['==', '$type', 'Polygon'], paint: { 'fill-color': '#1f5fbf', 'fill-opacity': 0.15 } });
+    map.addLayer({ id: 'me-dot', type: 'circle', source: 'me', filter: ['==', '$type', 'Point'], paint: { 'circle-color': '#1f5fbf', 'circle-radius': 7, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+    if (position) showPosition();
+  });
+}
+
+function watchPosition() {
+  if (!navigator.geolocation) return;
+  navigator.geolocation.watchPosition(
+    (fix) => {
+      const moved = !position || Math.hypot(fix.coords.longitude - position.lon, fix.coords.latitude - position.lat) > 3e-5;
+      position = { lon: fix.coords.longitude, lat: fix.coords.latitude, accuracy: fix.coords.accuracy };
+      showPosition();
+      if (moved) lookAround().catch(() => {});
+    },
+    () => { $('position').textContent = t('field.waiting_gps'); },
+    { enableHighAccuracy: true, maximumAge: 5000, timeout: 30000 },
+  );
+}
+
+function showPosition() {
+  const { lon, lat, accuracy } = position;
+  $('position').textContent = `${lat.toFixed(6)}, ${lon.toFixed(6)} (${t('field.accuracy')} ±${Math.round(accuracy)} m)`;
+  const me = { type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: {} };
+  map?.getSource('me')?.setData({ type: 'FeatureCollection', features: [circle([lon, lat], accuracy), me] });
+  map?.jumpTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 17) });
+}
+
+/** The parcel under the collector and the addresses already recorded around them. */
+async function lookAround() {
+  if (!navigator.onLine) {
+    const hit = map?.queryRenderedFeatures(map.project([position.lon, position.lat]), { layers: ['parcels-fill'] })[0];
+    $('parcel').textContent = hit?.properties.sheet ? `${hit.properties.ward}/${hit.properties.sheet}/${hit.properties.number}` : '–';
+    return;
+  }
+  const { lon, lat } = position;
+  const [{ json: place }, { json: near }] = await Promise.all([
+    api(`/v1/lookup?lon=${lon}&lat=${lat}`),
+    api(`/v1/addresses/nearby?lon=${lon}&lat=${lat}&radius_m=${NEARBY_RADIUS_M}`),
+  ]);
+  lastLookup = place;
+  const p = place.parcel;
+  $('parcel').textContent = p ? `${p.ward_code}/${p.sheet}/${p.number} · ${place.vpostcode}` : `– · ${place.vpostcode ?? ''}`;
+  $('nearby').innerHTML = near.addresses.length
+    ? near.addresses.map(({ address: a, distance_m }) =>
+      `<li>${escapeHtml([a.house_number, a.street, a.hamlet].filter(Boolean).join(', '))} – ${distance_m} m <code>${escapeHtml(a.vpostcode)}</code></li>`).join('')
+    : `<li>${escapeHtml(t('field.nearby.none'))}</li>`;
+}
+
+// ---- capture and outbox ---------------------------------------------------------------
+function deviceId() {
+  let id = localStorage.getItem('diaba.device');
+  if (!id) localStorage.setItem('diaba.device', (id = `web-${Math.random().toString(36).slice(2, 10)}`));
+  return id;
+}
+
+$('capture').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const error = $('capture-error');
+  if (!position) {
+    error.textContent = t('field.need_position');
+    error.hidden = false;
+    return;
+  }
+  error.hidden = true;
+  const value = (id) => $(id).value.trim() || null;
+  await enqueue({
+    lat: position.lat,
+    lon: position.lon,
+    accuracy_m: position.accuracy,
+    house_number: value('house_number') ?? '',
+    street: value('street'),
+    hamlet: value('hamlet'),
+    head_name: value('head_name'),
+    device_id: deviceId(),
+    captured_at: new Date().toISOString(),
+  });
+  for (const id of ['house_number', 'head_name']) $(id).value = '';
+  await renderQueue();
+  sync();
+});
+
+async function renderQueue() {
+  const list = (await items()).reverse();
+  $('queue').innerHTML = list
+    .map((item) => {
+      const b = item.body;
+      const text = [b.house_number, b.street, b.hamlet].filter(Boolean).join(', ');
+      const code = item.vpostcode ? ` <code>${escapeHtml(item.vpostcode)}</code>` : '';
+      const reason = item.reason ? `<span class="reason">${escapeHtml(item.reason)}</span>` : '';
+      const warnings = (item.warnings ?? []).map((w) => `<span class="reason">${escapeHtml(w)}</span>`).join('');
+      return `<li data-key="${escapeHtml(item.key)}" data-state="${item.state}">${escapeHtml(text)}${code} ` +
+        `<span class="state state-${item.state}">${escapeHtml(t(`state.${item.state}`))}</span>${reason}${warnings}</li>`;
+    })
+    .join('');
+}
+
+let syncing = false;
+
+/** Sends every queued (or sent but unanswered) capture; each answer settles its item. */
+async function sync() {
+  if (syncing || !session || !navigator.onLine) return;
+  syncing = true;
+  try {
+    const waiting = (await items()).filter((i) => i.state === 'queued' || i.state === 'sent');
+    for (let start = 0; start < waiting.length; start += BATCH) {
+      const chunk = waiting.slice(start, start + BATCH);
+      for (const item of chunk) await update(Object.assign(item, { state: 'sent' }));
+      await renderQueue();
+      let answer;
+      try {
+        answer = await api('/v1/addresses/submissions/batch', {
+          token: session.token,
+          method: 'POST',
+          body: { submissions: chunk.map((i) => ({ ...i.body, idempotency_key: i.key })) },
+        });
+      } catch (error) {
+        // No answer (network, server down, token revoked): everything stays to be resent.
+        for (const item of chunk) await update(Object.assign(item, { state: 'queued' }));
+        if (error.status === 401) $('signin-error').hidden = false;
+        break;
+      }
+      for (const { index, status, body } of answer.json.results) {
+        const item = chunk[index];
+        if (status === 200 || status === 201) {
+          Object.assign(item, { state: 'accepted', vpostcode: body.address.vpostcode, addressId: body.address.id, reason: null, warnings: body.warnings.map((w) => w.detail) });
+        } else if (status >= 500) {
+          item.state = 'queued';
+        } else {
+          Object.assign(item, { state: 'rejected', reason: body.detail || body.title });
+        }
+        await update(item);
+      }
+    }
+  } finally {
+    syncing = false;
+    await renderQueue();
+  }
+}
+
+$('sync').addEventListener('click', () => sync());
+
+$('pack').addEventListener('click', async () => {
+  const ward = wards()[0];
+  if (!ward) return;
+  $('pack-state').textContent = '…';
+  try {
+    const bytes = await downloadPack(ward);
+    $('pack-state').textContent = `${t('field.pack.ready')} (${(bytes / 1e6).toFixed(1)} MB)`;
+  } catch (error) {
+    $('pack-state').textContent = error.message;
+  }
+});
+
+// ---- start ----------------------------------------------------------------------------
+function start() {
+  $('signin').hidden = true;
+  $('work').hidden = false;
+  $('who').textContent = `${session.me.name} (${session.me.role}${session.me.wards.length ? ` · ${session.me.wards.join(', ')}` : ''})`;
+  startMap().catch(() => {});
+  watchPosition();
+  renderQueue().then(sync);
+  setInterval(sync, 30_000);
+}
+
+languageSwitch($('lang'), () => { showNetwork(); renderQueue(); if (position) showPosition(); });
+showNetwork();
+if (session) start();
+else $('signin').hidden = false;
+if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});

@@ -1,0 +1,76 @@
+// What the browser tests stand on: a real `diaba serve --demo small` on its own embedded
+// PostGIS cluster in a temporary directory, users made with the real CLI, and Debian's
+// Chromium driven by playwright-core. Nothing is mocked but the phone's GPS.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const web = fileURLToPath(new URL('..', import.meta.url));
+const root = join(web, '..', '..');
+const binary = process.env.DIABA_BIN ?? join(root, 'target', 'debug', 'diaba');
+/** Screenshots land here (CI keeps them as artefacts). */
+export const ARTEFACTS = join(web, 'test-results');
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1366, height: 860 };
+
+/** Starts diaba on a fresh data directory; resolves once it prints its address. */
+export async function startDiaba() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'diaba-web-'));
+  const child = spawn(
+    binary,
+    ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--demo', 'small', '--web-dir', join(web, 'dist')],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DIABA_LOG: 'warn' } },
+  );
+  let log = '';
+  child.stderr.on('data', (chunk) => { log += chunk; });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`diaba did not start in 300 s:\n${log}`)), 300_000);
+    child.stdout.on('data', (chunk) => {
+      const found = String(chunk).match(/diaba listening on (http:\/\/\S+)/);
+      if (found) { clearTimeout(timer); resolve(found[1]); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`diaba exited with ${code}:\n${log}`)); });
+  });
+  const cli = (...args) => execFileSync(binary, [...args, '--data-dir', dataDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return {
+    url,
+    /** A user's bearer token, made by `diaba user add`. */
+    user(name, role, wards) {
+      return cli('user', 'add', '--role', role, '--wards', wards, '--team', 'Tổ thử nghiệm (synthetic)', name).trim();
+    },
+    /** One value from SQL run on the service's own database (psql). */
+    sql(query) {
+      const database = cli('db', 'url').trim();
+      return execFileSync('psql', [database, '-AtXc', query], { encoding: 'utf8' }).trim();
+    },
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's Chromium, headless, as the issue asks. */
+export async function launchBrowser() {
+  await mkdir(ARTEFACTS, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+/** Fails the test on any script error or console error the page reports. */
+export function collectErrors(page) {
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+  });
+  return errors;
+}
