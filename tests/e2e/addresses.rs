@@ -478,3 +478,57 @@ async fn verified_addresses_export_as_csv_without_personal_data() {
     assert!(verified > 0, "the small demo has verified households in Ninh Kiều");
     assert_eq!(rows.len() as i64, verified);
 }
+
+#[tokio::test]
+async fn nearby_lists_exactly_the_verified_addresses_postgis_finds_within_the_radius() {
+    let f = Field::start().await;
+    const RADIUS: f64 = 60.0;
+    let mut compared = 0;
+    for (lon, lat) in f.points_in(NINH_KIEU, 25, 7).await {
+        let (status, body) = f.get(&format!("/v1/addresses/nearby?lat={lat}&lon={lon}&radius_m={RADIUS}")).await;
+        assert_eq!(status, 200, "{body}");
+        let listed: Vec<(i64, f64)> = body["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["address"]["id"].as_i64().unwrap(), a["distance_m"].as_f64().unwrap()))
+            .collect();
+        assert!(listed.windows(2).all(|w| w[0].1 <= w[1].1), "nearest first: {listed:?}");
+        assert_eq!(body["total"].as_u64(), Some(listed.len() as u64), "fewer than 50 here");
+        // The reference: PostGIS on the spheroid. Addresses within 0.5 m of the edge may
+        // fall either way (the index measures on a local plane), so they are left out.
+        let mut conn = f.db.connect().await;
+        let reference: Vec<(i64, f64)> = sqlx::query_as(
+            "SELECT id, ST_Distance(location::geography, ST_MakePoint($1, $2)::geography) d FROM address \
+             WHERE status = 'verified' AND ST_DWithin(location::geography, ST_MakePoint($1, $2)::geography, $3 + 1)",
+        )
+        .bind(lon)
+        .bind(lat)
+        .bind(RADIUS)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let clear = |d: f64| (d - RADIUS).abs() > 0.5;
+        let mut ours: Vec<i64> = listed.iter().filter(|(_, d)| clear(*d)).map(|(id, _)| *id).collect();
+        let mut theirs: Vec<i64> =
+            reference.iter().filter(|(_, d)| clear(*d) && *d <= RADIUS).map(|(id, _)| *id).collect();
+        ours.sort_unstable();
+        theirs.sort_unstable();
+        assert_eq!(ours, theirs, "verified addresses within {RADIUS} m of {lon},{lat}");
+        compared += theirs.len();
+    }
+    assert!(compared > 20, "the demo puts households around these points ({compared} compared)");
+    let (status, problem) = f.get("/v1/addresses/nearby?lat=10.03&lon=105.78&radius_m=5000").await;
+    assert_eq!((status.as_u16(), problem["field"].as_str()), (400, Some("radius_m")));
+}
+
+#[tokio::test]
+async fn me_names_the_token_holder_and_refuses_anonymous_and_unknown_tokens() {
+    let f = Field::start().await;
+    let (status, me) = f.get_with(&f.collector, "/v1/me").await;
+    assert_eq!(status, 200);
+    assert_eq!((me["name"].as_str(), me["role"].as_str()), (Some("collector-nk"), Some("collector")));
+    assert_eq!(me["wards"], json!([NINH_KIEU, CAI_KHE]));
+    assert_eq!(f.get("/v1/me").await.0, 401);
+    assert_eq!(f.get_with("dba_not-a-real-token", "/v1/me").await.0, 401);
+}

@@ -11,3 +11,4 @@ mod parcels;
 mod server;
 mod tiles;
 mod units;
+mod web;

@@ -106,17 +106,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The built web pages: the flag's directory, else services/web/dist in the current
-/// directory or in the checkout the binary sits in (target/{debug,release}/diaba).
+/// directory or in the checkout the binary sits in (target/{debug,release}/diaba). `None`
+/// (the pages answer with how to build them) when that directory holds no index.html.
 fn web_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
     const BUILT: &str = "services/web/dist";
-    let checkout = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.parent()?.parent()?.join(BUILT)));
-    let found = flag.or_else(|| {
-        [Some(PathBuf::from(BUILT)), checkout].into_iter().flatten().find(|d| d.join("index.html").is_file())
-    });
+    let candidates = match flag {
+        Some(dir) => vec![dir],
+        None => {
+            let checkout =
+                std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.parent()?.parent()?.join(BUILT)));
+            [Some(PathBuf::from(BUILT)), checkout].into_iter().flatten().collect()
+        }
+    };
+    let found = candidates.iter().find(|dir| dir.join("index.html").is_file()).cloned();
     match &found {
-        Some(dir) if dir.join("index.html").is_file() => tracing::info!(dir = %dir.display(), "serving the web pages"),
-        Some(dir) => tracing::warn!(dir = %dir.display(), "no index.html in the web directory"),
-        None => tracing::warn!("web pages not built (npm ci && npm run build in services/web); serving the API only"),
+        Some(dir) => tracing::info!(dir = %dir.display(), "serving the web pages"),
+        None => tracing::warn!(
+            looked_in = ?candidates,
+            "web pages not built (./scripts/web, or npm ci && npm run build in services/web); serving the API only"
+        ),
     }
     found
 }

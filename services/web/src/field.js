@@ -42,7 +42,13 @@ function showNetwork() {
   $('network').textContent = t(online ? 'field.online' : 'field.offline');
   $('network').className = `status ${online ? 'online' : 'offline'}`;
 }
-addEventListener('online', () => { showNetwork(); sync(); });
+addEventListener('online', () => {
+  showNetwork();
+  sync();
+  // Tiles and answers that failed while offline: ask again.
+  map?.getSource('diaba')?.reload?.();
+  if (position) lookAround().catch(() => {});
+});
 addEventListener('offline', showNetwork);
 
 // ---- map and position -----------------------------------------------------------------
@@ -57,7 +63,11 @@ async function startMap() {
     style.sources.diaba = { type: 'vector', url: packUrl };
     $('pack-state').textContent = t('field.pack.ready');
   }
-  map = new maplibregl.Map({ container: 'map', style, center: [105.77, 10.03], zoom: 16, maxZoom: 20 });
+  map = new maplibregl.Map({
+    container: 'map', style, center: [105.77, 10.03], zoom: 16, maxZoom: 20, attributionControl: { compact: true },
+  });
+  // Offline, tiles that are not in a pack cannot load; the status bar already says so.
+  map.on('error', (event) => { if (navigator.onLine) console.warn('map:', event.error?.message); });
   map.on('load', () => {
     map.addSource('me', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
     map.addLayer({ id: 'me-accuracy', type: 'fill', source: 'me', filter: ['==', '$type', 'Polygon'], paint: { 'fill-color': '#1f5fbf', 'fill-opacity': 0.15 } });
@@ -226,6 +236,7 @@ function start() {
 }
 
 languageSwitch($('lang'), () => { showNetwork(); renderQueue(); if (position) showPosition(); });
+window.diaba = { get map() { return map; } }; // for the browser tests and the curious
 showNetwork();
 if (session) start();
 else $('signin').hidden = false;

@@ -86,7 +86,7 @@ function start() {
   $('who').textContent = `${me.name} (${me.role})`;
   $('ward').innerHTML = me.wards.map((w) => `<option>${escapeHtml(w)}</option>`).join('');
   $('ward').addEventListener('change', () => load().catch(showError));
-  map = new maplibregl.Map({ container: 'map', style: '/tiles/style.json', center: [105.77, 10.03], zoom: 13 });
+  map = new maplibregl.Map({ container: 'map', style: '/tiles/style.json', center: [105.77, 10.03], zoom: 13, attributionControl: { compact: true } });
   map.on('load', () => {
     map.addSource('pending', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
     map.addLayer({

@@ -4,7 +4,7 @@
 const VERSION = '__VERSION__';
 const SHELL = __SHELL__;
 const CACHE = `diaba-field-${VERSION}`;
-const NETWORK_FIRST = ['/field', '/manifest.webmanifest', '/tiles/style.json'];
+const NETWORK_FIRST = ['/field', '/manifest.webmanifest', '/tiles/style.json', '/tiles/all.json'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -34,6 +34,7 @@ self.addEventListener('fetch', (event) => {
         .catch(() => caches.match(url.pathname).then((hit) => hit ?? Response.error())),
     );
   } else if (url.pathname.startsWith('/assets/')) {
-    event.respondWith(caches.match(event.request).then((hit) => hit ?? fetch(event.request)));
+    // MapLibre asks for its worker with ?v=…; the cached copy is that same build.
+    event.respondWith(caches.match(event.request, { ignoreSearch: true }).then((hit) => hit ?? fetch(event.request)));
   }
 });

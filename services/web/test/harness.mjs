@@ -74,3 +74,43 @@ export function collectErrors(page) {
   });
   return errors;
 }
+
+/** Waits until the page's MapLibre map (window.diaba.map) is still and has drawn its tiles. */
+export async function mapIdle(page) {
+  await page.waitForFunction(
+    () => { const map = window.diaba?.map; return map && map.loaded() && map.areTilesLoaded() && !map.isMoving(); },
+    null,
+    { timeout: 60_000, polling: 200 },
+  );
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+}
+
+/**
+ * How many pixels of PNG `png` differ noticeably from `against`: a colour [r, g, b] or
+ * another PNG of the same size. The browser decodes both (a blank page, a canvas).
+ */
+export async function differingPixels(browser, png, against) {
+  const page = await browser.newPage();
+  try {
+    return await page.evaluate(async ({ png, against }) => {
+      const decode = async (data) => {
+        const image = new Image();
+        image.src = `data:image/png;base64,${data}`;
+        await image.decode();
+        const canvas = new OffscreenCanvas(image.width, image.height);
+        canvas.getContext('2d').drawImage(image, 0, 0);
+        return canvas.getContext('2d').getImageData(0, 0, image.width, image.height).data;
+      };
+      const a = await decode(png);
+      const b = typeof against === 'string' ? await decode(against) : null;
+      let differing = 0;
+      for (let i = 0; i < a.length; i += 4) {
+        const [r, g, bl] = b ? [b[i], b[i + 1], b[i + 2]] : against;
+        if (Math.abs(a[i] - r) + Math.abs(a[i + 1] - g) + Math.abs(a[i + 2] - bl) > 24) differing++;
+      }
+      return { differing, total: a.length / 4 };
+    }, { png: png.toString('base64'), against: Buffer.isBuffer(against) ? against.toString('base64') : against });
+  } finally {
+    await page.close();
+  }
+}

@@ -1,0 +1,136 @@
+// The field page as a collector's phone: GPS mocked (the only thing that is), network cut
+// and restored by Chromium, the outbox synced to a real diaba and checked in PostGIS.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startDiaba, launchBrowser, collectErrors, mapIdle, ARTEFACTS, PHONE, DESKTOP } from './harness.mjs';
+
+let diaba;
+let browser;
+let token;
+let spot; // a point inside parcel 31135/1/1, in Phường Ninh Kiều
+
+before(async () => {
+  diaba = await startDiaba();
+  browser = await launchBrowser();
+  token = diaba.user('field-collector', 'collector', '31135');
+  const parcel = await (await fetch(`${diaba.url}/v1/parcels?ward=31135&sheet=1&number=1`)).json();
+  const ring = parcel.geometry.coordinates[0][0].slice(0, -1);
+  spot = {
+    longitude: ring.reduce((s, c) => s + c[0], 0) / ring.length,
+    latitude: ring.reduce((s, c) => s + c[1], 0) / ring.length,
+  };
+});
+
+after(async () => {
+  await browser?.close();
+  await diaba?.stop();
+});
+
+/** A phone at `spot` whose GPS reports `accuracy` metres, signed in as the collector. */
+async function phone(accuracy, viewport = PHONE) {
+  const context = await browser.newContext({
+    viewport,
+    isMobile: viewport === PHONE,
+    hasTouch: viewport === PHONE,
+    geolocation: { ...spot, accuracy },
+    permissions: ['geolocation'],
+  });
+  const page = await context.newPage();
+  const errors = collectErrors(page);
+  await page.goto(`${diaba.url}/field`);
+  await page.fill('#token', token);
+  await page.click('#signin button[type=submit]');
+  await page.waitForSelector('#work:not([hidden])');
+  await page.waitForFunction(() => /±\d+ m/.test(document.getElementById('position').textContent));
+  await page.waitForFunction(() => document.getElementById('parcel').textContent.startsWith('31135/1/1'));
+  return { context, page, errors };
+}
+
+async function capture(page, houseNumber) {
+  await page.fill('#house_number', houseNumber);
+  await page.fill('#street', 'Đường Thử Nghiệm (synthetic)');
+  await page.click('#capture button[type=submit]');
+}
+
+/** Resources that cannot load with the network cut (tiles, lookups) are expected to fail. */
+const offlineFailure = (error) => /Failed to load resource: net::ERR_(FAILED|INTERNET_DISCONNECTED)/.test(error);
+
+const item = (houseNumber, state) => `#queue li[data-state=${state}]:has-text("${houseNumber}")`;
+
+test('a capture made offline is queued, then sent once when the network returns', async () => {
+  const houseNumber = `T${Date.now() % 1e6}/7A`;
+  const { context, page, errors } = await phone(4);
+  assert.equal(await page.evaluate(() => navigator.serviceWorker.ready.then((r) => Boolean(r.active))), true);
+  await page.screenshot({ path: join(ARTEFACTS, 'field-phone.png'), fullPage: true });
+
+  await context.setOffline(true);
+  await page.waitForSelector('#network.offline');
+  await capture(page, houseNumber);
+  await page.waitForSelector(item(houseNumber, 'queued'));
+  assert.match(await page.textContent(item(houseNumber, 'queued')), /đang chờ gửi/);
+  await page.screenshot({ path: join(ARTEFACTS, 'field-phone-queued.png'), fullPage: true });
+  assert.equal(diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '0');
+
+  // Still offline: the page comes back from the service worker, the capture from IndexedDB.
+  await page.reload();
+  await page.waitForSelector(item(houseNumber, 'queued'));
+
+  await context.setOffline(false);
+  await page.waitForSelector(item(houseNumber, 'accepted'), { timeout: 30_000 });
+  assert.match(await page.textContent(item(houseNumber, 'accepted')), /94119 [2-9CFGHJMPQRVWX]{4}\+[2-9CFGHJMPQRVWX]{3}/);
+  assert.equal(diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '1');
+  await page.waitForFunction(() => document.getElementById('parcel').textContent.startsWith('31135/1/1'));
+  assert.equal(
+    diaba.sql(`SELECT status || ' ' || ward_code FROM address WHERE house_number = '${houseNumber}'`),
+    'submitted 31135',
+  );
+  // Sending again (a retry after a lost answer) changes nothing: same key, same record.
+  await page.evaluate(async () => {
+    const db = await new Promise((resolve) => { const r = indexedDB.open('diaba-field'); r.onsuccess = () => resolve(r.result); });
+    const tx = db.transaction('outbox', 'readwrite');
+    const store = tx.objectStore('outbox');
+    await new Promise((resolve) => {
+      store.getAll().onsuccess = (e) => { for (const i of e.target.result) store.put({ ...i, state: 'sent' }); resolve(); };
+    });
+    await new Promise((resolve) => { tx.oncomplete = resolve; });
+  });
+  await page.click('#sync');
+  await page.waitForSelector(item(houseNumber, 'accepted'));
+  assert.equal(diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '1');
+  await page.screenshot({ path: join(ARTEFACTS, 'field-phone-accepted.png'), fullPage: true });
+  assert.deepEqual(errors.filter((e) => !offlineFailure(e)), []);
+  await context.close();
+});
+
+test('a capture with a poor GPS fix is rejected with the reason', async () => {
+  const houseNumber = `R${Date.now() % 1e6}`;
+  const { context, page, errors } = await phone(50);
+  await capture(page, houseNumber);
+  await page.waitForSelector(item(houseNumber, 'rejected'), { timeout: 30_000 });
+  const reason = await page.textContent(`${item(houseNumber, 'rejected')} .reason`);
+  assert.match(reason, /accurate to 50 m, worse than the 15 m/);
+  assert.equal(diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '0');
+  await page.screenshot({ path: join(ARTEFACTS, 'field-phone-rejected.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the ward pack gives a map with no network at all', async () => {
+  const { context, page, errors } = await phone(4, DESKTOP);
+  await page.reload(); // now under the service worker, which keeps the map style
+  await page.waitForSelector('#work:not([hidden])');
+  await page.click('#pack');
+  await page.waitForFunction(() => /MB\)$/.test(document.getElementById('pack-state').textContent));
+  await context.setOffline(true);
+  await page.reload();
+  await page.waitForSelector('#work:not([hidden])');
+  await mapIdle(page);
+  const source = await page.evaluate(() => window.diaba.map.getStyle().sources.diaba.url);
+  assert.equal(source, 'pmtiles://ward-31135');
+  const parcels = await page.evaluate(() => window.diaba.map.queryRenderedFeatures({ layers: ['parcels-fill'] }).length);
+  assert.ok(parcels > 10, `${parcels} parcels drawn offline`);
+  await page.screenshot({ path: join(ARTEFACTS, 'field-desktop-offline-map.png') });
+  assert.deepEqual(errors.filter((e) => !offlineFailure(e)), []);
+  await context.close();
+});
