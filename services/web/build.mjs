@@ -28,7 +28,8 @@ const maplibre = new URL('./node_modules/maplibre-gl/dist/', import.meta.url);
 await cp(new URL('maplibre-gl-worker.mjs', maplibre), new URL('maplibre-gl-worker.mjs', assets));
 await cp(new URL('maplibre-gl.css', maplibre), new URL('maplibre-gl.css', assets));
 await cp('src/css/app.css', new URL('app.css', assets));
-await cp('src/icon.svg', new URL('icon.svg', assets));
+// The PNG icons were rendered once from icon.svg (Chromium) for installers that want PNG.
+for (const icon of ['icon.svg', 'icon-192.png', 'icon-512.png']) await cp(`src/${icon}`, new URL(icon, assets));
 for (const page of ['index.html', 'field.html', 'review.html', 'manifest.webmanifest']) {
   await cp(`src/${page}`, new URL(page, dist));
 }

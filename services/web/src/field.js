@@ -14,6 +14,7 @@ const $ = (id) => document.getElementById(id);
 let session = JSON.parse(localStorage.getItem('diaba.session') || 'null'); // { token, me }
 let position = null; // { lon, lat, accuracy }
 let lastLookup = null;
+let aroundIsStale = true; // the parcel and nearby list need asking again (offline, or it failed)
 let map = null;
 
 // ---- sign in --------------------------------------------------------------------------
@@ -45,9 +46,13 @@ function showNetwork() {
 addEventListener('online', () => {
   showNetwork();
   sync();
-  // Tiles and answers that failed while offline: ask again.
-  map?.getSource('diaba')?.reload?.();
-  if (position) lookAround().catch(() => {});
+  // Answers and tiles that failed while offline: ask again.
+  refreshAround();
+  try {
+    map?.getSource('diaba')?.reload?.();
+  } catch (error) {
+    console.warn('map reload:', error.message);
+  }
 });
 addEventListener('offline', showNetwork);
 
@@ -83,7 +88,7 @@ function watchPosition() {
       const moved = !position || Math.hypot(fix.coords.longitude - position.lon, fix.coords.latitude - position.lat) > 3e-5;
       position = { lon: fix.coords.longitude, lat: fix.coords.latitude, accuracy: fix.coords.accuracy };
       showPosition();
-      if (moved) lookAround().catch(() => {});
+      if (moved || aroundIsStale) refreshAround();
     },
     () => { $('position').textContent = t('field.waiting_gps'); },
     { enableHighAccuracy: true, maximumAge: 5000, timeout: 30000 },
@@ -98,12 +103,23 @@ function showPosition() {
   map?.jumpTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 17) });
 }
 
-/** The parcel under the collector and the addresses already recorded around them. */
+/** Asks again for what is around; on a poor network a failure is retried every few seconds. */
+function refreshAround() {
+  if (!position) return;
+  lookAround().then(
+    (online) => { aroundIsStale = !online; },
+    () => { aroundIsStale = true; },
+  );
+}
+setInterval(() => { if (aroundIsStale && navigator.onLine) refreshAround(); }, 5_000);
+
+/** The parcel under the collector and the addresses already recorded around them; true
+ * when the server answered (offline, only the map's own tiles can tell the parcel). */
 async function lookAround() {
   if (!navigator.onLine) {
     const hit = map?.queryRenderedFeatures(map.project([position.lon, position.lat]), { layers: ['parcels-fill'] })[0];
     $('parcel').textContent = hit?.properties.sheet ? `${hit.properties.ward}/${hit.properties.sheet}/${hit.properties.number}` : '–';
-    return;
+    return false;
   }
   const { lon, lat } = position;
   const [{ json: place }, { json: near }] = await Promise.all([
@@ -117,6 +133,7 @@ async function lookAround() {
     ? near.addresses.map(({ address: a, distance_m }) =>
       `<li>${escapeHtml([a.house_number, a.street, a.hamlet].filter(Boolean).join(', '))} – ${distance_m} m <code>${escapeHtml(a.vpostcode)}</code></li>`).join('')
     : `<li>${escapeHtml(t('field.nearby.none'))}</li>`;
+  return true;
 }
 
 // ---- capture and outbox ---------------------------------------------------------------

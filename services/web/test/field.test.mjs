@@ -62,6 +62,11 @@ test('a capture made offline is queued, then sent once when the network returns'
   const houseNumber = `T${Date.now() % 1e6}/7A`;
   const { context, page, errors } = await phone(4);
   assert.equal(await page.evaluate(() => navigator.serviceWorker.ready.then((r) => Boolean(r.active))), true);
+  // Chromium's own verdict on whether the page can be installed as an app; test browser
+  // contexts are incognito, which Chromium names but which is not the page's doing.
+  const cdp = await context.newCDPSession(page);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  assert.deepEqual(installabilityErrors.filter((e) => e.errorId !== 'in-incognito'), [], 'installable as a PWA');
   await page.screenshot({ path: join(ARTEFACTS, 'field-phone.png'), fullPage: true });
 
   await context.setOffline(true);

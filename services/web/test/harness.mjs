@@ -70,6 +70,7 @@ export function collectErrors(page) {
   const errors = [];
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
+    if (process.env.DIABA_TEST_CONSOLE) console.log(`[page] ${message.type()}: ${message.text()}`);
     if (message.type() === 'error') errors.push(`console: ${message.text()}`);
   });
   return errors;
