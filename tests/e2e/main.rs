@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `diaba` binary, real HTTP, real PostGIS.
 
+mod access;
 mod addresses;
 mod codecs;
 mod embedded;

@@ -1,22 +1,69 @@
 //! Bearer-token authentication. A present but unknown token is 401 even on public reads:
 //! a client with a wrong token should learn it at once, not see public data silently.
+//! Clients that keep sending unknown tokens are slowed down: after
+//! [`crate::Config::auth_failures_per_minute`] failures from one address, token-bearing
+//! requests from it get 429 until a minute passes without a failure.
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use diaba_core::auth::Caller;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 /// The authenticated caller, or `None` for an anonymous (public) request.
 #[derive(Debug, Clone)]
 pub struct Auth(pub Option<Caller>);
 
+/// Failed sign-ins per client address, forgotten a minute after the last one.
+#[derive(Debug, Clone)]
+pub struct SignInFailures {
+    counts: moka::sync::Cache<IpAddr, u32>,
+    limit: u32,
+}
+
+impl SignInFailures {
+    /// Allows `limit` failures a minute per address (0: no limit).
+    pub fn new(limit: u32) -> Self {
+        let counts = moka::sync::Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(60)).build();
+        Self { counts, limit }
+    }
+
+    fn blocked(&self, ip: IpAddr) -> bool {
+        self.limit > 0 && self.counts.get(&ip).is_some_and(|n| n >= self.limit)
+    }
+
+    fn record(&self, ip: IpAddr) {
+        self.counts.entry(ip).and_upsert_with(|n| n.map_or(1, |e| e.into_value().saturating_add(1)));
+    }
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Resolved once by the access layer; resolved here only for routes outside it.
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
+        }
+        Auth::resolve(parts, state).await
+    }
+}
+
+impl Auth {
+    /// The caller named by the request's bearer token: anonymous without one, 401 for an
+    /// unknown or revoked token, 429 for an address that failed too often.
+    pub async fn resolve(parts: &Parts, state: &AppState) -> Result<Auth, ApiError> {
         let Some(header) = parts.headers.get(AUTHORIZATION) else { return Ok(Auth(None)) };
+        let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        if client.is_some_and(|ip| state.sign_in_failures.blocked(ip)) {
+            return Err(ApiError::TooManyRequests {
+                detail: "too many unknown tokens from this address; wait a minute and check the token".into(),
+                retry_after: 60,
+            });
+        }
         let token = header
             .to_str()
             .ok()
@@ -26,12 +73,15 @@ impl FromRequestParts<AppState> for Auth {
             .ok_or_else(|| ApiError::Unauthorized { detail: "use Authorization: Bearer <token>".into() })?;
         match state.store.caller_for_token(token).await? {
             Some(caller) => Ok(Auth(Some(caller))),
-            None => Err(ApiError::Unauthorized { detail: "the token is unknown or revoked".into() }),
+            None => {
+                if let Some(ip) = client {
+                    state.sign_in_failures.record(ip);
+                }
+                Err(ApiError::Unauthorized { detail: "the token is unknown or revoked".into() })
+            }
         }
     }
-}
 
-impl Auth {
     /// The caller, or 401 for writes without a token.
     pub fn required(&self) -> Result<&Caller, ApiError> {
         self.0.as_ref().ok_or_else(|| ApiError::Unauthorized { detail: "this request needs a bearer token".into() })

@@ -28,7 +28,15 @@ pub struct Config {
     pub tile_cache_bytes: u64,
     /// Built web pages (services/web/dist); `None` serves a note saying how to build them.
     pub web_dir: Option<PathBuf>,
+    /// Unknown tokens one client address may send in a minute before it gets 429 (0: no limit).
+    pub auth_failures_per_minute: u32,
+    /// Origins allowed to call the API from a browser (CORS); reads of public data are
+    /// open to every origin whatever this says, writes only to these.
+    pub cors_origins: Vec<String>,
 }
+
+/// Default unknown tokens per minute and client address.
+pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 20;
 
 /// Default worst GPS accuracy accepted for a household: 15 m, five Vpostcode cells.
 pub const DEFAULT_MAX_ACCURACY_M: f32 = 15.0;
@@ -50,6 +58,8 @@ impl Default for Config {
             max_accuracy_m: DEFAULT_MAX_ACCURACY_M,
             tile_cache_bytes: DEFAULT_TILE_CACHE_BYTES,
             web_dir: None,
+            auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
+            cors_origins: Vec::new(),
         }
     }
 }

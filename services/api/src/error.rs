@@ -72,6 +72,14 @@ pub enum ApiError {
     /// The body is over the configured limit.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// Too many failed attempts (unknown tokens) from one client.
+    #[error("too many requests: {detail}")]
+    TooManyRequests {
+        /// why, and what to do
+        detail: String,
+        /// seconds to wait
+        retry_after: u32,
+    },
     /// The database cannot be reached; reads from memory may still work, this one cannot.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] diaba_store::Error),
@@ -103,6 +111,7 @@ impl ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -201,7 +210,8 @@ impl ApiError {
             | ApiError::Forbidden { detail }
             | ApiError::Conflict { detail }
             | ApiError::PreconditionFailed { detail }
-            | ApiError::PreconditionRequired { detail } => Problem::new(status, detail.clone()),
+            | ApiError::PreconditionRequired { detail }
+            | ApiError::TooManyRequests { detail, .. } => Problem::new(status, detail.clone()),
             ApiError::UnsupportedMediaType => {
                 Problem::new(status, "send the body as JSON with Content-Type: application/json")
             }
@@ -230,12 +240,19 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, problem) = self.problem();
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
         let mut response = problem.into_response_with(status);
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        }
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -6,18 +6,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access;
 mod auth;
 mod config;
 mod error;
 mod extract;
 mod middleware;
+mod openapi;
 mod routes;
 mod state;
 mod sync;
 
+pub use access::{Access, ENDPOINTS, Endpoint};
 pub use config::{
-    Config, DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, DEFAULT_MAX_ACCURACY_M, DEFAULT_MAX_BATCH, DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_TILE_CACHE_BYTES,
+    Config, DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, DEFAULT_MAX_ACCURACY_M,
+    DEFAULT_MAX_BATCH, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TILE_CACHE_BYTES,
 };
 pub use error::ApiError;
 pub use routes::app;
@@ -37,5 +40,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(config.listen).await?;
     on_bound(listener.local_addr()?);
-    axum::serve(listener, app(state, config)).with_graceful_shutdown(shutdown).await
+    // The peer address feeds the failed sign-in limit.
+    let service = app(state, config).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

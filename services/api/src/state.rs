@@ -24,6 +24,10 @@ pub struct AppState {
     pub max_accuracy_m: f32,
     /// Every postcode area (current and pre-2025), for Vpostcodes.
     pub postcodes: Arc<PostcodeTable>,
+    /// Unknown tokens per client address, to slow down guessing.
+    pub sign_in_failures: crate::auth::SignInFailures,
+    /// The OpenAPI document, drawn once from the access table.
+    pub openapi: Arc<serde_json::Value>,
 }
 
 impl AppState {
@@ -56,6 +60,8 @@ impl AppState {
             max_batch: config.max_batch,
             max_accuracy_m: config.max_accuracy_m,
             postcodes: Arc::new(postcodes),
+            sign_in_failures: crate::auth::SignInFailures::new(config.auth_failures_per_minute),
+            openapi: Arc::new(crate::openapi::document()),
         })
     }
 }

@@ -359,6 +359,14 @@ pub struct ServeArgs {
     /// directory, else under the checkout the binary was built in].
     #[arg(long, env = "DIABA_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+    /// Unknown bearer tokens one client address may send per minute before it gets 429
+    /// (0: no limit). Behind a reverse proxy every client shares the proxy's address.
+    #[arg(long, env = "DIABA_AUTH_FAILURES_PER_MINUTE", default_value_t = diaba_api::DEFAULT_AUTH_FAILURES_PER_MINUTE)]
+    pub auth_failures_per_minute: u32,
+    /// Origins (https://example.org) whose pages may write through the API (CORS);
+    /// comma-separated. Reads are open to every origin.
+    #[arg(long, env = "DIABA_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }

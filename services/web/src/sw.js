@@ -31,10 +31,11 @@ self.addEventListener('fetch', (event) => {
           }
           return response;
         })
-        .catch(() => caches.match(url.pathname).then((hit) => hit ?? Response.error())),
+        .catch(() => caches.match(url.pathname, { ignoreVary: true }).then((hit) => hit ?? Response.error())),
     );
   } else if (url.pathname.startsWith('/assets/')) {
-    // MapLibre asks for its worker with ?v=…; the cached copy is that same build.
-    event.respondWith(caches.match(event.request, { ignoreSearch: true }).then((hit) => hit ?? fetch(event.request)));
+    // MapLibre asks for its worker with ?v=…; the cached copy is that same build. Module
+    // scripts are fetched with an Origin header, and answers vary on it (CORS).
+    event.respondWith(caches.match(event.request, { ignoreSearch: true, ignoreVary: true }).then((hit) => hit ?? fetch(event.request)));
   }
 });

@@ -6,6 +6,7 @@ mod health;
 mod lookup;
 mod me;
 mod ogc;
+mod openapi;
 mod parcels;
 pub(crate) mod tiles;
 mod units;
@@ -16,10 +17,11 @@ use crate::middleware::{SequentialRequestId, problem_for_bare_errors};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use tower::ServiceBuilder;
 use tower_http::ServiceBuilderExt;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -43,8 +45,10 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .merge(flood::router())
         .merge(addresses::router())
         .merge(ogc::router())
+        .merge(openapi::router())
         .merge(tiles::router())
         .merge(web::router(config.web_dir.as_deref()))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::access::authorize))
         .with_state(state)
         .layer(
             ServiceBuilder::new()
@@ -58,7 +62,32 @@ pub fn app(state: AppState, config: &Config) -> Router {
                 .propagate_x_request_id()
                 .layer(CatchPanicLayer::new())
                 .layer(axum::middleware::from_fn(problem_for_bare_errors))
+                .layer(cors(&config.cors_origins))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
                 .layer(DefaultBodyLimit::max(config.body_limit)),
         )
+}
+
+/// CORS: reads (GET, HEAD) from any origin, since public data is public and tokens are not
+/// ambient credentials; writes only from the configured origins (none by default).
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let is_read = |method: &[u8]| method == b"GET" || method == b"HEAD";
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, parts| {
+            let asked = parts.headers.get(header::ACCESS_CONTROL_REQUEST_METHOD).map(HeaderValue::as_bytes);
+            let read = is_read(parts.method.as_str().as_bytes()) || asked.is_some_and(is_read);
+            read || origins.contains(origin)
+        }))
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::RANGE,
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, HeaderName::from_static("x-request-id")])
+        .max_age(std::time::Duration::from_secs(3600))
 }

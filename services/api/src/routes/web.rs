@@ -49,7 +49,8 @@ pub fn router(dir: Option<&Path>) -> Router<AppState> {
         .route_service("/review", page("review.html"))
         .route_service("/sw.js", page("sw.js"))
         .route_service("/manifest.webmanifest", page("manifest.webmanifest"))
-        .nest_service("/assets", ServeDir::new(dir.join("assets")))
+        // The whole URI path is looked up under dist/, so this serves only dist/assets/.
+        .route_service("/assets/{*path}", ServeDir::new(dir))
         .layer(headers)
 }
 

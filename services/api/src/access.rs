@@ -1,0 +1,260 @@
+//! Who may call what: one table of every endpoint with its access rule. The router refuses
+//! a route that is not in it (500, logged), the role part of each rule is enforced here
+//! before any handler runs, the access-matrix test walks it, and `/openapi.json` is drawn
+//! from it. Ward scope needs the resource (its ward), so handlers check that part.
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use diaba_core::auth::Role;
+
+/// The rule of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, no token needed (a present token must still be valid).
+    Public,
+    /// Anyone; registrars also see owners (personal data).
+    PublicOwnersToRegistrars,
+    /// Any signed-in user.
+    SignedIn,
+    /// Collectors (and admins), within their wards.
+    Collector,
+    /// Registrars (and admins), within their wards.
+    Registrar,
+}
+
+impl Access {
+    /// The roles this rule lets through; `None` when no token is needed.
+    pub fn roles(self) -> Option<&'static [Role]> {
+        match self {
+            Access::Public | Access::PublicOwnersToRegistrars => None,
+            Access::SignedIn => Some(&[Role::Collector, Role::Registrar, Role::Admin]),
+            Access::Collector => Some(&[Role::Collector, Role::Admin]),
+            Access::Registrar => Some(&[Role::Registrar, Role::Admin]),
+        }
+    }
+}
+
+/// A query parameter, for the OpenAPI document.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    /// Its name in the query string.
+    pub name: &'static str,
+    /// JSON Schema type: "string", "number" or "integer".
+    pub kind: &'static str,
+    /// Whether the endpoint refuses a request without it.
+    pub required: bool,
+    /// What it means.
+    pub description: &'static str,
+}
+
+const fn q(name: &'static str, kind: &'static str, description: &'static str) -> Param {
+    Param { name, kind, required: false, description }
+}
+
+const fn required(name: &'static str, kind: &'static str, description: &'static str) -> Param {
+    Param { name, kind, required: true, description }
+}
+
+/// One endpoint: method, path as routed (axum syntax), rule, and its documentation.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// HTTP method (HEAD is answered by GET).
+    pub method: Method,
+    /// Path as routed, e.g. `/v1/parcels/{id}`.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// OpenAPI tag (the resource).
+    pub tag: &'static str,
+    /// One line on what it does.
+    pub summary: &'static str,
+    /// Query parameters.
+    pub query: &'static [Param],
+    /// Name of the request body schema in the OpenAPI components, if it takes one.
+    pub body: Option<&'static str>,
+    /// What the success answer is (media type).
+    pub produces: &'static str,
+}
+
+const JSON: &str = "application/json";
+const AT: Param = q("at", "string", "as-of date (YYYY-MM-DD, end of that day in Việt Nam) or RFC 3339 instant");
+const LAT: Param = required("lat", "number", "latitude, WGS84");
+const LON: Param = required("lon", "number", "longitude, WGS84");
+const LIMIT: Param = q("limit", "integer", "page size");
+const AFTER: Param = q("after", "integer", "keyset: the last id of the previous page");
+const OGC_ITEMS: &[Param] = &[
+    q("bbox", "string", "minx,miny,maxx,maxy (in bbox-crs)"),
+    q("bbox-crs", "string", "CRS of bbox: CRS84 or EPSG:5897"),
+    q("crs", "string", "CRS of the answer: CRS84 or EPSG:5897"),
+    q("limit", "integer", "1 to 10 000, default 100"),
+    q("offset", "integer", "paging offset (follow the next link)"),
+    q("datetime", "string", "as-of instant or date"),
+    q("f", "string", "json"),
+];
+
+macro_rules! endpoint {
+    ($method:ident $path:literal, $access:ident, $tag:literal, $summary:literal $(, query: $query:expr)? $(, body: $body:literal)? $(, produces: $produces:expr)?) => {
+        Endpoint {
+            method: Method::$method,
+            path: $path,
+            access: Access::$access,
+            tag: $tag,
+            summary: $summary,
+            query: { #[allow(unused_variables)] let query: &[Param] = &[]; $(let query = $query;)? query },
+            body: { #[allow(unused_variables)] let body: Option<&str> = None; $(let body = Some($body);)? body },
+            produces: { #[allow(unused_variables)] let produces = JSON; $(let produces = $produces;)? produces },
+        }
+    };
+}
+
+/// Every endpoint diaba serves.
+pub const ENDPOINTS: &[Endpoint] = &[
+    endpoint!(GET "/health", Public, "service", "Liveness and database reachability"),
+    endpoint!(GET "/openapi.json", Public, "service", "This document"),
+    endpoint!(GET "/v1/me", SignedIn, "service", "Who the bearer token belongs to: name, role, wards"),
+    endpoint!(GET "/v1/units", Public, "units", "Administrative units at a point and date", query: &[LAT, LON, AT]),
+    endpoint!(GET "/v1/parcels", PublicOwnersToRegistrars, "parcels", "Find parcels by key, national id or bounding box",
+        query: &[q("ward", "string", "5-digit ward code"), q("sheet", "integer", "map sheet"), q("number", "integer", "parcel number"),
+                 q("national_id", "string", "12-character national parcel id"), q("bbox", "string", "minLon,minLat,maxLon,maxLat"), AT, LIMIT, AFTER]),
+    endpoint!(POST "/v1/parcels", Registrar, "parcels", "Register a new parcel", body: "ParcelBody"),
+    endpoint!(POST "/v1/parcels/merge", Registrar, "parcels", "Merge adjacent parcels into one", body: "MergeBody"),
+    endpoint!(GET "/v1/parcels/{id}", PublicOwnersToRegistrars, "parcels", "One parcel (ETag = version)", query: &[AT]),
+    endpoint!(PUT "/v1/parcels/{id}", Registrar, "parcels", "Replace a parcel (If-Match)", body: "ParcelBody"),
+    endpoint!(PATCH "/v1/parcels/{id}", Registrar, "parcels", "Correct a parcel's fields (If-Match)", body: "ParcelPatch"),
+    endpoint!(GET "/v1/parcels/{id}/history", PublicOwnersToRegistrars, "parcels", "Every version of a parcel"),
+    endpoint!(GET "/v1/parcels/{id}/lineage", Public, "parcels", "Parents and children through splits and merges"),
+    endpoint!(POST "/v1/parcels/{id}/split", Registrar, "parcels", "Split a parcel (If-Match)", body: "SplitBody"),
+    endpoint!(GET "/v1/lookup", Public, "lookup", "Ward, parcel, flood zones, address and Vpostcode at a point", query: &[LAT, LON, AT]),
+    endpoint!(POST "/v1/lookup", Public, "lookup", "The same for many points", body: "LookupBatch"),
+    endpoint!(GET "/v1/flood/zones", Public, "flood", "Flood-risk zones", query: &[q("scenario", "string", "scenario id"), q("bbox", "string", "minLon,minLat,maxLon,maxLat")]),
+    endpoint!(GET "/v1/flood/zones/{id}/exposure", Public, "flood", "Parcels and households in a flood zone"),
+    endpoint!(GET "/v1/flood/exposure", Public, "flood", "Flood exposure of a ward", query: &[q("ward", "string", "5-digit ward code"), q("scenario", "string", "scenario id")]),
+    endpoint!(POST "/v1/addresses/submissions", Collector, "addresses", "Submit a household (Idempotency-Key)", body: "Submission"),
+    endpoint!(GET "/v1/addresses/submissions", Registrar, "addresses", "Submissions of a ward, by status",
+        query: &[required("ward", "string", "5-digit ward code"), q("status", "string", "pending, verified or rejected"), LIMIT, AFTER]),
+    endpoint!(POST "/v1/addresses/submissions/batch", Collector, "addresses", "Up to 500 queued submissions, each answered", body: "SubmissionBatch"),
+    endpoint!(POST "/v1/addresses/submissions/{id}/{decision}", Registrar, "addresses", "Verify or reject a submission (If-Match)", body: "Decision"),
+    endpoint!(GET "/v1/addresses", Public, "addresses", "Search verified addresses",
+        query: &[required("q", "string", "words, with or without diacritics"), q("limit", "integer", "1 to 100"), q("offset", "integer", "0 to 10 000")]),
+    endpoint!(GET "/v1/addresses/nearest", Public, "addresses", "The nearest verified address", query: &[LAT, LON, q("radius_m", "number", "metres, at most 1000")]),
+    endpoint!(GET "/v1/addresses/nearby", Public, "addresses", "Verified addresses around a point, nearest first", query: &[LAT, LON, q("radius_m", "number", "metres, at most 1000")]),
+    endpoint!(GET "/v1/addresses/stats", Public, "addresses", "Households digitised, by ward, team and day", query: &[q("ward", "string", "5-digit ward code")]),
+    endpoint!(GET "/v1/addresses/{id}", Public, "addresses", "One address (personal fields to its collector and the ward's registrars)"),
+    endpoint!(GET "/v1/vpostcode", Public, "addresses", "The Vpostcode of a point", query: &[LAT, LON]),
+    endpoint!(GET "/v1/vpostcode/{code}", Public, "addresses", "Decode a Vpostcode: its cell and households"),
+    endpoint!(GET "/ogc", Public, "ogc", "OGC API – Features landing page"),
+    endpoint!(GET "/ogc/", Public, "ogc", "OGC API – Features landing page"),
+    endpoint!(GET "/ogc/conformance", Public, "ogc", "Conformance classes"),
+    endpoint!(GET "/ogc/api", Public, "ogc", "OpenAPI 3.0 document of /ogc"),
+    endpoint!(GET "/ogc/collections", Public, "ogc", "Collections"),
+    endpoint!(GET "/ogc/collections/{id}", Public, "ogc", "One collection"),
+    endpoint!(GET "/ogc/collections/{id}/items", PublicOwnersToRegistrars, "ogc", "Features, paged", query: OGC_ITEMS, produces: "application/geo+json"),
+    endpoint!(GET "/ogc/collections/{id}/items/{feature}", PublicOwnersToRegistrars, "ogc", "One feature",
+        query: &[q("crs", "string", "CRS84 or EPSG:5897"), q("datetime", "string", "as-of")], produces: "application/geo+json"),
+    endpoint!(GET "/tiles/{layer}/{z}/{x}/{y}", Public, "tiles", "A Mapbox Vector Tile (y ends in .mvt)", produces: "application/vnd.mapbox-vector-tile"),
+    endpoint!(GET "/tiles/{file}", Public, "tiles", "TileJSON ({layer}.json) or the MapLibre style (style.json)"),
+    endpoint!(GET "/v1/packs/{file}", Public, "tiles", "A ward's offline PMTiles pack ({ward}.pmtiles, range requests)", produces: "application/vnd.pmtiles"),
+    endpoint!(GET "/", Public, "web", "The map page", produces: "text/html"),
+    endpoint!(GET "/field", Public, "web", "The field (phone) page", produces: "text/html"),
+    endpoint!(GET "/review", Public, "web", "The registrar's review page", produces: "text/html"),
+    endpoint!(GET "/sw.js", Public, "web", "The field page's service worker", produces: "text/javascript"),
+    endpoint!(GET "/manifest.webmanifest", Public, "web", "The field page's web app manifest", produces: "application/manifest+json"),
+    endpoint!(GET "/assets/{*path}", Public, "web", "Scripts, styles and icons of the pages", produces: "*/*"),
+];
+
+/// The rule of `method` on the routed `path`.
+pub fn endpoint(method: &Method, path: &str) -> Option<&'static Endpoint> {
+    // HEAD is answered by GET routes.
+    let method = if method == Method::HEAD { &Method::GET } else { method };
+    ENDPOINTS.iter().find(|e| e.method == *method && e.path == path)
+}
+
+/// Route layer: finds the endpoint's rule, resolves the bearer token once (handlers reuse
+/// it), and turns away a missing token (401) or a role the rule does not admit (403).
+pub async fn authorize(State(state): State<AppState>, matched: MatchedPath, request: Request, next: Next) -> Response {
+    let path = matched.as_str();
+    let Some(endpoint) = endpoint(request.method(), path) else {
+        if ENDPOINTS.iter().any(|e| e.path == path) {
+            return next.run(request).await; // another method of a known path: axum's 405
+        }
+        tracing::error!(method = %request.method(), path, "route without an access rule in access::ENDPOINTS");
+        return ApiError::Internal(format!("no access rule for {} {path}", request.method()).into()).into_response();
+    };
+    let (mut parts, body) = request.into_parts();
+    let auth = match Auth::resolve(&parts, &state).await {
+        Ok(auth) => auth,
+        Err(error) => return error.into_response(),
+    };
+    if let Some(roles) = endpoint.access.roles() {
+        let caller = match auth.required() {
+            Ok(caller) => caller,
+            Err(error) => return error.into_response(),
+        };
+        if !roles.contains(&caller.role) {
+            let wanted: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            return ApiError::Forbidden {
+                detail: format!(
+                    "{} {path} is for a {}; you are a {}",
+                    endpoint.method,
+                    wanted.join(" or "),
+                    caller.role.as_str()
+                ),
+            }
+            .into_response();
+        }
+    }
+    parts.extensions.insert(auth);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Every `.route("path", get(..).post(..))` in the route modules, as (METHOD, path).
+    fn routed() -> BTreeSet<(String, String)> {
+        let sources = [
+            include_str!("routes/addresses.rs"),
+            include_str!("routes/flood.rs"),
+            include_str!("routes/health.rs"),
+            include_str!("routes/lookup.rs"),
+            include_str!("routes/me.rs"),
+            include_str!("routes/ogc.rs"),
+            include_str!("routes/openapi.rs"),
+            include_str!("routes/parcels.rs"),
+            include_str!("routes/tiles.rs"),
+            include_str!("routes/units.rs"),
+        ];
+        let mut found = BTreeSet::new();
+        for source in sources {
+            for call in source.split(".route(\"").skip(1) {
+                let (path, rest) = call.split_once('"').expect("a quoted path");
+                let methods = rest.split_once(")\n").map_or(rest, |(m, _)| m);
+                for method in ["get", "post", "put", "patch", "delete"] {
+                    if methods.contains(&format!("{method}(")) {
+                        found.insert((method.to_uppercase(), path.to_owned()));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_routed_endpoint_has_exactly_one_rule() {
+        let table: Vec<(String, String)> = ENDPOINTS
+            .iter()
+            .filter(|e| e.tag != "web") // the pages are static routes, listed by hand
+            .map(|e| (e.method.to_string(), e.path.to_owned()))
+            .collect();
+        let unique: BTreeSet<_> = table.iter().cloned().collect();
+        assert_eq!(unique.len(), table.len(), "an endpoint is listed twice");
+        assert_eq!(unique, routed(), "access::ENDPOINTS and the routers must list the same endpoints");
+    }
+}
