@@ -5,16 +5,16 @@ use std::path::Path;
 use std::process::Command;
 
 /// A data directory for one test; whatever cluster is left in it is killed at the end.
-struct DataDir {
+pub(crate) struct DataDir {
     dir: tempfile::TempDir,
 }
 
 impl DataDir {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { dir: tempfile::Builder::new().prefix("diaba-e2e-").tempdir().expect("tempdir") }
     }
 
-    fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.dir.path().to_str().unwrap()
     }
 

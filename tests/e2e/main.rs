@@ -4,6 +4,7 @@ mod access;
 mod addresses;
 mod codecs;
 mod embedded;
+mod faults;
 mod flood;
 mod import;
 mod lookup;
