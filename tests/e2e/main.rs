@@ -6,6 +6,7 @@ mod codecs;
 mod embedded;
 mod faults;
 mod flood;
+mod hostile;
 mod import;
 mod lookup;
 mod ogc;

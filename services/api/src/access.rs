@@ -83,8 +83,8 @@ pub struct Endpoint {
 
 const JSON: &str = "application/json";
 const AT: Param = q("at", "string", "as-of date (YYYY-MM-DD, end of that day in Việt Nam) or RFC 3339 instant");
-const LAT: Param = required("lat", "number", "latitude, WGS84");
-const LON: Param = required("lon", "number", "longitude, WGS84");
+const LAT: Param = required("lat", "number", "latitude, WGS84 (Cần Thơ: about 9.9 to 10.3)");
+const LON: Param = required("lon", "number", "longitude, WGS84 (Cần Thơ: about 105.3 to 105.9)");
 const LIMIT: Param = q("limit", "integer", "page size");
 const AFTER: Param = q("after", "integer", "keyset: the last id of the previous page");
 const OGC_ITEMS: &[Param] = &[
@@ -150,7 +150,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/ogc", Public, "ogc", "OGC API – Features landing page"),
     endpoint!(GET "/ogc/", Public, "ogc", "OGC API – Features landing page"),
     endpoint!(GET "/ogc/conformance", Public, "ogc", "Conformance classes"),
-    endpoint!(GET "/ogc/api", Public, "ogc", "OpenAPI 3.0 document of /ogc"),
+    endpoint!(GET "/ogc/api", Public, "ogc", "OpenAPI 3.0 document of /ogc", produces: "application/vnd.oai.openapi+json;version=3.0"),
     endpoint!(GET "/ogc/collections", Public, "ogc", "Collections"),
     endpoint!(GET "/ogc/collections/{id}", Public, "ogc", "One collection"),
     endpoint!(GET "/ogc/collections/{id}/items", PublicOwnersToRegistrars, "ogc", "Features, paged", query: OGC_ITEMS, produces: "application/geo+json"),
