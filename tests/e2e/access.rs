@@ -332,6 +332,43 @@ async fn owners_reach_registrars_only_in_json_and_ogc() {
 }
 
 #[tokio::test]
+async fn owners_never_reach_the_log_even_at_debug_level() {
+    let db = demo_database().await;
+    let store = db.store().await;
+    let registrar = store.add_user("log-r", Role::Registrar, &[IN.into()], None).await.unwrap().1;
+    store.close().await.unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let server = Server::start_logging(&["--database-url", &db.url], "debug", log.reopen().unwrap());
+    let client = Client::new();
+    let parcel: Value = client
+        .get(server.url(&format!("/v1/parcels?ward={IN}&sheet=1&number=1")))
+        .bearer_auth(registrar.reveal())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let owner = parcel["owners"][0]["name"].as_str().expect("a registrar sees the owner").to_owned();
+    let id = parcel["id"].as_i64().unwrap();
+    // A write that fails and one that is logged as a change, both carrying owners.
+    let _ = client
+        .patch(server.url(&format!("/v1/parcels/{id}")))
+        .bearer_auth(registrar.reveal())
+        .header("If-Match", "\"999\"")
+        .json(&json!({ "owners": [{ "name": "Người Thử Nhật Ký (synthetic)" }] }))
+        .send()
+        .await
+        .unwrap();
+    drop(server);
+    let written = std::fs::read_to_string(log.path()).unwrap();
+    assert!(written.contains("request"), "the debug log has request lines");
+    assert!(!written.contains(&owner), "an owner's name is in the log");
+    assert!(!written.contains("Người Thử Nhật Ký"), "a submitted owner is in the log");
+    assert!(!written.contains(registrar.reveal()), "a token is in the log");
+}
+
+#[tokio::test]
 async fn a_revoked_token_stops_working_at_once() {
     let world = World::start().await;
     let token = world.token(Caller::CollectorIn).unwrap();

@@ -10,6 +10,7 @@ mod hostile;
 mod import;
 mod lookup;
 mod ogc;
+mod operating;
 mod parcels;
 mod server;
 mod tiles;

@@ -13,13 +13,18 @@ pub struct Server {
 impl Server {
     /// Starts `diaba serve --listen 127.0.0.1:0 <args>` and waits until it listens.
     pub fn start(args: &[&str]) -> Server {
+        Server::start_logging(args, "warn", Stdio::inherit())
+    }
+
+    /// As [`Server::start`], with the log filter `log` written to `stderr`.
+    pub fn start_logging(args: &[&str], log: &str, stderr: impl Into<Stdio>) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_diaba"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--demo", "none"])
             .args(args)
-            .env("DIABA_LOG", "warn")
+            .env("DIABA_LOG", log)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn diaba serve");
         let stdout = child.stdout.take().expect("stdout");

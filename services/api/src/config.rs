@@ -33,7 +33,13 @@ pub struct Config {
     /// Origins allowed to call the API from a browser (CORS); reads of public data are
     /// open to every origin whatever this says, writes only to these.
     pub cors_origins: Vec<String>,
+    /// Address searches run at once (each a trigram query in PostGIS); more wait their
+    /// turn, so searches never take the connections that writes need.
+    pub search_concurrency: usize,
 }
+
+/// Default address searches at once.
+pub const DEFAULT_SEARCH_CONCURRENCY: usize = 4;
 
 /// Default unknown tokens per minute and client address.
 pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 20;
@@ -60,6 +66,7 @@ impl Default for Config {
             web_dir: None,
             auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
             cors_origins: Vec::new(),
+            search_concurrency: DEFAULT_SEARCH_CONCURRENCY,
         }
     }
 }

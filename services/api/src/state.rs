@@ -26,6 +26,8 @@ pub struct AppState {
     pub postcodes: Arc<PostcodeTable>,
     /// Unknown tokens per client address, to slow down guessing.
     pub sign_in_failures: crate::auth::SignInFailures,
+    /// Turns for address searches (see [`crate::Config::search_concurrency`]).
+    pub search_permits: Arc<tokio::sync::Semaphore>,
     /// The OpenAPI document, drawn once from the access table.
     pub openapi: Arc<serde_json::Value>,
 }
@@ -61,6 +63,7 @@ impl AppState {
             max_accuracy_m: config.max_accuracy_m,
             postcodes: Arc::new(postcodes),
             sign_in_failures: crate::auth::SignInFailures::new(config.auth_failures_per_minute),
+            search_permits: Arc::new(tokio::sync::Semaphore::new(config.search_concurrency.max(1))),
             openapi: Arc::new(crate::openapi::document()),
         })
     }

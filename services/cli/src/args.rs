@@ -367,6 +367,9 @@ pub struct ServeArgs {
     /// comma-separated. Reads are open to every origin.
     #[arg(long, env = "DIABA_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Address searches run at once; more wait their turn (keeps connections for writes).
+    #[arg(long, env = "DIABA_SEARCH_CONCURRENCY", default_value_t = diaba_api::DEFAULT_SEARCH_CONCURRENCY)]
+    pub search_concurrency: usize,
     #[command(flatten)]
     pub db: DbArgs,
 }

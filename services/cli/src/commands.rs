@@ -88,6 +88,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         web_dir: web_dir(args.web_dir),
         auth_failures_per_minute: args.auth_failures_per_minute,
         cors_origins: args.cors_origins,
+        search_concurrency: args.search_concurrency,
     };
     let state = diaba_api::AppState::start(store.clone(), &config).await.context("loading the index")?;
     diaba_api::serve(

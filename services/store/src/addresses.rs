@@ -129,6 +129,12 @@ pub enum Submitted {
 /// Radius under which an existing address is worth a warning.
 pub const DUPLICATE_RADIUS_M: f64 = 5.0;
 
+/// Words of a search query that must all match; more only add cost, not precision.
+pub const MAX_SEARCH_WORDS: usize = 8;
+
+/// Most matching addresses a search ranks.
+pub const SEARCH_CANDIDATES: i64 = 2_000;
+
 /// Review outcome.
 #[derive(Debug)]
 pub enum Reviewed {
@@ -230,11 +236,15 @@ impl Store {
             "SELECT id, substr(vpostcode, 1, 5) || ' ' || substr(vpostcode, 6, 4) || '+' || substr(vpostcode, 10), \
                ST_Distance(location::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography) d \
              FROM address WHERE status <> 'rejected' \
+               AND location && ST_Expand(ST_SetSRID(ST_MakePoint($1, $2), 4326), $4) \
                AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography, $3) ORDER BY d, id",
         )
         .bind(new.lon)
         .bind(new.lat)
         .bind(DUPLICATE_RADIUS_M)
+        // A box the spatial index can answer first (twice the radius in degrees of
+        // longitude here); without it every submission measured every address on the sphere.
+        .bind(2.0 * DUPLICATE_RADIUS_M / (111_320.0 * new.lat.to_radians().cos()))
         .fetch_all(&mut *tx)
         .await
         .query("addresses nearby")?;
@@ -352,23 +362,31 @@ impl Store {
         Ok(Reviewed::Done(Box::new(after)))
     }
 
-    /// Verified addresses matching every word of `folded` (already folded), best first.
+    /// Verified addresses holding every word of `folded` (already folded; the first
+    /// [`MAX_SEARCH_WORDS`] count), best word similarity first.
     pub async fn search_addresses(&self, folded: &str, offset: i64, limit: i64) -> Result<Vec<SearchHit>> {
         let words: Vec<String> = folded
             .split_whitespace()
+            .take(MAX_SEARCH_WORDS)
             .map(|w| format!("%{}%", w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
             .collect();
-        let rows: Vec<(i64, f32)> = sqlx::query_as(
-            "SELECT id, word_similarity($1, search_text) s FROM address \
-             WHERE status = 'verified' AND search_text LIKE ALL($2) ORDER BY s DESC, id LIMIT $3 OFFSET $4",
-        )
-        .bind(folded)
-        .bind(&words)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.pool())
-        .await
-        .query("search addresses")?;
+        // One LIKE per word (not LIKE ALL of an array): the planner can then answer each
+        // from the trigram index and AND the bitmaps, instead of scanning every address.
+        let filters: String = (0..words.len()).map(|i| format!(" AND search_text LIKE ${}", i + 4)).collect();
+        // Ranking is word_similarity per candidate, the costly part: a query that matches more
+        // than SEARCH_CANDIDATES addresses ("ninh kieu") ranks the first ones found, and more
+        // words narrow it. Not a prepared statement: a generic plan cannot see the patterns,
+        // so it would scan every address instead of using the trigram index.
+        let sql = format!(
+            "SELECT id, word_similarity($1, search_text) s FROM \
+             (SELECT id, search_text FROM address WHERE status = 'verified'{filters} LIMIT {SEARCH_CANDIDATES}) c \
+             ORDER BY s DESC, id LIMIT $2 OFFSET $3"
+        );
+        let mut query = sqlx::query_as(&sql).persistent(false).bind(folded).bind(limit).bind(offset);
+        for word in &words {
+            query = query.bind(word);
+        }
+        let rows: Vec<(i64, f32)> = query.fetch_all(self.pool()).await.query("search addresses")?;
         let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
         let records: Vec<AddressRecord> = sqlx::query_as(&format!("{RECORD} WHERE a.id = ANY($1)"))
             .bind(&ids)

@@ -6,36 +6,16 @@ import { t, languageSwitch } from './lib/i18n.js';
 import { api, circle, escapeHtml } from './lib/api.js';
 import { enqueue, items, update } from './lib/queue.js';
 import { downloadPack, packSourceUrl } from './lib/pack.js';
+import { tokenSession } from './lib/session.js';
 
 const BATCH = 500; // the server's batch limit
 const NEARBY_RADIUS_M = 30;
 const $ = (id) => document.getElementById(id);
 
-let session = JSON.parse(localStorage.getItem('diaba.session') || 'null'); // { token, me }
 let position = null; // { lon, lat, accuracy }
 let lastLookup = null;
 let aroundIsStale = true; // the parcel and nearby list need asking again (offline, or it failed)
 let map = null;
-
-// ---- sign in --------------------------------------------------------------------------
-$('signin').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const token = $('token').value.trim();
-  try {
-    const { json: me } = await api('/v1/me', { token });
-    session = { token, me };
-    localStorage.setItem('diaba.session', JSON.stringify(session));
-    $('signin-error').hidden = true;
-    start();
-  } catch {
-    $('signin-error').hidden = false;
-  }
-});
-
-$('signout').addEventListener('click', () => {
-  localStorage.removeItem('diaba.session');
-  location.reload();
-});
 
 // ---- network state --------------------------------------------------------------------
 function showNetwork() {
@@ -242,6 +222,14 @@ $('pack').addEventListener('click', async () => {
 });
 
 // ---- start ----------------------------------------------------------------------------
+// A phone is personal: the session stays until signed out (or the token is revoked).
+let session = tokenSession({
+  storage: localStorage,
+  key: 'diaba.session',
+  roles: ['collector', 'admin'],
+  onSignedIn: (signedIn) => { session = signedIn; start(); },
+});
+
 function start() {
   $('signin').hidden = true;
   $('work').hidden = false;

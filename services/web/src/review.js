@@ -3,30 +3,11 @@
 import * as maplibregl from 'maplibre-gl';
 import { t, languageSwitch } from './lib/i18n.js';
 import { api, escapeHtml } from './lib/api.js';
+import { tokenSession } from './lib/session.js';
 
 const $ = (id) => document.getElementById(id);
-let session = JSON.parse(sessionStorage.getItem('diaba.review') || 'null'); // { token, me }
 let pending = [];
 let map = null;
-
-$('signin').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const token = $('token').value.trim();
-  try {
-    const { json: me } = await api('/v1/me', { token });
-    if (me.role !== 'registrar' && me.role !== 'admin') throw new Error(me.role);
-    session = { token, me };
-    sessionStorage.setItem('diaba.review', JSON.stringify(session)); // a shared office PC: this tab only
-    start();
-  } catch {
-    $('signin-error').hidden = false;
-  }
-});
-
-$('signout').addEventListener('click', () => {
-  sessionStorage.removeItem('diaba.review');
-  location.reload();
-});
 
 async function load() {
   const ward = $('ward').value;
@@ -104,6 +85,13 @@ function showError(error) {
   $('error').hidden = false;
 }
 
+// A shared office PC: the session lasts as long as this tab.
+let session = tokenSession({
+  storage: sessionStorage,
+  key: 'diaba.review',
+  roles: ['registrar', 'admin'],
+  onSignedIn: (signedIn) => { session = signedIn; start(); },
+});
 languageSwitch($('lang'), render);
 if (session) start();
 else $('signin').hidden = false;

@@ -3,18 +3,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startDiaba, launchBrowser, collectErrors, mapIdle, ARTEFACTS, PHONE, DESKTOP } from './harness.mjs';
+import { useDiaba, collectErrors, mapIdle, ARTEFACTS, PHONE, DESKTOP } from './harness.mjs';
 
-let diaba;
-let browser;
+const world = useDiaba(before, after);
 let token;
 let spot; // a point inside parcel 31135/1/1, in Phường Ninh Kiều
 
 before(async () => {
-  diaba = await startDiaba();
-  browser = await launchBrowser();
-  token = diaba.user('field-collector', 'collector', '31135');
-  const parcel = await (await fetch(`${diaba.url}/v1/parcels?ward=31135&sheet=1&number=1`)).json();
+  token = world.diaba.user('field-collector', 'collector', '31135');
+  const parcel = await (await fetch(`${world.diaba.url}/v1/parcels?ward=31135&sheet=1&number=1`)).json();
   const ring = parcel.geometry.coordinates[0][0].slice(0, -1);
   spot = {
     longitude: ring.reduce((s, c) => s + c[0], 0) / ring.length,
@@ -22,14 +19,10 @@ before(async () => {
   };
 });
 
-after(async () => {
-  await browser?.close();
-  await diaba?.stop();
-});
 
 /** A phone at `spot` whose GPS reports `accuracy` metres, signed in as the collector. */
 async function phone(accuracy, viewport = PHONE) {
-  const context = await browser.newContext({
+  const context = await world.browser.newContext({
     viewport,
     isMobile: viewport === PHONE,
     hasTouch: viewport === PHONE,
@@ -38,7 +31,7 @@ async function phone(accuracy, viewport = PHONE) {
   });
   const page = await context.newPage();
   const errors = collectErrors(page);
-  await page.goto(`${diaba.url}/field`);
+  await page.goto(`${world.diaba.url}/field`);
   await page.fill('#token', token);
   await page.click('#signin button[type=submit]');
   await page.waitForSelector('#work:not([hidden])');
@@ -75,7 +68,7 @@ test('a capture made offline is queued, then sent once when the network returns'
   await page.waitForSelector(item(houseNumber, 'queued'));
   assert.match(await page.textContent(item(houseNumber, 'queued')), /đang chờ gửi/);
   await page.screenshot({ path: join(ARTEFACTS, 'field-phone-queued.png'), fullPage: true });
-  assert.equal(diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '0');
+  assert.equal(world.diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '0');
 
   // Still offline: the page comes back from the service worker, the capture from IndexedDB.
   await page.reload();
@@ -84,10 +77,10 @@ test('a capture made offline is queued, then sent once when the network returns'
   await context.setOffline(false);
   await page.waitForSelector(item(houseNumber, 'accepted'), { timeout: 30_000 });
   assert.match(await page.textContent(item(houseNumber, 'accepted')), /94119 [2-9CFGHJMPQRVWX]{4}\+[2-9CFGHJMPQRVWX]{3}/);
-  assert.equal(diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '1');
+  assert.equal(world.diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '1');
   await page.waitForFunction(() => document.getElementById('parcel').textContent.startsWith('31135/1/1'));
   assert.equal(
-    diaba.sql(`SELECT status || ' ' || ward_code FROM address WHERE house_number = '${houseNumber}'`),
+    world.diaba.sql(`SELECT status || ' ' || ward_code FROM address WHERE house_number = '${houseNumber}'`),
     'submitted 31135',
   );
   // Sending again (a retry after a lost answer) changes nothing: same key, same record.
@@ -102,7 +95,7 @@ test('a capture made offline is queued, then sent once when the network returns'
   });
   await page.click('#sync');
   await page.waitForSelector(item(houseNumber, 'accepted'));
-  assert.equal(diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '1');
+  assert.equal(world.diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '1');
   await page.screenshot({ path: join(ARTEFACTS, 'field-phone-accepted.png'), fullPage: true });
   assert.deepEqual(errors.filter((e) => !offlineFailure(e)), []);
   await context.close();
@@ -115,7 +108,7 @@ test('a capture with a poor GPS fix is rejected with the reason', async () => {
   await page.waitForSelector(item(houseNumber, 'rejected'), { timeout: 30_000 });
   const reason = await page.textContent(`${item(houseNumber, 'rejected')} .reason`);
   assert.match(reason, /accurate to 50 m, worse than the 15 m/);
-  assert.equal(diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '0');
+  assert.equal(world.diaba.sql(`SELECT count(*) FROM address WHERE house_number = '${houseNumber}'`), '0');
   await page.screenshot({ path: join(ARTEFACTS, 'field-phone-rejected.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await context.close();

@@ -115,3 +115,20 @@ export async function differingPixels(browser, png, against) {
     await page.close();
   }
 }
+
+/**
+ * A diaba and a browser for one test file, started before its tests and stopped after:
+ * `const world = useDiaba(before, after)`, then `world.diaba`, `world.browser`.
+ */
+export function useDiaba(before, after) {
+  const world = {};
+  before(async () => {
+    world.diaba = await startDiaba();
+    world.browser = await launchBrowser();
+  });
+  after(async () => {
+    await world.browser?.close();
+    await world.diaba?.stop();
+  });
+  return world;
+}

@@ -3,24 +3,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startDiaba, launchBrowser, collectErrors, mapIdle, differingPixels, ARTEFACTS, PHONE, DESKTOP } from './harness.mjs';
+import { useDiaba, collectErrors, mapIdle, differingPixels, ARTEFACTS, PHONE, DESKTOP } from './harness.mjs';
 
 const BACKGROUND = [0xf4, 0xf1, 0xea]; // the style's background colour
-let diaba;
-let browser;
-
-before(async () => {
-  diaba = await startDiaba();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await diaba?.stop();
-});
+const world = useDiaba(before, after);
 
 async function json(path) {
-  const response = await fetch(`${diaba.url}${path}`);
+  const response = await fetch(`${world.diaba.url}${path}`);
   assert.equal(response.status, 200, path);
   return response.json();
 }
@@ -38,15 +27,15 @@ async function knownParcel() {
 
 test('the map draws parcels, and a click on a parcel opens its record', async () => {
   const { parcel, lon, lat } = await knownParcel();
-  const page = await browser.newPage({ viewport: DESKTOP });
+  const page = await world.browser.newPage({ viewport: DESKTOP });
   const errors = collectErrors(page);
-  await page.goto(`${diaba.url}/#18/${lat}/${lon}`);
+  await page.goto(`${world.diaba.url}/#18/${lat}/${lon}`);
   await mapIdle(page);
   await page.waitForSelector('#synthetic:not([hidden])');
 
   const map = page.locator('#map');
   const shot = await map.screenshot();
-  const { differing, total } = await differingPixels(browser, shot, BACKGROUND);
+  const { differing, total } = await differingPixels(world.browser, shot, BACKGROUND);
   assert.ok(differing > total * 0.3, `only ${differing} of ${total} map pixels differ from the background`);
   // The parcels themselves: hiding their two layers must change a large part of the picture.
   await page.evaluate(() => ['parcels-fill', 'parcels-line'].forEach((l) => window.diaba.map.setLayoutProperty(l, 'visibility', 'none')));
@@ -54,7 +43,7 @@ test('the map draws parcels, and a click on a parcel opens its record', async ()
   const without = await map.screenshot();
   await page.evaluate(() => ['parcels-fill', 'parcels-line'].forEach((l) => window.diaba.map.setLayoutProperty(l, 'visibility', 'visible')));
   await mapIdle(page);
-  const { differing: parcelPixels } = await differingPixels(browser, shot, without);
+  const { differing: parcelPixels } = await differingPixels(world.browser, shot, without);
   assert.ok(parcelPixels > total * 0.05, `parcels change only ${parcelPixels} of ${total} pixels`);
 
   // The map is centred on the known point: click the middle of the map.
@@ -81,9 +70,9 @@ test('a Vpostcode search flies to its cell', async () => {
   const { results } = await json('/v1/addresses?q=ninh%20kieu&limit=1');
   const code = results[0].vpostcode;
   const { centre } = await json(`/v1/vpostcode/${encodeURIComponent(code)}`);
-  const page = await browser.newPage({ viewport: PHONE });
+  const page = await world.browser.newPage({ viewport: PHONE });
   const errors = collectErrors(page);
-  await page.goto(`${diaba.url}/#11/10.03/105.70`);
+  await page.goto(`${world.diaba.url}/#11/10.03/105.70`);
   await mapIdle(page);
   await page.fill('#search-input', code.toLowerCase().replace(' ', ''));
   await page.press('#search-input', 'Enter');
@@ -100,9 +89,9 @@ test('a Vpostcode search flies to its cell', async () => {
 
 test('searching a parcel key, a national id and an address finds them', async () => {
   const { parcel } = await knownParcel();
-  const page = await browser.newPage({ viewport: DESKTOP });
+  const page = await world.browser.newPage({ viewport: DESKTOP });
   const errors = collectErrors(page);
-  await page.goto(`${diaba.url}/#12/10.03/105.75`);
+  await page.goto(`${world.diaba.url}/#12/10.03/105.75`);
   await mapIdle(page);
   for (const query of ['31135/1/1', parcel.national_id.toUpperCase()]) {
     await page.fill('#search-input', query);
@@ -123,9 +112,9 @@ test('searching a parcel key, a national id and an address finds them', async ()
 });
 
 test('a date before 1 July 2025 shows the former districts', async () => {
-  const page = await browser.newPage({ viewport: DESKTOP });
+  const page = await world.browser.newPage({ viewport: DESKTOP });
   const errors = collectErrors(page);
-  await page.goto(`${diaba.url}/#10/10.05/105.70`);
+  await page.goto(`${world.diaba.url}/#10/10.05/105.70`);
   await mapIdle(page);
   const before = await page.evaluate(() => window.diaba.map.queryRenderedFeatures({ layers: ['former-districts'] }).length);
   assert.equal(before, 0, 'today there are no districts');

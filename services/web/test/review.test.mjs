@@ -3,33 +3,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startDiaba, launchBrowser, collectErrors, mapIdle, ARTEFACTS, PHONE, DESKTOP } from './harness.mjs';
+import { useDiaba, collectErrors, mapIdle, ARTEFACTS, PHONE, DESKTOP } from './harness.mjs';
 
-let diaba;
-let browser;
-
-before(async () => {
-  diaba = await startDiaba();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await diaba?.stop();
-});
+const world = useDiaba(before, after);
 
 async function signIn(token, viewport) {
-  const page = await browser.newPage({ viewport });
+  const page = await world.browser.newPage({ viewport });
   const errors = collectErrors(page);
-  await page.goto(`${diaba.url}/review`);
+  await page.goto(`${world.diaba.url}/review`);
   await page.fill('#token', token);
   await page.click('#signin button[type=submit]');
   return { page, errors };
 }
 
 test('a registrar verifies and rejects pending submissions of their ward', async () => {
-  const token = diaba.user('review-registrar', 'registrar', '31135');
-  const pending = Number(diaba.sql("SELECT count(*) FROM address WHERE ward_code = '31135' AND status = 'submitted'"));
+  const token = world.diaba.user('review-registrar', 'registrar', '31135');
+  const pending = Number(world.diaba.sql("SELECT count(*) FROM address WHERE ward_code = '31135' AND status = 'submitted'"));
   assert.ok(pending >= 3, `the demo has ${pending} pending submissions in 31135`);
   const { page, errors } = await signIn(token, DESKTOP);
   await page.waitForSelector('#list li[data-id]');
@@ -41,30 +30,30 @@ test('a registrar verifies and rejects pending submissions of their ward', async
   const [first, second] = await page.locator('#list li[data-id]').evaluateAll((items) => items.slice(0, 2).map((li) => li.dataset.id));
   await page.click(`#list li[data-id="${first}"] button[data-action=verify]`);
   await page.waitForSelector(`#list li[data-id="${first}"][data-state=verified]`);
-  assert.equal(diaba.sql(`SELECT status FROM address WHERE id = ${first}`), 'verified');
+  assert.equal(world.diaba.sql(`SELECT status FROM address WHERE id = ${first}`), 'verified');
 
   // A rejection without a reason is refused by the server, and the page says why.
   await page.click(`#list li[data-id="${second}"] button[data-action=reject]`);
   await page.waitForSelector('#error:not([hidden])');
   assert.match(await page.textContent('#error'), /say why/);
-  assert.equal(diaba.sql(`SELECT status FROM address WHERE id = ${second}`), 'submitted');
+  assert.equal(world.diaba.sql(`SELECT status FROM address WHERE id = ${second}`), 'submitted');
   await page.fill(`#list li[data-id="${second}"] input`, 'Trùng với hộ số 5 (synthetic test)');
   await page.click(`#list li[data-id="${second}"] button[data-action=reject]`);
   await page.waitForSelector(`#list li[data-id="${second}"][data-state=rejected]`);
-  assert.equal(diaba.sql(`SELECT status || ': ' || status_reason FROM address WHERE id = ${second}`), 'rejected: Trùng với hộ số 5 (synthetic test)');
+  assert.equal(world.diaba.sql(`SELECT status || ': ' || status_reason FROM address WHERE id = ${second}`), 'rejected: Trùng với hộ số 5 (synthetic test)');
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), [], 'only the refused rejection failed');
   await page.close();
 });
 
 test('a collector cannot sign in to review, and a phone-sized review page works', async () => {
-  const collector = diaba.user('review-collector', 'collector', '31135');
+  const collector = world.diaba.user('review-collector', 'collector', '31135');
   const { page, errors } = await signIn(collector, PHONE);
   await page.waitForSelector('#signin-error:not([hidden])');
   assert.equal(await page.isHidden('#work'), true);
   await page.close();
   assert.deepEqual(errors.filter((e) => !/401|403/.test(e)), []);
 
-  const registrar = diaba.user('review-registrar-2', 'registrar', '31147');
+  const registrar = world.diaba.user('review-registrar-2', 'registrar', '31147');
   const phone = await signIn(registrar, PHONE);
   await phone.page.waitForSelector('#list li[data-id]');
   await phone.page.screenshot({ path: join(ARTEFACTS, 'review-phone.png'), fullPage: true });

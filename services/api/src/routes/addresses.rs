@@ -449,7 +449,10 @@ async fn search(State(state): State<AppState>, Query(q): Query<SearchQuery>) -> 
             .ok_or_else(|| ApiError::invalid("offset", "offset is 0 to 10 000"))?,
         None => 0,
     };
-    let hits = state.store.search_addresses(&folded, offset, limit).await?;
+    let hits = {
+        let _turn = state.search_permits.acquire().await.expect("the semaphore is never closed");
+        state.store.search_addresses(&folded, offset, limit).await?
+    };
     let next_offset = (hits.len() as i64 == limit).then_some(offset + limit);
     Ok(axum::Json(json!({ "q": query, "folded": folded, "results": hits, "next_offset": next_offset })))
 }
