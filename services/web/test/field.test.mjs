@@ -5,11 +5,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { useDiaba, collectErrors, mapIdle, ARTEFACTS, PHONE, DESKTOP } from './harness.mjs';
 
-const world = useDiaba(before, after);
 let token;
 let spot; // a point inside parcel 31135/1/1, in Phường Ninh Kiều
-
-before(async () => {
+const world = useDiaba(before, after, async () => {
   token = world.diaba.user('field-collector', 'collector', '31135');
   const parcel = await (await fetch(`${world.diaba.url}/v1/parcels?ward=31135&sheet=1&number=1`)).json();
   const ring = parcel.geometry.coordinates[0][0].slice(0, -1);

@@ -118,13 +118,15 @@ export async function differingPixels(browser, png, against) {
 
 /**
  * A diaba and a browser for one test file, started before its tests and stopped after:
- * `const world = useDiaba(before, after)`, then `world.diaba`, `world.browser`.
+ * `const world = useDiaba(before, after)`, then `world.diaba`, `world.browser`. `setup`
+ * runs once both are up (node's top-level before hooks do not wait for each other).
  */
-export function useDiaba(before, after) {
+export function useDiaba(before, after, setup = async () => {}) {
   const world = {};
   before(async () => {
     world.diaba = await startDiaba();
     world.browser = await launchBrowser();
+    await setup(world);
   });
   after(async () => {
     await world.browser?.close();
