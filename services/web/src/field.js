@@ -165,6 +165,17 @@ async function renderQueue() {
 }
 
 let syncing = false;
+// A flaky network (or the first moments after 'online') fails requests: try again after
+// 2 s, then 4, 8 … up to 30 s, rather than waiting for the 30 s timer.
+const RETRY_FIRST_MS = 2_000;
+let retryDelay = RETRY_FIRST_MS;
+let retryTimer = null;
+
+function retrySoon() {
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(sync, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, 30_000);
+}
 
 /** Sends every queued (or sent but unanswered) capture; each answer settles its item. */
 async function sync() {
@@ -187,8 +198,10 @@ async function sync() {
         // No answer (network, server down, token revoked): everything stays to be resent.
         for (const item of chunk) await update(Object.assign(item, { state: 'queued' }));
         if (error.status === 401) $('signin-error').hidden = false;
+        else retrySoon();
         break;
       }
+      retryDelay = RETRY_FIRST_MS;
       for (const { index, status, body } of answer.json.results) {
         const item = chunk[index];
         if (status === 200 || status === 201) {
