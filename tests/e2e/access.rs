@@ -4,7 +4,7 @@
 //! refused by the server (and caught by the API crate's own test). Owners reach only
 //! registrars; a revoked token stops at once; guessing tokens is slowed down.
 
-use crate::server::Server;
+use crate::server::{Server, get_json_as};
 use diaba_api::{Access, ENDPOINTS, Endpoint};
 use diaba_core::auth::Role;
 use diaba_test_harness::demo_database;
@@ -340,15 +340,7 @@ async fn owners_never_reach_the_log_even_at_debug_level() {
     let log = tempfile::NamedTempFile::new().unwrap();
     let server = Server::start_logging(&["--database-url", &db.url], "debug", log.reopen().unwrap());
     let client = Client::new();
-    let parcel: Value = client
-        .get(server.url(&format!("/v1/parcels?ward={IN}&sheet=1&number=1")))
-        .bearer_auth(registrar.reveal())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let parcel = get_json_as(&server.url(&format!("/v1/parcels?ward={IN}&sheet=1&number=1")), registrar.reveal()).await;
     let owner = parcel["owners"][0]["name"].as_str().expect("a registrar sees the owner").to_owned();
     let id = parcel["id"].as_i64().unwrap();
     // A write that fails and one that is logged as a change, both carrying owners.

@@ -1,7 +1,7 @@
 //! Faults: the database stopped under the service, and an import killed mid-batch.
 
 use crate::embedded::DataDir;
-use crate::server::Server;
+use crate::server::{Server, get_json, get_json_as};
 use diaba_test_harness::{demo_database, fresh_database};
 use reqwest::Client;
 use serde_json::{Value, json};
@@ -123,15 +123,7 @@ async fn with_the_database_stopped_reads_answer_writes_get_503_and_no_acknowledg
     assert_eq!(sorted, wanted, "every acknowledged write once, nothing else");
 
     // The index follows the change feed again: a verification shows up in lookups.
-    let first: Value = client
-        .get(server.url("/v1/addresses/submissions?ward=31135"))
-        .bearer_auth(&registrar)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first = get_json_as(&server.url("/v1/addresses/submissions?ward=31135"), &registrar).await;
     let id = first["submissions"][0]["id"].as_i64().unwrap();
     let verified = client
         .post(server.url(&format!("/v1/addresses/submissions/{id}/verify")))
@@ -145,14 +137,7 @@ async fn with_the_database_stopped_reads_answer_writes_get_503_and_no_acknowledg
         (first["submissions"][0]["lon"].as_f64().unwrap(), first["submissions"][0]["lat"].as_f64().unwrap());
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let near: Value = client
-            .get(server.url(&format!("/v1/addresses/nearby?lon={lon}&lat={lat}&radius_m=1")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, _, near) = get_json(&server.url(&format!("/v1/addresses/nearby?lon={lon}&lat={lat}&radius_m=1"))).await;
         if near["addresses"].as_array().unwrap().iter().any(|a| a["address"]["id"] == id) {
             break;
         }

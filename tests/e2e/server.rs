@@ -77,6 +77,12 @@ impl Drop for Server {
     }
 }
 
+/// GET a URL with a bearer token and return its JSON body (Null when it is not JSON).
+pub async fn get_json_as(url: &str, token: &str) -> serde_json::Value {
+    let response = reqwest::Client::new().get(url).bearer_auth(token).send().await.expect("request");
+    response.json().await.unwrap_or(serde_json::Value::Null)
+}
+
 /// GET a URL and return (status, content type, JSON body).
 pub async fn get_json(url: &str) -> (u16, String, serde_json::Value) {
     let response = reqwest::get(url).await.expect("request");
