@@ -1,4 +1,4 @@
-//! `diaba import --layer flood-zones` with real GDAL on real file formats.
+//! `diaba import` with real GDAL on real file formats.
 
 use diaba_core::LonLat;
 use diaba_core::crs::Vn2000;
@@ -116,4 +116,38 @@ async fn a_file_with_bad_features_is_reported_and_imports_nothing_without_partia
     assert_eq!(count, 1);
     let (ok, _, err) = diaba(&["import", "/nonexistent.gpkg", "--layer", "flood-zones", "--database-url", &db.url]);
     assert!(!ok && err.contains("nonexistent"), "{err}");
+}
+
+/// Two synthetic parcels that overlap by a 1 m strip, and one clear of both.
+#[tokio::test]
+async fn parcels_overlapping_within_the_file_are_both_named_and_partial_takes_the_rest() {
+    let db = fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Whole metres near Ninh Kiều's centre, in the file's VN-2000 grid.
+    let centre = Vn2000::can_tho().unwrap().to_vn2000(LonLat::new(105.783, 10.033).unwrap()).unwrap();
+    let (x0, y0) = (centre.easting().round(), centre.northing().round());
+    let parcel = |number: u32, x: f64| {
+        let ring = [[x, y0], [x + 20.0, y0], [x + 20.0, y0 + 20.0], [x, y0 + 20.0], [x, y0]];
+        json!({ "type": "Feature", "properties": { "MaXa": "31135", "SoHieuToBanDo": 77, "SoThuTuThua": number, "LoaiDat": "ODT" },
+                "geometry": { "type": "Polygon", "coordinates": [ring] } })
+    };
+    let file = dir.path().join("overlapping.geojson");
+    std::fs::write(
+        &file,
+        collection(vec![parcel(1, x0), parcel(2, x0 + 19.0), parcel(3, x0 + 60.0)], Some("urn:ogc:def:crs:EPSG::5897")),
+    )
+    .unwrap();
+    let (ok, _, err) = diaba(&["import", file.to_str().unwrap(), "--layer", "parcels", "--database-url", &db.url]);
+    assert!(!ok);
+    assert!(err.contains("rejected feature 0: overlaps feature 1 of the file by 20.00 m²"), "{err}");
+    assert!(err.contains("rejected feature 1: overlaps feature 0 of the file by 20.00 m²"), "{err}");
+    let mut conn = db.connect().await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM parcel_version").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(count, 0, "all or nothing");
+    let (ok, out, err) =
+        diaba(&["import", file.to_str().unwrap(), "--layer", "parcels", "--partial", "--database-url", &db.url]);
+    assert!(ok, "{err}");
+    assert!(out.contains("1 parcels imported") && out.contains("2 rejected"), "{out}");
+    let numbers: Vec<i32> = sqlx::query_scalar("SELECT number FROM parcel_version").fetch_all(&mut conn).await.unwrap();
+    assert_eq!(numbers, vec![3]);
 }

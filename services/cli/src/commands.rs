@@ -367,6 +367,7 @@ async fn import_parcels(args: crate::args::ImportArgs) -> anyhow::Result<()> {
         mapping.insert(attribute.to_owned(), field.to_owned());
     }
     let (file, encoding) = (args.file.clone(), args.encoding.clone());
+    let started = std::time::Instant::now();
     let bar = progress_bar(0, "reading and validating parcels");
     let progress = bar.clone();
     let read = tokio::task::spawn_blocking(move || {
@@ -377,9 +378,23 @@ async fn import_parcels(args: crate::args::ImportArgs) -> anyhow::Result<()> {
     })
     .await??;
     bar.finish_and_clear();
+    tracing::info!(
+        features = read.accepted.len() + read.rejected.len(),
+        seconds = started.elapsed().as_secs_f32(),
+        "import: read and validated"
+    );
     let mut rejected: Vec<(i64, String)> = read.rejected.iter().map(|r| (r.feature as i64, r.reason.clone())).collect();
+    let outlines: Vec<_> = read.accepted.iter().map(|p| (p.feature, p.geometry.vn2000.geometry())).collect();
+    let overlapping = diaba_interop::overlaps_within(&outlines);
+    tracing::info!(
+        overlaps = overlapping.len(),
+        seconds = started.elapsed().as_secs_f32(),
+        "import: overlaps within the file"
+    );
+    let overlaps: std::collections::HashSet<u64> = overlapping.iter().map(|r| r.feature).collect();
+    rejected.extend(overlapping.into_iter().map(|r| (r.feature as i64, r.reason)));
     let mut parcels = Vec::with_capacity(read.accepted.len());
-    for p in read.accepted {
+    for p in read.accepted.into_iter().filter(|p| !overlaps.contains(&p.feature)) {
         let national_id = match p.national_id.as_deref().map(diaba_core::NationalParcelId::parse) {
             Some(Ok(id)) => id,
             _ => match diaba_core::NationalParcelId::for_parcel(&p.geometry.lonlat) {

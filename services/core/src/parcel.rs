@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 /// Default largest number of vertices in one parcel (a surveyed lot rarely has 100).
 pub const DEFAULT_MAX_VERTICES: usize = 10_000;
 
+/// Area two parcels may share before they overlap (survey noise), in m²: for edits against
+/// the register and between the parcels of an imported file alike.
+pub const OVERLAP_TOLERANCE_M2: f64 = 0.5;
+
 /// Land-use codes of TT 25/2014/TT-BTNMT plus those added by TT 08/2024/TT-BTNMT.
 pub const LAND_USE_CODES: &[&str] = &[
     "LUC", "LUK", "LUN", "BHK", "NHK", "HNK", "CLN", "RSX", "RPH", "RDD", "NTS", "LMU", "NKH", "ONT", "ODT", "TSC",
@@ -189,7 +193,29 @@ pub fn validate_geometry(
         let exterior = lines.remove(0);
         shapes.push(Polygon::new(exterior, lines));
     }
-    let submitted = MultiPolygon(shapes);
+    validate_shape(MultiPolygon(shapes), crs, max_vertices, vn2000)
+}
+
+/// Validates a parcel outline already read into geo types (from a file, through GDAL's
+/// WKB), as [`validate_geometry`] does after parsing GeoJSON.
+pub fn validate_shape(
+    submitted: MultiPolygon<f64>,
+    crs: SubmittedCrs,
+    max_vertices: usize,
+    vn2000: &Vn2000,
+) -> Result<ParcelGeometry, GeometryError> {
+    use geo::CoordsIter;
+    let err = |detail: String| GeometryError::new("geometry", detail);
+    if submitted.0.is_empty() {
+        return Err(err("the MultiPolygon has no polygon".into()));
+    }
+    let vertices = submitted.coords_count();
+    if vertices > max_vertices {
+        return Err(err(format!("{vertices} vertices is more than the limit of {max_vertices}")));
+    }
+    if submitted.coords_iter().any(|c| !c.x.is_finite() || !c.y.is_finite()) {
+        return Err(err("every position needs two finite numbers".into()));
+    }
     let (lonlat, metres) = match crs {
         SubmittedCrs::Wgs84 => {
             check_lonlat_range(&submitted)?;

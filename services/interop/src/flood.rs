@@ -6,7 +6,6 @@ use diaba_core::parcel::SubmittedCrs;
 use gdal::Dataset;
 use gdal::vector::LayerAccess;
 use geo::{MultiPolygon, Validation};
-use geozero::ToGeo;
 use std::path::Path;
 
 /// A zone read from a file, in WGS84.
@@ -85,15 +84,10 @@ pub fn read_flood_zones(
             continue;
         };
         let shape = match feature.geometry().map(|g| g.wkb()) {
-            Some(Ok(wkb)) => match geozero::wkb::Wkb(wkb).to_geo() {
-                Ok(geo::Geometry::Polygon(p)) => MultiPolygon(vec![p]),
-                Ok(geo::Geometry::MultiPolygon(m)) => m,
-                Ok(_) => {
-                    out.rejected.push(reject("geometry is not a polygon".into()));
-                    continue;
-                }
-                Err(e) => {
-                    out.rejected.push(reject(format!("unreadable geometry: {e}")));
+            Some(Ok(wkb)) => match crate::polygons_from_wkb(&wkb) {
+                Ok(shape) => shape,
+                Err(reason) => {
+                    out.rejected.push(reject(reason));
                     continue;
                 }
             },

@@ -4,12 +4,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod columns;
 mod export;
 mod flood;
+mod overlaps;
 mod parcels;
 
+pub use columns::FieldNames;
 pub use export::{Format, write_features};
 pub use flood::{FloodImport, ImportedZone, read_flood_zones};
+pub use overlaps::overlaps_within;
 pub use parcels::{ImportedParcel, PARCEL_FIELDS, ParcelImport, read_parcels, shapefile_encoding, unusable_encoding};
 
 /// A feature that was not accepted, and why.
@@ -58,4 +62,26 @@ pub(crate) fn crs_of(layer: &gdal::vector::Layer<'_>, path: &str) -> Result<diab
             "its coordinate system is {code}; diaba takes EPSG:4326, EPSG:5897 or EPSG:9209 (or pass --src-crs)"
         ),
     })
+}
+
+/// A feature's WKB geometry as polygons; anything else is a reason to reject it.
+pub(crate) fn polygons_from_wkb(wkb: &[u8]) -> Result<geo::MultiPolygon<f64>, String> {
+    use geozero::ToGeo;
+    match geozero::wkb::Wkb(wkb).to_geo() {
+        Ok(geo::Geometry::Polygon(p)) => Ok(geo::MultiPolygon(vec![p])),
+        Ok(geo::Geometry::MultiPolygon(m)) => Ok(m),
+        Ok(other) => Err(format!("a polygon is needed, not a {}", geometry_name(&other))),
+        Err(e) => Err(format!("unreadable geometry: {e}")),
+    }
+}
+
+fn geometry_name(geometry: &geo::Geometry<f64>) -> &'static str {
+    match geometry {
+        geo::Geometry::Point(_) => "Point",
+        geo::Geometry::Line(_) | geo::Geometry::LineString(_) => "LineString",
+        geo::Geometry::MultiPoint(_) => "MultiPoint",
+        geo::Geometry::MultiLineString(_) => "MultiLineString",
+        geo::Geometry::GeometryCollection(_) => "GeometryCollection",
+        _ => "polygon of another kind",
+    }
 }

@@ -1,11 +1,13 @@
 //! Importing parcels from the files land offices keep (GeoPackage, Shapefile, GeoJSON …),
 //! with the field names they export and the same geometry validation as the API.
 
+use crate::columns::{Columns, FieldNames};
 use crate::{Error, Rejected};
 use diaba_core::crs::Vn2000;
-use diaba_core::parcel::{DEFAULT_MAX_VERTICES, ParcelGeometry, SubmittedCrs, validate_geometry};
+use diaba_core::parcel::{DEFAULT_MAX_VERTICES, ParcelGeometry, SubmittedCrs, validate_shape};
 use gdal::Dataset;
 use gdal::vector::LayerAccess;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -45,7 +47,7 @@ pub struct ParcelImport {
 
 /// Attributes and the field names offices use for them, first match wins: diaba's own
 /// export names, then the Vietnamese cadastral names (MaXa, SoHieuToBanDo …).
-pub const PARCEL_FIELDS: [(&str, &[&str]); 7] = [
+pub const PARCEL_FIELDS: [FieldNames; 7] = [
     ("ward", &["ward_code", "MaXa", "ma_xa", "MAXA"]),
     ("sheet", &["sheet", "SoHieuToBanDo", "SoTo", "so_to", "SHBANDO"]),
     ("number", &["number", "SoThuTuThua", "SoThua", "so_thua", "SOTHUTUTHUA"]),
@@ -97,105 +99,132 @@ pub fn read_parcels(
         SubmittedCrs::Wgs84 => diaba_core::crs::Tm3Zone::CAN_THO,
     })
     .map_err(|e| Error::Crs { path: shown.clone(), reason: e.to_string() })?;
-    let names = |attribute: &str| -> Vec<String> {
-        match mapping.get(attribute) {
-            Some(field) => vec![field.clone()],
-            None => PARCEL_FIELDS
-                .iter()
-                .find(|(a, _)| *a == attribute)
-                .map(|(_, fields)| fields.iter().map(|f| f.to_string()).collect())
-                .unwrap_or_default(),
+    let columns = Columns::resolve(&layer.defn(), &PARCEL_FIELDS, mapping, &shown)?;
+    for required in ["ward", "sheet", "number", "land_use"] {
+        if !columns.has(required) {
+            return Err(Error::Crs {
+                path: shown.clone(),
+                reason: format!(
+                    "no {required} field: looked for {:?}; name the file's field with --map {required}=FIELD",
+                    columns.names(required)
+                ),
+            });
         }
-    };
+    }
+    // GDAL's features are read on this thread; their geometries are validated on every core.
     let mut out = ParcelImport::default();
+    let mut read = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
     for (position, feature) in layer.features().enumerate() {
         progress(position as u64 + 1, total);
         let fid = feature.fid().unwrap_or(position as u64);
-        let text = |attribute: &str| {
-            names(attribute)
-                .iter()
-                .find_map(|n| feature.field_as_string_by_name(n).ok().flatten())
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let reject = |reason: String| Rejected { feature: fid, reason };
-        let whole = |attribute: &str| -> Result<i32, String> {
-            let value = text(attribute).ok_or_else(|| format!("no {attribute} (fields {:?})", names(attribute)))?;
-            value
+        match read_attributes(&feature, &columns) {
+            Ok(parcel) => read.push((fid, parcel)),
+            Err(reason) => out.rejected.push(Rejected { feature: fid, reason }),
+        }
+    }
+    let zone = vn2000.zone();
+    let checked: Vec<Result<ImportedParcel, Rejected>> = read
+        .into_par_iter()
+        .map_init(
+            || Vn2000::new(zone).expect("the zone was set up above"),
+            |vn2000, (fid, raw)| raw.validate(fid, crs, vn2000),
+        )
+        .collect();
+    for result in checked {
+        match result {
+            Ok(parcel) => {
+                if parcel.geometry.reoriented {
+                    out.fixed.push(Rejected { feature: parcel.feature, reason: "rings re-oriented".into() });
+                }
+                out.accepted.push(parcel);
+            }
+            Err(rejected) => out.rejected.push(rejected),
+        }
+    }
+    out.rejected.sort_by_key(|r| r.feature);
+    Ok(out)
+}
+
+/// A feature's attributes, read and checked; its geometry still WKB.
+struct RawParcel {
+    ward_code: String,
+    sheet: i32,
+    number: i32,
+    land_use: String,
+    area: Option<f64>,
+    national_id: Option<String>,
+    address_text: Option<String>,
+    wkb: Vec<u8>,
+}
+
+fn read_attributes(feature: &gdal::vector::Feature<'_>, columns: &Columns) -> Result<RawParcel, String> {
+    let text = |attribute: &str| columns.text(feature, attribute);
+    let names = |attribute: &str| columns.names(attribute).to_vec();
+    let whole = |attribute: &str| -> Result<i32, String> {
+        let value = text(attribute).ok_or_else(|| format!("no {attribute} (fields {:?})", names(attribute)))?;
+        value
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.fract() == 0.0 && *v >= 1.0 && *v <= f64::from(i32::MAX))
+            .map(|v| v as i32)
+            .ok_or_else(|| format!("{attribute} {value:?} is not a positive whole number"))
+    };
+    let ward_code = text("ward").ok_or_else(|| format!("no ward code (fields {:?})", names("ward")))?;
+    let (sheet, number) = (whole("sheet")?, whole("number")?);
+    let land_use = text("land_use")
+        .map(|u| u.to_uppercase())
+        .ok_or_else(|| format!("no land-use code (fields {:?})", names("land_use")))?;
+    if !(2..=4).contains(&land_use.len()) || !land_use.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(format!("land use {land_use:?} is not a code such as ODT, LUC or CLN"));
+    }
+    let wkb = match feature.geometry().map(|g| g.wkb()) {
+        Some(Ok(wkb)) => wkb,
+        _ => return Err("no geometry".into()),
+    };
+    let exact_area = columns.real(feature, "area");
+    let area = match (exact_area, text("area")) {
+        (Some(area), _) if area > 0.0 && area.is_finite() => Some(area),
+        (_, Some(area)) => Some(
+            area.replace(',', ".")
                 .parse::<f64>()
                 .ok()
-                .filter(|v| v.fract() == 0.0 && *v >= 1.0 && *v <= f64::from(i32::MAX))
-                .map(|v| v as i32)
-                .ok_or_else(|| format!("{attribute} {value:?} is not a positive whole number"))
-        };
-        let (ward, sheet, number) = match (text("ward"), whole("sheet"), whole("number")) {
-            (Some(ward), Ok(sheet), Ok(number)) => (ward, sheet, number),
-            (None, _, _) => {
-                out.rejected.push(reject(format!("no ward code (fields {:?})", names("ward"))));
-                continue;
-            }
-            (_, Err(e), _) | (_, _, Err(e)) => {
-                out.rejected.push(reject(e));
-                continue;
-            }
-        };
-        let Some(land_use) = text("land_use").map(|u| u.to_uppercase()) else {
-            out.rejected.push(reject(format!("no land-use code (fields {:?})", names("land_use"))));
-            continue;
-        };
-        if !(2..=4).contains(&land_use.len()) || !land_use.chars().all(|c| c.is_ascii_uppercase()) {
-            out.rejected.push(reject(format!("land use {land_use:?} is not a code such as ODT, LUC or CLN")));
-            continue;
-        }
-        let geojson = match feature.geometry().map(|g| g.json()) {
-            Some(Ok(json)) => json,
-            _ => {
-                out.rejected.push(reject("no geometry".into()));
-                continue;
-            }
-        };
-        let value: serde_json::Value = serde_json::from_str(&geojson).unwrap_or_default();
-        let geometry = match validate_geometry(&value, crs, DEFAULT_MAX_VERTICES, &vn2000) {
-            Ok(geometry) => geometry,
-            Err(e) => {
-                out.rejected.push(reject(format!("{}: {}", e.field, e.detail)));
-                continue;
-            }
-        };
-        if geometry.reoriented {
-            out.fixed.push(Rejected { feature: fid, reason: "rings re-oriented".into() });
-        }
-        // Read as a double where the field is one: text would round it to 15 digits.
-        let exact_area = names("area").iter().find_map(|n| {
-            feature.fields().find(|(name, _)| name == n).and_then(|(_, value)| match value {
-                Some(gdal::vector::FieldValue::RealValue(area)) => Some(area),
-                _ => None,
-            })
-        });
-        let legal_area_m2 = match (exact_area, text("area")) {
-            (Some(area), _) if area > 0.0 && area.is_finite() => area,
-            (_, Some(area)) => match area.replace(',', ".").parse::<f64>().ok().filter(|a| *a > 0.0 && a.is_finite()) {
-                Some(area) => area,
-                None => {
-                    out.rejected.push(reject(format!("area {area:?} is not a positive number of m²")));
-                    continue;
-                }
-            },
-            (_, None) => geometry.area_m2(),
-        };
-        out.accepted.push(ImportedParcel {
-            feature: fid,
-            ward_code: ward,
-            sheet,
-            number,
-            land_use,
-            legal_area_m2,
-            national_id: text("national_id"),
-            address_text: text("address"),
+                .filter(|a| *a > 0.0 && a.is_finite())
+                .ok_or_else(|| format!("area {area:?} is not a positive number of m²"))?,
+        ),
+        (_, None) => None,
+    };
+    Ok(RawParcel {
+        ward_code,
+        sheet,
+        number,
+        land_use,
+        area,
+        national_id: text("national_id"),
+        address_text: text("address"),
+        wkb,
+    })
+}
+
+impl RawParcel {
+    /// The geometry checked as the API checks it; the legal area defaults to the planar
+    /// VN-2000 area when the file has none.
+    fn validate(self, feature: u64, crs: SubmittedCrs, vn2000: &Vn2000) -> Result<ImportedParcel, Rejected> {
+        let reject = |reason: String| Rejected { feature, reason };
+        let shape = crate::polygons_from_wkb(&self.wkb).map_err(reject)?;
+        let geometry = validate_shape(shape, crs, DEFAULT_MAX_VERTICES, vn2000)
+            .map_err(|e| reject(format!("{}: {}", e.field, e.detail)))?;
+        Ok(ImportedParcel {
+            feature,
+            ward_code: self.ward_code,
+            sheet: self.sheet,
+            number: self.number,
+            land_use: self.land_use,
+            legal_area_m2: self.area.unwrap_or_else(|| geometry.area_m2()),
+            national_id: self.national_id,
+            address_text: self.address_text,
             geometry,
-        });
+        })
     }
-    Ok(out)
 }
 
 /// The encoding of a Shapefile's attribute table when no .cpg names it and its records are

@@ -4,7 +4,7 @@
 
 use crate::error::{QueryContext, Result};
 use crate::feed::{Layer, append_reload};
-use crate::seed::{NULL, copy_row, ewkt};
+use crate::seed::{NULL, copy_row, ewkb_hex};
 use crate::store::Store;
 use geo::MultiPolygon;
 use serde_json::Value;
@@ -61,6 +61,7 @@ impl Store {
         partial: bool,
         dry_run: bool,
     ) -> Result<Imported> {
+        let started = std::time::Instant::now();
         let mut tx = self.pool().begin().await.query("begin parcel import")?;
         sqlx::query(
             "CREATE TEMP TABLE import_parcel (feature bigint, national_id text, ward_code text, sheet int, number int, \
@@ -84,8 +85,8 @@ impl Store {
                     p.land_use.clone(),
                     p.legal_area_m2.to_string(),
                     p.address_text.clone().unwrap_or_else(|| NULL.into()),
-                    ewkt(4326, &p.lonlat),
-                    ewkt(5897, &p.vn2000),
+                    ewkb_hex(4326, &p.lonlat),
+                    ewkb_hex(5897, &p.vn2000),
                 ],
             );
             if (i + 1) % 2_000 == 0 || i + 1 == parcels.len() {
@@ -94,12 +95,14 @@ impl Store {
             }
         }
         copy.finish().await.query("copy import finish")?;
+        tracing::info!(parcels = parcels.len(), seconds = started.elapsed().as_secs_f32(), "import: staged");
         sqlx::query("CREATE INDEX ON import_parcel USING gist (geom)")
             .execute(&mut *tx)
             .await
             .query("staging index")?;
         let problems: Vec<(i64, String)> =
             sqlx::query_as(include_str!("sql/import_checks.sql")).fetch_all(&mut *tx).await.query("import checks")?;
+        tracing::info!(problems = problems.len(), seconds = started.elapsed().as_secs_f32(), "import: checked");
         if !problems.is_empty() && !partial {
             tx.rollback().await.query("rollback import")?;
             return Ok(Imported::Refused(problems));
@@ -146,6 +149,7 @@ impl Store {
             .query("audit parcel import")?;
         append_reload(&mut tx, Layer::Parcels).await?;
         tx.commit().await.query("commit parcel import")?;
+        tracing::info!(written, seconds = started.elapsed().as_secs_f32(), "import: committed");
         Ok(Imported::Done { batch, written, refused: problems })
     }
 }

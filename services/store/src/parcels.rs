@@ -16,8 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::{PgConnection, Postgres, Transaction};
 
-/// Overlap with live parcels tolerated when placing a parcel (survey noise), in m².
-pub const OVERLAP_TOLERANCE_M2: f64 = 0.5;
+pub use diaba_core::parcel::OVERLAP_TOLERANCE_M2;
 /// How far the parts of a split may differ from their parent, in m².
 pub const SPLIT_TOLERANCE_M2: f64 = 0.5;
 

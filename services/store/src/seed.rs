@@ -95,8 +95,8 @@ fn write_row(out: &mut String, national_id: &str, p: &DemoParcel) {
         p.ward_code.clone(),
         p.sheet.to_string(),
         p.number.to_string(),
-        ewkt(4326, &p.lonlat),
-        ewkt(5897, &p.vn2000),
+        ewkb_hex(4326, &p.lonlat),
+        ewkb_hex(5897, &p.vn2000),
         p.area_m2.to_string(),
         land_uses,
         p.certificate_serial.clone().unwrap_or_else(|| NULL.into()),
@@ -135,6 +135,16 @@ fn escape_copy_text(out: &mut String, text: &str) {
 }
 
 /// Extended WKT with SRID, which PostGIS reads directly in COPY.
+/// Hex EWKB, as COPY's text format takes geometries: exact like [`ewkt`], without
+/// printing and parsing every coordinate as decimal text (a third of a bulk import's staging).
+pub(crate) fn ewkb_hex(srid: u32, shape: &MultiPolygon<f64>) -> String {
+    use geozero::{CoordDimensions, ToWkb};
+    let ewkb = geo::Geometry::MultiPolygon(shape.clone())
+        .to_ewkb(CoordDimensions::xy(), Some(srid as i32))
+        .expect("a polygon always encodes");
+    hex::encode(ewkb)
+}
+
 pub(crate) fn ewkt(srid: u32, shape: &MultiPolygon<f64>) -> String {
     let mut out = format!("SRID={srid};MULTIPOLYGON(");
     for (p, polygon) in shape.iter().enumerate() {
@@ -252,6 +262,13 @@ impl Store {
 mod tests {
     use super::*;
     use geo::polygon;
+
+    #[test]
+    fn ewkb_hex_of_a_square_is_postgis_ewkb() {
+        let shape = MultiPolygon(vec![polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0)]]);
+        // Little-endian MultiPolygon (6) with the SRID flag (0x20000000), SRID 4326, one polygon.
+        assert!(ewkb_hex(4326, &shape).starts_with("0106000020e610000001000000"), "{}", ewkb_hex(4326, &shape));
+    }
 
     #[test]
     fn ewkt_of_a_square() {

@@ -1,5 +1,6 @@
 -- Every reason an imported parcel cannot enter the register, one row per (feature, reason),
--- checked against the staging table `import_parcel` and the live register.
+-- checked against the staging table `import_parcel` and the live register. Overlaps between
+-- features of the file are found before staging (diaba_interop::overlaps_within).
 SELECT feature, reason FROM (
     SELECT feature, 'key ' || ward_code || '/' || sheet || '/' || number || ' appears more than once in the file' AS reason
     FROM (SELECT *, count(*) OVER (PARTITION BY ward_code, sheet, number) AS copies FROM import_parcel) s
@@ -29,9 +30,5 @@ SELECT feature, reason FROM (
     SELECT s.feature, 'overlaps live parcel ' || v.parcel_id || ' by ' || round(ST_Area(ST_Intersection(s.geom_vn2000, v.geom_vn2000))::numeric, 2) || ' m²'
     FROM import_parcel s JOIN parcel_version v
       ON v.valid_to IS NULL AND v.geom && s.geom AND ST_Area(ST_Intersection(s.geom_vn2000, v.geom_vn2000)) > 0.5
-  UNION ALL
-    SELECT a.feature, 'overlaps feature ' || b.feature || ' of the file by ' || round(ST_Area(ST_Intersection(a.geom_vn2000, b.geom_vn2000))::numeric, 2) || ' m²'
-    FROM import_parcel a JOIN import_parcel b
-      ON a.feature <> b.feature AND a.geom && b.geom AND ST_Area(ST_Intersection(a.geom_vn2000, b.geom_vn2000)) > 0.5
 ) problems
 ORDER BY feature, reason
