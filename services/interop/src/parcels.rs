@@ -99,7 +99,7 @@ pub fn read_parcels(
         SubmittedCrs::Wgs84 => diaba_core::crs::Tm3Zone::CAN_THO,
     })
     .map_err(|e| Error::Crs { path: shown.clone(), reason: e.to_string() })?;
-    let columns = Columns::resolve(&layer.defn(), &PARCEL_FIELDS, mapping, &shown)?;
+    let columns = Columns::resolve(layer.defn(), &PARCEL_FIELDS, mapping, &shown)?;
     for required in ["ward", "sheet", "number", "land_use"] {
         if !columns.has(required) {
             return Err(Error::Crs {
