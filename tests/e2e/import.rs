@@ -4,6 +4,7 @@ use diaba_core::LonLat;
 use diaba_core::crs::Vn2000;
 use diaba_test_harness::fresh_database;
 use serde_json::json;
+use sqlx::Connection;
 use std::process::Command;
 
 fn diaba(args: &[&str]) -> (bool, String, String) {
@@ -150,4 +151,103 @@ async fn parcels_overlapping_within_the_file_are_both_named_and_partial_takes_th
     assert!(out.contains("1 parcels imported") && out.contains("2 rejected"), "{out}");
     let numbers: Vec<i32> = sqlx::query_scalar("SELECT number FROM parcel_version").fetch_all(&mut conn).await.unwrap();
     assert_eq!(numbers, vec![3]);
+}
+
+/// A household point near Ninh Kiều's centre (synthetic), with its VN-2000 grid position.
+fn household_point() -> (LonLat, f64, f64) {
+    let point = LonLat::new(105.7831, 10.0335).unwrap();
+    let grid = Vn2000::can_tho().unwrap().to_vn2000(point).unwrap();
+    (point, grid.easting(), grid.northing())
+}
+
+#[tokio::test]
+async fn addresses_import_from_geojson_and_from_a_survey_order_csv_to_the_same_verified_points() {
+    let (point, easting, northing) = household_point();
+    let dir = tempfile::tempdir().unwrap();
+    let household = |lon: f64, lat: f64, ward: &str| {
+        json!({ "type": "Feature", "properties": { "SoNha": "12/3A", "TenDuong": "Đường 30 Tháng 4", "MaXa": ward, "ChuHo": "Nguyễn Văn Thử (synthetic)" },
+                "geometry": { "type": "Point", "coordinates": [lon, lat] } })
+    };
+    let geojson = dir.path().join("households.geojson");
+    std::fs::write(
+        &geojson,
+        collection(
+            vec![
+                household(point.lon(), point.lat(), "31135"),
+                household(105.85, 21.03, "31135"),            // Hà Nội
+                household(point.lon(), point.lat(), "31149"), // the file's ward disagrees
+            ],
+            None,
+        ),
+    )
+    .unwrap();
+    let db = fresh_database().await;
+    let (ok, out, err) =
+        diaba(&["import", geojson.to_str().unwrap(), "--layer", "addresses", "--database-url", &db.url]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("rejected feature 1") && err.contains("outside the 12 wards"), "{err}");
+    assert!(err.contains("rejected feature 2: the file says ward 31149, but the point is in ward 31135"), "{err}");
+    let mut conn = db.connect().await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM address").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(count, 0, "all or nothing");
+    let (ok, out, err) =
+        diaba(&["import", geojson.to_str().unwrap(), "--layer", "addresses", "--partial", "--database-url", &db.url]);
+    assert!(ok && out.contains("1 addresses imported as batch"), "{out}{err}");
+
+    // The same household in a surveyors' table: X = northing, Y = easting, semicolons, mm.
+    let csv = dir.path().join("ho_dan.csv");
+    std::fs::write(&csv, format!("STT;SoNha;TenDuong;X;Y\n1;12/3A;Đường 30 Tháng 4;{northing:.3};{easting:.3}\n"))
+        .unwrap();
+    let from_table = fresh_database().await;
+    let (ok, out, err) =
+        diaba(&["import", csv.to_str().unwrap(), "--layer", "addresses", "--database-url", &from_table.url]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("X = northing"), "the table's convention is reported: {out}");
+
+    let row = |url: String| async move {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let row: (String, String, String, f64, f64, bool, String) = sqlx::query_as(
+            "SELECT vpostcode, ward_code, status, ST_X(location), ST_Y(location), import_batch IS NOT NULL, house_number FROM address",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        row
+    };
+    let (a, b) = (row(db.url.clone()).await, row(from_table.url.clone()).await);
+    assert_eq!((a.1.as_str(), a.2.as_str(), a.5, a.6.as_str()), ("31135", "verified", true, "12/3A"));
+    assert!((a.3 - point.lon()).abs() < 1e-12 && (a.4 - point.lat()).abs() < 1e-12, "{a:?}");
+    assert!((a.3 - b.3).abs() < 1e-7 && (a.4 - b.4).abs() < 1e-7, "same place within a centimetre: {a:?} {b:?}");
+    assert_eq!(a.0, b.0, "same Vpostcode");
+    assert!(a.0.starts_with("9"), "a Cần Thơ postcode: {}", a.0);
+}
+
+#[tokio::test]
+async fn a_parcel_coordinate_table_in_survey_order_imports_as_its_outline() {
+    let (_, easting, northing) = household_point();
+    let (e0, n0) = (easting.round(), northing.round());
+    // Corners listed out of order (STT says the order), without repeating the first.
+    let corners = [(3, e0 + 20.0, n0 + 20.0), (1, e0, n0), (4, e0, n0 + 20.0), (2, e0 + 20.0, n0)];
+    let mut table = String::from("MaXa,SoHieuToBanDo,SoThuTuThua,LoaiDat,STT,X,Y\n");
+    for (order, e, n) in corners {
+        table.push_str(&format!("31135,88,5,ODT,{order},{n:.3},{e:.3}\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("toa_do_thua.csv");
+    std::fs::write(&csv, table).unwrap();
+    let db = fresh_database().await;
+    let (ok, out, err) = diaba(&["import", csv.to_str().unwrap(), "--layer", "parcels", "--database-url", &db.url]);
+    assert!(ok, "{out}{err}");
+    let mut conn = db.connect().await;
+    let (count, area, outline): (i64, f64, String) = sqlx::query_as(
+        "SELECT count(*), max(legal_area_m2), max(ST_AsText(ST_Normalize(geom_vn2000), 3)) FROM parcel_version",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(count, 1);
+    assert!((area - 400.0).abs() < 1e-6, "legal area from the outline: {area}");
+    for (_, e, n) in corners {
+        assert!(outline.contains(&format!("{e:.0} {n:.0}")), "corner {e} {n} in {outline}");
+    }
 }

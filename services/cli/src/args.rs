@@ -123,7 +123,7 @@ pub struct BakeArgs {
 pub struct ImportArgs {
     /// The file to read (its first layer).
     pub file: PathBuf,
-    /// What the file holds (parcels or flood-zones; addresses and units follow).
+    /// What the file holds.
     #[arg(long, value_enum)]
     pub layer: ImportLayer,
     /// Coordinate system of the file when its metadata lacks one or is wrong: EPSG:4326,
@@ -139,12 +139,17 @@ pub struct ImportArgs {
     /// Import the valid features even when others are rejected (default: all or nothing).
     #[arg(long)]
     pub partial: bool,
-    /// Which file field holds an attribute, e.g. `--map sheet=TO --map number=THUA`
-    /// (attributes: ward, sheet, number, land_use, area, national_id, address). Without
-    /// it the usual names are tried: ward_code/MaXa, sheet/SoHieuToBanDo,
-    /// number/SoThuTuThua, land_use/LoaiDat, legal_area_m2/DienTich …
+    /// Which file field holds an attribute, e.g. `--map sheet=TO --map number=THUA`.
+    /// Parcels: ward, sheet, number, land_use, area, national_id, address, order (a
+    /// coordinate table's corner order); addresses: house_number, street, hamlet, ward,
+    /// head_name, vpostcode. Without it the usual names are tried: MaXa, SoHieuToBanDo,
+    /// SoThuTuThua, LoaiDat, DienTich, SoNha, TenDuong, Ap, ChuHo, STT …
     #[arg(long = "map", value_name = "ATTRIBUTE=FIELD")]
     pub mapping: Vec<String>,
+    /// One value of an attribute for every feature of a file that has no field for it,
+    /// e.g. `--set ward=31135 --set sheet=12` for one map sheet of one ward.
+    #[arg(long = "set", value_name = "ATTRIBUTE=VALUE")]
+    pub values: Vec<String>,
     /// Text encoding of a Shapefile's attributes (e.g. UTF-8, ISO-8859-1). Without it a
     /// .cpg is followed, else UTF-8 is detected from the data. CP1258 is refused: GDAL's
     /// iconv here loses the last letter of each value; convert such files to UTF-8 first.
@@ -161,6 +166,9 @@ pub enum ImportLayer {
     Parcels,
     /// Flood-risk zones with a 1–5 risk level.
     FloodZones,
+    /// Household addresses (points): placed in their ward, coded with their Vpostcode,
+    /// stored as verified records of the office that holds them.
+    Addresses,
 }
 
 #[derive(Debug, Args)]

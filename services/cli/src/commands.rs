@@ -146,8 +146,10 @@ async fn open_migrated(args: &DbArgs, connections: u32) -> anyhow::Result<Store>
 /// `diaba import`: read and validate, report every rejected feature, then write all or
 /// nothing (unless --partial) in one transaction.
 async fn import(args: crate::args::ImportArgs) -> anyhow::Result<()> {
-    if args.layer == crate::args::ImportLayer::Parcels {
-        return import_parcels(args).await;
+    match args.layer {
+        crate::args::ImportLayer::Parcels => return import_parcels(args).await,
+        crate::args::ImportLayer::Addresses => return import_addresses(args).await,
+        crate::args::ImportLayer::FloodZones => {}
     }
     let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
     let file = args.file.clone();
@@ -353,19 +355,117 @@ async fn bake(args: crate::args::BakeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--map` and `--set` pairs.
+fn field_mapping(args: &crate::args::ImportArgs) -> anyhow::Result<diaba_interop::FieldMapping> {
+    let pairs = |list: &[String], flag: &str| -> anyhow::Result<std::collections::HashMap<String, String>> {
+        list.iter()
+            .map(|pair| {
+                let (attribute, value) =
+                    pair.split_once('=').with_context(|| format!("{flag} takes ATTRIBUTE=VALUE, not {pair:?}"))?;
+                Ok((attribute.trim().to_owned(), value.trim().to_owned()))
+            })
+            .collect()
+    };
+    Ok(diaba_interop::FieldMapping { fields: pairs(&args.mapping, "--map")?, values: pairs(&args.values, "--set")? })
+}
+
+/// Prints each refused feature; the error that ends a refused import.
+fn refuse(rejected: &[(i64, String)]) -> anyhow::Error {
+    for (feature, reason) in rejected {
+        eprintln!("rejected feature {feature}: {reason}");
+    }
+    anyhow::anyhow!("nothing imported: {} feature(s) rejected; fix them or pass --partial", rejected.len())
+}
+
+/// `diaba import --layer addresses`: each point placed in its ward and coded, then all
+/// written as one batch (or none, unless --partial).
+async fn import_addresses(args: crate::args::ImportArgs) -> anyhow::Result<()> {
+    let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
+    let mapping = field_mapping(&args)?;
+    let store = open_migrated(&args.db, 2).await?;
+    let result = import_addresses_into(&store, &args, crs, mapping).await;
+    store.close().await?;
+    result
+}
+
+async fn import_addresses_into(
+    store: &Store,
+    args: &crate::args::ImportArgs,
+    crs: Option<diaba_core::parcel::SubmittedCrs>,
+    mapping: diaba_interop::FieldMapping,
+) -> anyhow::Result<()> {
+    let mut postcodes = diaba_core::PostcodeTable::default();
+    for unit in store.unit_features().await? {
+        postcodes.extend(unit.postcode_area);
+    }
+    let names = store.ward_search_names().await?;
+    let (file, encoding) = (args.file.clone(), args.encoding.clone());
+    let bar = progress_bar(0, "reading and placing addresses");
+    let progress = bar.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        diaba_interop::read_addresses(&file, crs, &mapping, encoding.as_deref(), &postcodes, |done, total| {
+            progress.set_length(total);
+            progress.set_position(done);
+        })
+    })
+    .await??;
+    bar.finish_and_clear();
+    for note in &read.notes {
+        println!("{note}");
+    }
+    let rejected: Vec<(i64, String)> = read.rejected.iter().map(|r| (r.feature as i64, r.reason.clone())).collect();
+    println!("{} accepted, {} rejected", read.accepted.len(), rejected.len());
+    if !rejected.is_empty() && !args.partial {
+        return Err(refuse(&rejected));
+    }
+    for (feature, reason) in &rejected {
+        eprintln!("rejected feature {feature}: {reason}");
+    }
+    if args.dry_run {
+        println!("dry run: nothing written");
+        return Ok(());
+    }
+    let addresses: Vec<diaba_store::import::ImportAddress> = read
+        .accepted
+        .into_iter()
+        .map(|a| {
+            let ward_names = names.get(&a.ward_code).map(|n| n.join(" ")).unwrap_or_default();
+            let search_text = diaba_core::fold(&format!(
+                "{} {} {} {ward_names}",
+                a.house_number,
+                a.street.as_deref().unwrap_or(""),
+                a.hamlet.as_deref().unwrap_or("")
+            ));
+            diaba_store::import::ImportAddress {
+                feature: a.feature,
+                lon: a.location.lon(),
+                lat: a.location.lat(),
+                vpostcode: a.vpostcode,
+                ward_code: a.ward_code,
+                house_number: a.house_number,
+                street: a.street,
+                hamlet: a.hamlet,
+                head_name: a.head_name,
+                search_text,
+            }
+        })
+        .collect();
+    let report = serde_json::json!({
+        "file": args.file.display().to_string(),
+        "read": addresses.len() + rejected.len(),
+        "notes": read.notes,
+        "rejected": rejected.iter().map(|(f, r)| serde_json::json!({ "feature": f, "reason": r })).collect::<Vec<_>>(),
+    });
+    let batch = store.import_addresses(&args.file.display().to_string(), &addresses, &report).await?;
+    println!("{} addresses imported as batch {batch}", addresses.len());
+    Ok(())
+}
+
 /// `diaba import --layer parcels`: read and validate with GDAL, then stage and check
 /// against the register in one transaction; report every refused feature.
 async fn import_parcels(args: crate::args::ImportArgs) -> anyhow::Result<()> {
     let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
-    let mut mapping = std::collections::HashMap::new();
-    for pair in &args.mapping {
-        let (attribute, field) = pair.split_once('=').context("--map takes ATTRIBUTE=FIELD")?;
-        anyhow::ensure!(
-            diaba_interop::PARCEL_FIELDS.iter().any(|(a, _)| *a == attribute),
-            "--map {attribute}: attributes are ward, sheet, number, land_use, area, national_id, address"
-        );
-        mapping.insert(attribute.to_owned(), field.to_owned());
-    }
+    let mapping = field_mapping(&args)?;
     let (file, encoding) = (args.file.clone(), args.encoding.clone());
     let started = std::time::Instant::now();
     let bar = progress_bar(0, "reading and validating parcels");
@@ -383,6 +483,9 @@ async fn import_parcels(args: crate::args::ImportArgs) -> anyhow::Result<()> {
         seconds = started.elapsed().as_secs_f32(),
         "import: read and validated"
     );
+    for note in &read.notes {
+        println!("{note}");
+    }
     let mut rejected: Vec<(i64, String)> = read.rejected.iter().map(|r| (r.feature as i64, r.reason.clone())).collect();
     let outlines: Vec<_> = read.accepted.iter().map(|p| (p.feature, p.geometry.vn2000.geometry())).collect();
     let overlapping = diaba_interop::overlaps_within(&outlines);
@@ -430,10 +533,7 @@ async fn import_parcels(args: crate::args::ImportArgs) -> anyhow::Result<()> {
         eprintln!("fixed feature {}: {}", fix.feature, fix.reason);
     }
     if !rejected.is_empty() && !args.partial {
-        for (feature, reason) in &rejected {
-            eprintln!("rejected feature {feature}: {reason}");
-        }
-        anyhow::bail!("nothing imported: {} feature(s) rejected; fix them or pass --partial", rejected.len());
+        return Err(refuse(&rejected));
     }
     let store = open_migrated(&args.db, 2).await?;
     let source = args.file.display().to_string();

@@ -1,5 +1,7 @@
 //! Which column of a file holds each attribute diaba needs, resolved once per file from
-//! the names offices use (or `--map`), then read by index for every feature.
+//! the names offices use (or `--map`), then read by index for every feature. Attributes a
+//! file does not carry at all (a DGN sheet has no ward column) can be given for the whole
+//! file (`--set ward=31135`).
 
 use crate::Error;
 use gdal::vector::{Defn, Feature, FieldValue};
@@ -13,6 +15,16 @@ pub type FieldNames = (&'static str, &'static [&'static str]);
 pub(crate) struct Columns {
     found: HashMap<&'static str, (i32, String)>,
     candidates: HashMap<&'static str, Vec<String>>,
+    fixed: HashMap<String, String>,
+}
+
+/// How a file's fields map to attributes: `--map attribute=FIELD` and `--set attribute=VALUE`.
+#[derive(Debug, Clone, Default)]
+pub struct FieldMapping {
+    /// attribute → the file's field name
+    pub fields: HashMap<String, String>,
+    /// attribute → one value for every feature (used where the file has no such field)
+    pub values: HashMap<String, String>,
 }
 
 impl Columns {
@@ -21,12 +33,14 @@ impl Columns {
     pub(crate) fn resolve(
         defn: &Defn,
         fields: &[FieldNames],
-        mapping: &HashMap<String, String>,
+        mapping: &FieldMapping,
         path: &str,
     ) -> Result<Self, Error> {
+        let fixed = mapping.values.clone();
+        let mapping = &mapping.fields;
         let present: Vec<String> = defn.fields().map(|f| f.name()).collect();
         let index_of = |name: &str| present.iter().position(|p| p.eq_ignore_ascii_case(name));
-        let mut columns = Self { found: HashMap::new(), candidates: HashMap::new() };
+        let mut columns = Self { found: HashMap::new(), candidates: HashMap::new(), fixed };
         for (attribute, names) in fields {
             let names: Vec<String> = match mapping.get(*attribute) {
                 Some(field) => {
@@ -47,21 +61,21 @@ impl Columns {
             }
             columns.candidates.insert(attribute, names);
         }
-        for attribute in mapping.keys() {
+        for attribute in mapping.keys().chain(columns.fixed.keys()) {
             if !fields.iter().any(|(a, _)| a == attribute) {
                 let known: Vec<&str> = fields.iter().map(|(a, _)| *a).collect();
                 return Err(Error::Crs {
                     path: path.to_owned(),
-                    reason: format!("--map {attribute}=…: the attributes of this layer are {known:?}"),
+                    reason: format!("{attribute}: the attributes of this layer are {known:?}"),
                 });
             }
         }
         Ok(columns)
     }
 
-    /// Whether the file has a column for `attribute`.
+    /// Whether the file has a column for `attribute`, or a value was set for it.
     pub(crate) fn has(&self, attribute: &str) -> bool {
-        self.found.contains_key(attribute)
+        self.found.contains_key(attribute) || self.fixed.contains_key(attribute)
     }
 
     /// The names looked for, for messages ("no ward code (fields [\"MaXa\", …])").
@@ -71,8 +85,10 @@ impl Columns {
 
     /// The attribute as trimmed text; `None` when absent or blank.
     pub(crate) fn text(&self, feature: &Feature<'_>, attribute: &str) -> Option<String> {
-        let (index, _) = self.found.get(attribute)?;
-        let value = feature.field_as_string(*index).ok().flatten()?;
+        let value = match self.found.get(attribute) {
+            Some((index, _)) => feature.field_as_string(*index).ok().flatten()?,
+            None => self.fixed.get(attribute)?.clone(),
+        };
         let value = value.trim();
         (!value.is_empty()).then(|| value.to_owned())
     }

@@ -4,13 +4,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod addresses;
 mod columns;
 mod export;
 mod flood;
+mod open;
 mod overlaps;
 mod parcels;
 
-pub use columns::FieldNames;
+pub use addresses::{ADDRESS_FIELDS, AddressImport, ImportedAddress, read_addresses};
+pub use columns::{FieldMapping, FieldNames};
 pub use export::{Format, write_features};
 pub use flood::{FloodImport, ImportedZone, read_flood_zones};
 pub use overlaps::overlaps_within;

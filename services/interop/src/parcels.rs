@@ -1,11 +1,11 @@
 //! Importing parcels from the files land offices keep (GeoPackage, Shapefile, GeoJSON …),
 //! with the field names they export and the same geometry validation as the API.
 
-use crate::columns::{Columns, FieldNames};
+use crate::columns::{Columns, FieldMapping, FieldNames};
+use crate::open::{Opened, is_csv};
 use crate::{Error, Rejected};
 use diaba_core::crs::Vn2000;
 use diaba_core::parcel::{DEFAULT_MAX_VERTICES, ParcelGeometry, SubmittedCrs, validate_shape};
-use gdal::Dataset;
 use gdal::vector::LayerAccess;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -43,11 +43,13 @@ pub struct ParcelImport {
     pub rejected: Vec<Rejected>,
     /// Fixes applied (e.g. rings re-oriented), by feature.
     pub fixed: Vec<Rejected>,
+    /// How the file was read (coordinate columns of a table …), for the report.
+    pub notes: Vec<String>,
 }
 
 /// Attributes and the field names offices use for them, first match wins: diaba's own
 /// export names, then the Vietnamese cadastral names (MaXa, SoHieuToBanDo …).
-pub const PARCEL_FIELDS: [FieldNames; 7] = [
+pub const PARCEL_FIELDS: [FieldNames; 8] = [
     ("ward", &["ward_code", "MaXa", "ma_xa", "MAXA"]),
     ("sheet", &["sheet", "SoHieuToBanDo", "SoTo", "so_to", "SHBANDO"]),
     ("number", &["number", "SoThuTuThua", "SoThua", "so_thua", "SOTHUTUTHUA"]),
@@ -55,6 +57,8 @@ pub const PARCEL_FIELDS: [FieldNames; 7] = [
     ("area", &["legal_area_m2", "legal_area", "DienTich", "dien_tich", "DIENTICH"]),
     ("national_id", &["national_id", "national_i", "MaThuaQuocGia"]),
     ("address", &["address_text", "address_te", "DiaChi", "dia_chi"]),
+    // Coordinate tables: the order of a corner along the outline.
+    ("order", &["order", "STT", "ThuTu", "SoHieuDiem", "Diem", "point"]),
 ];
 
 /// Reads parcels from the first layer of `path`. `source_crs` overrides the file's CRS;
@@ -64,36 +68,15 @@ pub const PARCEL_FIELDS: [FieldNames; 7] = [
 pub fn read_parcels(
     path: &Path,
     source_crs: Option<SubmittedCrs>,
-    mapping: &HashMap<String, String>,
+    mapping: &FieldMapping,
     encoding: Option<&str>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<ParcelImport, Error> {
     let shown = path.display().to_string();
     let gdal_error = |source| Error::Gdal { path: shown.clone(), source };
-    let encoding = encoding.map(str::to_owned).or_else(|| shapefile_encoding(path));
-    if let Some(e) = encoding.as_deref().filter(|e| unusable_encoding(e)) {
-        return Err(Error::Crs {
-            path: shown.clone(),
-            reason: format!(
-                "{e} text cannot be read faithfully through GDAL here (the last letter of each value is lost); \
-                 convert the .dbf to UTF-8 first (e.g. ogr2ogr -lco ENCODING=UTF-8 out.shp in.shp in a GDAL built \
-                 with a complete iconv, or QGIS: Save As… UTF-8)"
-            ),
-        });
-    }
-    let option = encoding.map(|e| format!("ENCODING={e}"));
-    let options: Vec<&str> = option.iter().map(String::as_str).collect();
-    let dataset = Dataset::open_ex(
-        path,
-        gdal::DatasetOptions { open_options: (!options.is_empty()).then_some(&options[..]), ..Default::default() },
-    )
-    .map_err(gdal_error)?;
-    let mut layer = dataset.layer(0).map_err(gdal_error)?;
+    let opened = Opened::open(path, source_crs, encoding)?;
+    let (crs, mut layer) = (opened.crs, opened.dataset.layer(0).map_err(gdal_error)?);
     let total = layer.feature_count();
-    let crs = match source_crs {
-        Some(crs) => crs,
-        None => crate::crs_of(&layer, &shown)?,
-    };
     let vn2000 = Vn2000::new(match crs {
         SubmittedCrs::Vn2000(zone) => zone,
         SubmittedCrs::Wgs84 => diaba_core::crs::Tm3Zone::CAN_THO,
@@ -112,12 +95,25 @@ pub fn read_parcels(
         }
     }
     // GDAL's features are read on this thread; their geometries are validated on every core.
-    let mut out = ParcelImport::default();
-    let mut read = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    let mut out = ParcelImport { notes: opened.notes.clone(), ..Default::default() };
+    let vertex_table = is_csv(path);
+    let mut read: Vec<(u64, RawParcel)> = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    let mut by_key: HashMap<(String, i32, i32), usize> = HashMap::new();
     for (position, feature) in layer.features().enumerate() {
         progress(position as u64 + 1, total);
         let fid = feature.fid().unwrap_or(position as u64);
-        match read_attributes(&feature, &columns) {
+        match read_attributes(&feature, &columns, vertex_table) {
+            // A coordinate table lists each parcel's corners on consecutive rows.
+            Ok(parcel) if vertex_table => {
+                let key = (parcel.ward_code.clone(), parcel.sheet, parcel.number);
+                match by_key.get(&key) {
+                    Some(&i) => read[i].1.shape.extend(parcel.shape),
+                    None => {
+                        by_key.insert(key, read.len());
+                        read.push((fid, parcel));
+                    }
+                }
+            }
             Ok(parcel) => read.push((fid, parcel)),
             Err(reason) => out.rejected.push(Rejected { feature: fid, reason }),
         }
@@ -145,7 +141,7 @@ pub fn read_parcels(
     Ok(out)
 }
 
-/// A feature's attributes, read and checked; its geometry still WKB.
+/// A feature's attributes, read and checked; its geometry still as the file gave it.
 struct RawParcel {
     ward_code: String,
     sheet: i32,
@@ -154,10 +150,41 @@ struct RawParcel {
     area: Option<f64>,
     national_id: Option<String>,
     address_text: Option<String>,
-    wkb: Vec<u8>,
+    shape: Shape,
 }
 
-fn read_attributes(feature: &gdal::vector::Feature<'_>, columns: &Columns) -> Result<RawParcel, String> {
+/// An outline as read: a feature's WKB, or the corners of a coordinate table's rows.
+enum Shape {
+    Wkb(Vec<u8>),
+    /// (point order, easting or longitude, northing or latitude) of each row.
+    Corners(Vec<(f64, f64, f64)>),
+}
+
+impl Shape {
+    fn extend(&mut self, other: Shape) {
+        if let (Shape::Corners(mine), Shape::Corners(more)) = (self, other) {
+            mine.extend(more);
+        }
+    }
+
+    /// The polygons; a table's corners in point order, closed if the table did not repeat
+    /// the first corner.
+    fn polygons(self) -> Result<geo::MultiPolygon<f64>, String> {
+        match self {
+            Shape::Wkb(wkb) => crate::polygons_from_wkb(&wkb),
+            Shape::Corners(mut corners) => {
+                corners.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let ring: Vec<geo::Coord<f64>> = corners.iter().map(|&(_, x, y)| geo::coord! { x: x, y: y }).collect();
+                if ring.len() < 3 {
+                    return Err(format!("{} corner(s) in the table; a parcel needs at least 3", ring.len()));
+                }
+                Ok(geo::MultiPolygon(vec![geo::Polygon::new(geo::LineString(ring), vec![])]))
+            }
+        }
+    }
+}
+
+fn read_attributes(feature: &gdal::vector::Feature<'_>, columns: &Columns, corner: bool) -> Result<RawParcel, String> {
     let text = |attribute: &str| columns.text(feature, attribute);
     let names = |attribute: &str| columns.names(attribute).to_vec();
     let whole = |attribute: &str| -> Result<i32, String> {
@@ -177,9 +204,15 @@ fn read_attributes(feature: &gdal::vector::Feature<'_>, columns: &Columns) -> Re
     if !(2..=4).contains(&land_use.len()) || !land_use.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(format!("land use {land_use:?} is not a code such as ODT, LUC or CLN"));
     }
-    let wkb = match feature.geometry().map(|g| g.wkb()) {
-        Some(Ok(wkb)) => wkb,
-        _ => return Err("no geometry".into()),
+    let shape = match feature.geometry() {
+        Some(point) if corner => {
+            let order = text("order").and_then(|o| o.replace(',', ".").parse::<f64>().ok());
+            let (x, y, _) = point.get_point(0);
+            Shape::Corners(vec![(order.unwrap_or(feature.fid().unwrap_or(0) as f64), x, y)])
+        }
+        Some(geometry) => Shape::Wkb(geometry.wkb().map_err(|e| format!("unreadable geometry: {e}"))?),
+        None if corner => return Err("no coordinates in this row".into()),
+        None => return Err("no geometry".into()),
     };
     let exact_area = columns.real(feature, "area");
     let area = match (exact_area, text("area")) {
@@ -201,7 +234,7 @@ fn read_attributes(feature: &gdal::vector::Feature<'_>, columns: &Columns) -> Re
         area,
         national_id: text("national_id"),
         address_text: text("address"),
-        wkb,
+        shape,
     })
 }
 
@@ -210,7 +243,7 @@ impl RawParcel {
     /// VN-2000 area when the file has none.
     fn validate(self, feature: u64, crs: SubmittedCrs, vn2000: &Vn2000) -> Result<ImportedParcel, Rejected> {
         let reject = |reason: String| Rejected { feature, reason };
-        let shape = crate::polygons_from_wkb(&self.wkb).map_err(reject)?;
+        let shape = self.shape.polygons().map_err(reject)?;
         let geometry = validate_shape(shape, crs, DEFAULT_MAX_VERTICES, vn2000)
             .map_err(|e| reject(format!("{}: {}", e.field, e.detail)))?;
         Ok(ImportedParcel {
