@@ -251,3 +251,72 @@ async fn a_parcel_coordinate_table_in_survey_order_imports_as_its_outline() {
         assert!(outline.contains(&format!("{e:.0} {n:.0}")), "corner {e} {n} in {outline}");
     }
 }
+
+/// A MicroStation v7 sheet (synthetic) written by GDAL's own DGN driver: outlines on level
+/// 10, number and land-use texts on level 20, a road and an outline on other levels.
+#[tokio::test]
+async fn a_dgn_sheet_imports_its_outlines_labelled_by_the_texts_inside_them() {
+    let (_, easting, northing) = household_point();
+    let (e, n) = (easting.round(), northing.round());
+    let square = |x: f64| vec![[x, n], [x + 20.0, n], [x + 20.0, n + 20.0], [x, n + 20.0], [x, n]];
+    let element = |level: i64, geometry: serde_json::Value, label: Option<&str>| {
+        let mut properties = json!({ "Level": level });
+        if let Some(text) = label {
+            properties["OGR_STYLE"] = json!(format!("LABEL(f:\"Arial\",t:\"{text}\",s:1g)"));
+        }
+        json!({ "type": "Feature", "properties": properties, "geometry": geometry })
+    };
+    let text = |x: f64, y: f64, t: &str| element(20, json!({ "type": "Point", "coordinates": [x, y] }), Some(t));
+    let features = vec![
+        element(10, json!({ "type": "Polygon", "coordinates": [square(e)] }), None),
+        element(10, json!({ "type": "LineString", "coordinates": square(e + 20.0) }), None),
+        element(10, json!({ "type": "Polygon", "coordinates": [square(e + 40.0)] }), None), // no label
+        element(10, json!({ "type": "LineString", "coordinates": [[e, n - 5.0], [e + 60.0, n - 5.0]] }), None), // a road
+        element(30, json!({ "type": "Polygon", "coordinates": [square(e + 100.0)] }), None), // another level
+        text(e + 10.0, n + 12.0, "1"),
+        text(e + 10.0, n + 6.0, "ODT"),
+        text(e + 30.0, n + 10.0, "2/CLN"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("sheet.geojson");
+    std::fs::write(&source, collection(features, None)).unwrap();
+    let dgn = dir.path().join("to_88.dgn");
+    let out = Command::new("ogr2ogr")
+        .args(["-f", "DGN", dgn.to_str().unwrap(), source.to_str().unwrap()])
+        // Millimetre units from an origin south-west of the province (DGN v7 stores 32-bit integers).
+        .args(["-dsco", "ORIGIN=500000,1000000,0"])
+        .args(["-dsco", "SUB_UNITS_PER_MASTER_UNIT=1000", "-dsco", "UOR_PER_SUB_UNIT=1"])
+        .output()
+        .unwrap();
+    assert!(dgn.exists(), "ogr2ogr wrote the DGN: {}", String::from_utf8_lossy(&out.stderr));
+
+    let db = fresh_database().await;
+    let args = |extra: &[&'static str]| {
+        let mut args = vec!["import", dgn.to_str().unwrap(), "--layer", "parcels", "--dgn-level", "10"];
+        args.extend(["--set", "ward=31135", "--set", "sheet=88", "--database-url", &db.url]);
+        args.extend(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| diaba(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (ok, out, err) = run(args(&[]));
+    assert!(!ok, "{out}");
+    assert!(err.contains("no parcel number among the texts inside the outline"), "{err}");
+    assert_eq!(err.matches("rejected feature").count(), 1, "only the unlabelled outline: {err}");
+    let mut conn = db.connect().await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM parcel_version").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(count, 0, "all or nothing");
+
+    let (ok, out, err) = run(args(&["--partial"]));
+    assert!(ok, "{out}{err}");
+    let parcels: Vec<(String, i32, i32, String, f64)> = sqlx::query_as(
+        "SELECT v.ward_code, v.sheet, v.number, u.code, v.legal_area_m2 FROM parcel_version v \
+         JOIN parcel_land_use u ON u.parcel_version_id = v.id ORDER BY v.number",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(parcels.len(), 2, "{parcels:?}");
+    assert_eq!((parcels[0].2, parcels[0].3.as_str()), (1, "ODT"));
+    assert_eq!((parcels[1].0.as_str(), parcels[1].1, parcels[1].2, parcels[1].3.as_str()), ("31135", 88, 2, "CLN"));
+    assert!(parcels.iter().all(|p| (p.4 - 400.0).abs() < 1e-3), "20 m × 20 m at DGN's millimetre: {parcels:?}");
+}

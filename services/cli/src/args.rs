@@ -150,6 +150,10 @@ pub struct ImportArgs {
     /// e.g. `--set ward=31135 --set sheet=12` for one map sheet of one ward.
     #[arg(long = "set", value_name = "ATTRIBUTE=VALUE")]
     pub values: Vec<String>,
+    /// DGN drawings: the level the parcel outlines are drawn on (closed shapes and closed
+    /// line strings); texts inside an outline give its number and land use. Default: all levels.
+    #[arg(long)]
+    pub dgn_level: Option<i64>,
     /// Text encoding of a Shapefile's attributes (e.g. UTF-8, ISO-8859-1). Without it a
     /// .cpg is followed, else UTF-8 is detected from the data. CP1258 is refused: GDAL's
     /// iconv here loses the last letter of each value; convert such files to UTF-8 first.

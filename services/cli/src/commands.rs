@@ -356,7 +356,7 @@ async fn bake(args: crate::args::BakeArgs) -> anyhow::Result<()> {
 }
 
 /// `--map` and `--set` pairs.
-fn field_mapping(args: &crate::args::ImportArgs) -> anyhow::Result<diaba_interop::FieldMapping> {
+fn field_mapping(args: &crate::args::ImportArgs) -> anyhow::Result<diaba_interop::ReadOptions> {
     let pairs = |list: &[String], flag: &str| -> anyhow::Result<std::collections::HashMap<String, String>> {
         list.iter()
             .map(|pair| {
@@ -366,7 +366,11 @@ fn field_mapping(args: &crate::args::ImportArgs) -> anyhow::Result<diaba_interop
             })
             .collect()
     };
-    Ok(diaba_interop::FieldMapping { fields: pairs(&args.mapping, "--map")?, values: pairs(&args.values, "--set")? })
+    Ok(diaba_interop::ReadOptions {
+        fields: pairs(&args.mapping, "--map")?,
+        values: pairs(&args.values, "--set")?,
+        dgn_level: args.dgn_level,
+    })
 }
 
 /// Prints each refused feature; the error that ends a refused import.
@@ -392,7 +396,7 @@ async fn import_addresses_into(
     store: &Store,
     args: &crate::args::ImportArgs,
     crs: Option<diaba_core::parcel::SubmittedCrs>,
-    mapping: diaba_interop::FieldMapping,
+    mapping: diaba_interop::ReadOptions,
 ) -> anyhow::Result<()> {
     let mut postcodes = diaba_core::PostcodeTable::default();
     for unit in store.unit_features().await? {

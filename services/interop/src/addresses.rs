@@ -3,7 +3,7 @@
 //! must fall in a ward diaba serves, its Vpostcode is computed (and a code the file carries
 //! must agree), a house number and a street or hamlet are required.
 
-use crate::columns::{Columns, FieldMapping, FieldNames};
+use crate::columns::{Columns, FieldNames, ReadOptions};
 use crate::open::Opened;
 use crate::{Error, Rejected};
 use diaba_core::crs::{Vn2000, Vn2000Point};
@@ -59,7 +59,7 @@ pub const ADDRESS_FIELDS: [FieldNames; 6] = [
 pub fn read_addresses(
     path: &Path,
     source_crs: Option<SubmittedCrs>,
-    mapping: &FieldMapping,
+    mapping: &ReadOptions,
     encoding: Option<&str>,
     postcodes: &PostcodeTable,
     mut progress: impl FnMut(u64, u64),

@@ -18,13 +18,16 @@ pub(crate) struct Columns {
     fixed: HashMap<String, String>,
 }
 
-/// How a file's fields map to attributes: `--map attribute=FIELD` and `--set attribute=VALUE`.
+/// How to read a file's features: `--map attribute=FIELD`, `--set attribute=VALUE`, and
+/// for a DGN drawing the level its parcel outlines are drawn on.
 #[derive(Debug, Clone, Default)]
-pub struct FieldMapping {
+pub struct ReadOptions {
     /// attribute → the file's field name
     pub fields: HashMap<String, String>,
     /// attribute → one value for every feature (used where the file has no such field)
     pub values: HashMap<String, String>,
+    /// DGN: the level of the parcel outlines (all levels when `None`).
+    pub dgn_level: Option<i64>,
 }
 
 impl Columns {
@@ -33,7 +36,7 @@ impl Columns {
     pub(crate) fn resolve(
         defn: &Defn,
         fields: &[FieldNames],
-        mapping: &FieldMapping,
+        mapping: &ReadOptions,
         path: &str,
     ) -> Result<Self, Error> {
         let fixed = mapping.values.clone();

@@ -6,6 +6,7 @@
 
 mod addresses;
 mod columns;
+mod dgn;
 mod export;
 mod flood;
 mod open;
@@ -13,7 +14,7 @@ mod overlaps;
 mod parcels;
 
 pub use addresses::{ADDRESS_FIELDS, AddressImport, ImportedAddress, read_addresses};
-pub use columns::{FieldMapping, FieldNames};
+pub use columns::{FieldNames, ReadOptions};
 pub use export::{Format, write_features};
 pub use flood::{FloodImport, ImportedZone, read_flood_zones};
 pub use overlaps::overlaps_within;

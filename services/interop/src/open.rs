@@ -50,10 +50,19 @@ impl Opened {
         let crs = match (source_crs, &table) {
             (Some(crs), _) => crs,
             (None, Some(table)) => table.crs,
+            (None, None) if is_dgn(path) => {
+                notes.push("coordinates: VN-2000 EPSG:5897 (a DGN names no CRS; else pass --src-crs)".into());
+                SubmittedCrs::Vn2000(Tm3Zone::CAN_THO)
+            }
             (None, None) => crate::crs_of(&dataset.layer(0).map_err(gdal_error)?, &shown)?,
         };
         Ok(Self { dataset, crs, notes })
     }
+}
+
+/// Whether `path` is a MicroStation drawing.
+pub(crate) fn is_dgn(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("dgn"))
 }
 
 /// Whether `path` is a CSV table (its rows are points: addresses, or parcel corners).

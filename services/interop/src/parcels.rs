@@ -1,8 +1,8 @@
 //! Importing parcels from the files land offices keep (GeoPackage, Shapefile, GeoJSON …),
 //! with the field names they export and the same geometry validation as the API.
 
-use crate::columns::{Columns, FieldMapping, FieldNames};
-use crate::open::{Opened, is_csv};
+use crate::columns::{Columns, FieldNames, ReadOptions};
+use crate::open::{Opened, is_csv, is_dgn};
 use crate::{Error, Rejected};
 use diaba_core::crs::Vn2000;
 use diaba_core::parcel::{DEFAULT_MAX_VERTICES, ParcelGeometry, SubmittedCrs, validate_shape};
@@ -68,7 +68,7 @@ pub const PARCEL_FIELDS: [FieldNames; 8] = [
 pub fn read_parcels(
     path: &Path,
     source_crs: Option<SubmittedCrs>,
-    mapping: &FieldMapping,
+    mapping: &ReadOptions,
     encoding: Option<&str>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<ParcelImport, Error> {
@@ -76,48 +76,19 @@ pub fn read_parcels(
     let gdal_error = |source| Error::Gdal { path: shown.clone(), source };
     let opened = Opened::open(path, source_crs, encoding)?;
     let (crs, mut layer) = (opened.crs, opened.dataset.layer(0).map_err(gdal_error)?);
-    let total = layer.feature_count();
     let vn2000 = Vn2000::new(match crs {
         SubmittedCrs::Vn2000(zone) => zone,
         SubmittedCrs::Wgs84 => diaba_core::crs::Tm3Zone::CAN_THO,
     })
     .map_err(|e| Error::Crs { path: shown.clone(), reason: e.to_string() })?;
-    let columns = Columns::resolve(layer.defn(), &PARCEL_FIELDS, mapping, &shown)?;
-    for required in ["ward", "sheet", "number", "land_use"] {
-        if !columns.has(required) {
-            return Err(Error::Crs {
-                path: shown.clone(),
-                reason: format!(
-                    "no {required} field: looked for {:?}; name the file's field with --map {required}=FIELD",
-                    columns.names(required)
-                ),
-            });
-        }
-    }
-    // GDAL's features are read on this thread; their geometries are validated on every core.
     let mut out = ParcelImport { notes: opened.notes.clone(), ..Default::default() };
-    let vertex_table = is_csv(path);
-    let mut read: Vec<(u64, RawParcel)> = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
-    let mut by_key: HashMap<(String, i32, i32), usize> = HashMap::new();
-    for (position, feature) in layer.features().enumerate() {
-        progress(position as u64 + 1, total);
-        let fid = feature.fid().unwrap_or(position as u64);
-        match read_attributes(&feature, &columns, vertex_table) {
-            // A coordinate table lists each parcel's corners on consecutive rows.
-            Ok(parcel) if vertex_table => {
-                let key = (parcel.ward_code.clone(), parcel.sheet, parcel.number);
-                match by_key.get(&key) {
-                    Some(&i) => read[i].1.shape.extend(parcel.shape),
-                    None => {
-                        by_key.insert(key, read.len());
-                        read.push((fid, parcel));
-                    }
-                }
-            }
-            Ok(parcel) => read.push((fid, parcel)),
-            Err(reason) => out.rejected.push(Rejected { feature: fid, reason }),
-        }
-    }
+    let read = if is_dgn(path) {
+        let (read, rejected) = crate::dgn::read_outlines(&mut layer, mapping, &mut progress);
+        out.rejected = rejected;
+        read
+    } else {
+        read_features(&mut layer, path, mapping, &mut out, &mut progress)?
+    };
     let zone = vn2000.zone();
     let checked: Vec<Result<ImportedParcel, Rejected>> = read
         .into_par_iter()
@@ -141,20 +112,67 @@ pub fn read_parcels(
     Ok(out)
 }
 
+/// Parcels from a file whose features carry their attributes (all formats but DGN).
+fn read_features(
+    layer: &mut gdal::vector::Layer<'_>,
+    path: &Path,
+    mapping: &ReadOptions,
+    out: &mut ParcelImport,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<Vec<(u64, RawParcel)>, Error> {
+    let total = layer.feature_count();
+    let columns = Columns::resolve(layer.defn(), &PARCEL_FIELDS, mapping, &path.display().to_string())?;
+    for required in ["ward", "sheet", "number", "land_use"] {
+        if !columns.has(required) {
+            return Err(Error::Crs {
+                path: path.display().to_string(),
+                reason: format!(
+                    "no {required} field: looked for {:?}; name the file's field with --map {required}=FIELD",
+                    columns.names(required)
+                ),
+            });
+        }
+    }
+    // GDAL's features are read on this thread; their geometries are validated on every core.
+    let vertex_table = is_csv(path);
+    let mut read: Vec<(u64, RawParcel)> = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    let mut by_key: HashMap<(String, i32, i32), usize> = HashMap::new();
+    for (position, feature) in layer.features().enumerate() {
+        progress(position as u64 + 1, total);
+        let fid = feature.fid().unwrap_or(position as u64);
+        match read_attributes(&feature, &columns, vertex_table) {
+            // A coordinate table lists each parcel's corners on consecutive rows.
+            Ok(parcel) if vertex_table => {
+                let key = (parcel.ward_code.clone(), parcel.sheet, parcel.number);
+                match by_key.get(&key) {
+                    Some(&i) => read[i].1.shape.extend(parcel.shape),
+                    None => {
+                        by_key.insert(key, read.len());
+                        read.push((fid, parcel));
+                    }
+                }
+            }
+            Ok(parcel) => read.push((fid, parcel)),
+            Err(reason) => out.rejected.push(Rejected { feature: fid, reason }),
+        }
+    }
+    Ok(read)
+}
+
 /// A feature's attributes, read and checked; its geometry still as the file gave it.
-struct RawParcel {
-    ward_code: String,
-    sheet: i32,
-    number: i32,
-    land_use: String,
-    area: Option<f64>,
-    national_id: Option<String>,
-    address_text: Option<String>,
-    shape: Shape,
+pub(crate) struct RawParcel {
+    pub(crate) ward_code: String,
+    pub(crate) sheet: i32,
+    pub(crate) number: i32,
+    pub(crate) land_use: String,
+    pub(crate) area: Option<f64>,
+    pub(crate) national_id: Option<String>,
+    pub(crate) address_text: Option<String>,
+    pub(crate) shape: Shape,
 }
 
 /// An outline as read: a feature's WKB, or the corners of a coordinate table's rows.
-enum Shape {
+pub(crate) enum Shape {
     Wkb(Vec<u8>),
     /// (point order, easting or longitude, northing or latitude) of each row.
     Corners(Vec<(f64, f64, f64)>),
