@@ -407,22 +407,22 @@ async fn a_shapefile_imports_alike_with_its_prj_or_with_src_crs_and_broken_featu
         &from_prj[..3]
     );
     assert_eq!(from_prj, from_bare, "the same text with or without the .cpg");
-    let out = diaba(&[
-        "import",
-        no_prj.to_str().unwrap(),
-        "--layer",
-        "parcels",
-        "--src-crs",
-        "EPSG:5897",
-        "--encoding",
-        "CP1258",
-        "--database-url",
-        &with_flag.url,
-    ]);
-    assert!(
-        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("UTF-8"),
-        "CP1258 is refused with advice"
-    );
+    // The same sheet saved by an office PC in Windows Vietnamese (CP1258), written by GDAL,
+    // then stripped of its .cpg: detected from the bytes, decoded with every last letter.
+    let cp1258 = dir.path().join("cp1258.shp");
+    let converted = std::process::Command::new("ogr2ogr")
+        .args(["-f", "ESRI Shapefile", cp1258.to_str().unwrap(), shp.to_str().unwrap(), "-lco", "ENCODING=CP1258"])
+        .output()
+        .unwrap();
+    assert!(converted.status.success(), "{}", String::from_utf8_lossy(&converted.stderr));
+    let dbf = std::fs::read(cp1258.with_extension("dbf")).unwrap();
+    assert!(std::str::from_utf8(&dbf[32..]).is_err(), "the table is not UTF-8 any more");
+    std::fs::remove_file(cp1258.with_extension("cpg")).unwrap();
+    let from_cp1258 = diaba_test_harness::fresh_database().await;
+    let out = diaba(&["import", cp1258.to_str().unwrap(), "--layer", "parcels", "--database-url", &from_cp1258.url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("CP1258"), "the guess is reported");
+    assert_eq!(texts(&from_cp1258).await, from_prj, "the same Vietnamese text from CP1258");
 
     // Broken features: each named, nothing imported; --partial takes the good one.
     let broken = dir.path().join("broken.geojson");

@@ -154,9 +154,9 @@ pub struct ImportArgs {
     /// line strings); texts inside an outline give its number and land use. Default: all levels.
     #[arg(long)]
     pub dgn_level: Option<i64>,
-    /// Text encoding of a Shapefile's attributes (e.g. UTF-8, ISO-8859-1). Without it a
-    /// .cpg is followed, else UTF-8 is detected from the data. CP1258 is refused: GDAL's
-    /// iconv here loses the last letter of each value; convert such files to UTF-8 first.
+    /// Text encoding of a Shapefile's attributes (e.g. UTF-8, CP1258, ISO-8859-1). Without
+    /// it a .cpg is followed, else a table that is not UTF-8 is read as CP1258 (Windows
+    /// Vietnamese) and the guess reported. TCVN3 and VNI (font encodings) are not decoded.
     #[arg(long)]
     pub encoding: Option<String>,
     #[command(flatten)]

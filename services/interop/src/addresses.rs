@@ -69,7 +69,7 @@ pub fn read_addresses(
     let opened = Opened::open(path, source_crs, encoding)?;
     let mut layer = opened.dataset.layer(0).map_err(gdal_error)?;
     let total = layer.feature_count();
-    let columns = Columns::resolve(layer.defn(), &ADDRESS_FIELDS, mapping, &shown)?;
+    let columns = Columns::resolve(layer.defn(), &ADDRESS_FIELDS, mapping, opened.text.clone(), &shown)?;
     if !columns.has("house_number") {
         return Err(Error::Crs {
             path: shown,

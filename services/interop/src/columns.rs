@@ -4,6 +4,7 @@
 //! file (`--set ward=31135`).
 
 use crate::Error;
+use crate::encoding::TextEncoding;
 use gdal::vector::{Defn, Feature, FieldValue};
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ pub(crate) struct Columns {
     found: HashMap<&'static str, (i32, String)>,
     candidates: HashMap<&'static str, Vec<String>>,
     fixed: HashMap<String, String>,
+    text: TextEncoding,
 }
 
 /// How to read a file's features: `--map attribute=FIELD`, `--set attribute=VALUE`, and
@@ -37,13 +39,14 @@ impl Columns {
         defn: &Defn,
         fields: &[FieldNames],
         mapping: &ReadOptions,
+        text: TextEncoding,
         path: &str,
     ) -> Result<Self, Error> {
         let fixed = mapping.values.clone();
         let mapping = &mapping.fields;
         let present: Vec<String> = defn.fields().map(|f| f.name()).collect();
         let index_of = |name: &str| present.iter().position(|p| p.eq_ignore_ascii_case(name));
-        let mut columns = Self { found: HashMap::new(), candidates: HashMap::new(), fixed };
+        let mut columns = Self { found: HashMap::new(), candidates: HashMap::new(), fixed, text };
         for (attribute, names) in fields {
             let names: Vec<String> = match mapping.get(*attribute) {
                 Some(field) => {
@@ -89,7 +92,7 @@ impl Columns {
     /// The attribute as trimmed text; `None` when absent or blank.
     pub(crate) fn text(&self, feature: &Feature<'_>, attribute: &str) -> Option<String> {
         let value = match self.found.get(attribute) {
-            Some((index, _)) => feature.field_as_string(*index).ok().flatten()?,
+            Some((index, _)) => self.text.decode(feature.field_as_string(*index).ok().flatten()?),
             None => self.fixed.get(attribute)?.clone(),
         };
         let value = value.trim();

@@ -7,6 +7,7 @@
 mod addresses;
 mod columns;
 mod dgn;
+mod encoding;
 mod export;
 mod flood;
 mod open;
@@ -15,10 +16,11 @@ mod parcels;
 
 pub use addresses::{ADDRESS_FIELDS, AddressImport, ImportedAddress, read_addresses};
 pub use columns::{FieldNames, ReadOptions};
+pub use encoding::{TextEncoding, shapefile_encoding};
 pub use export::{Format, write_features};
 pub use flood::{FloodImport, ImportedZone, read_flood_zones};
 pub use overlaps::overlaps_within;
-pub use parcels::{ImportedParcel, PARCEL_FIELDS, ParcelImport, read_parcels, shapefile_encoding, unusable_encoding};
+pub use parcels::{ImportedParcel, PARCEL_FIELDS, ParcelImport, read_parcels};
 
 /// A feature that was not accepted, and why.
 #[derive(Debug, Clone, PartialEq)]

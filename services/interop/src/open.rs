@@ -1,7 +1,8 @@
 //! Opening an office's file through GDAL: its text encoding, its coordinate system, and for
 //! CSV coordinate tables, which columns hold the coordinates.
 
-use crate::{Error, shapefile_encoding, unusable_encoding};
+use crate::Error;
+use crate::encoding::TextEncoding;
 use diaba_core::crs::Tm3Zone;
 use diaba_core::parcel::SubmittedCrs;
 use gdal::Dataset;
@@ -11,6 +12,8 @@ use std::path::Path;
 pub(crate) struct Opened {
     pub dataset: Dataset,
     pub crs: SubmittedCrs,
+    /// How its text is decoded.
+    pub text: TextEncoding,
     /// How the file was read, e.g. "column X read as northing (survey convention)".
     pub notes: Vec<String>,
 }
@@ -22,20 +25,9 @@ impl Opened {
         let gdal_error = |source| Error::Gdal { path: shown.clone(), source };
         let mut notes = Vec::new();
         let mut options = Vec::new();
-        let encoding = encoding.map(str::to_owned).or_else(|| shapefile_encoding(path));
-        if let Some(e) = encoding.as_deref().filter(|e| unusable_encoding(e)) {
-            return Err(Error::Crs {
-                path: shown,
-                reason: format!(
-                    "{e} text cannot be read faithfully through GDAL here (the last letter of each value is lost); \
-                     convert the .dbf to UTF-8 first (e.g. ogr2ogr -lco ENCODING=UTF-8 out.shp in.shp in a GDAL \
-                     built with a complete iconv, or QGIS: Save As… UTF-8)"
-                ),
-            });
-        }
-        if let Some(e) = encoding {
-            options.push(format!("ENCODING={e}"));
-        }
+        let text = TextEncoding::of(path, encoding);
+        options.extend(text.gdal_option().map(|e| format!("ENCODING={e}")));
+        notes.extend(text.note());
         let table = if is_csv(path) { Some(CoordinateColumns::of(path)?) } else { None };
         if let Some(table) = &table {
             options.extend(table.open_options());
@@ -56,7 +48,7 @@ impl Opened {
             }
             (None, None) => crate::crs_of(&dataset.layer(0).map_err(gdal_error)?, &shown)?,
         };
-        Ok(Self { dataset, crs, notes })
+        Ok(Self { dataset, crs, text, notes })
     }
 }
 

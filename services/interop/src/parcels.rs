@@ -87,7 +87,7 @@ pub fn read_parcels(
         out.rejected = rejected;
         read
     } else {
-        read_features(&mut layer, path, mapping, &mut out, &mut progress)?
+        read_features(&mut layer, path, mapping, opened.text.clone(), &mut out, &mut progress)?
     };
     let zone = vn2000.zone();
     let checked: Vec<Result<ImportedParcel, Rejected>> = read
@@ -117,11 +117,12 @@ fn read_features(
     layer: &mut gdal::vector::Layer<'_>,
     path: &Path,
     mapping: &ReadOptions,
+    text: crate::TextEncoding,
     out: &mut ParcelImport,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<Vec<(u64, RawParcel)>, Error> {
     let total = layer.feature_count();
-    let columns = Columns::resolve(layer.defn(), &PARCEL_FIELDS, mapping, &path.display().to_string())?;
+    let columns = Columns::resolve(layer.defn(), &PARCEL_FIELDS, mapping, text, &path.display().to_string())?;
     for required in ["ward", "sheet", "number", "land_use"] {
         if !columns.has(required) {
             return Err(Error::Crs {
@@ -276,26 +277,4 @@ impl RawParcel {
             geometry,
         })
     }
-}
-
-/// The encoding of a Shapefile's attribute table when no .cpg names it and its records are
-/// valid UTF-8: `UTF-8` (GDAL would otherwise read them as ISO-8859-1 and garble every
-/// Vietnamese letter). `None` for other formats, when a .cpg is present (GDAL follows it),
-/// or when the bytes are not UTF-8 (give `--encoding`).
-pub fn shapefile_encoding(path: &Path) -> Option<String> {
-    let is_shp = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp"));
-    if !is_shp || path.with_extension("cpg").exists() || path.with_extension("CPG").exists() {
-        return None;
-    }
-    let dbf = std::fs::read(path.with_extension("dbf")).or_else(|_| std::fs::read(path.with_extension("DBF"))).ok()?;
-    let header = usize::from(u16::from_le_bytes([*dbf.get(8)?, *dbf.get(9)?]));
-    std::str::from_utf8(dbf.get(header..)?).is_ok().then(|| "UTF-8".to_owned())
-}
-
-/// Encodings GDAL cannot read correctly here: glibc's iconv holds back the last character
-/// of every CP1258 string waiting for a combining mark, so "DGT" arrives as "DG". Refused
-/// rather than imported wrong.
-pub fn unusable_encoding(encoding: &str) -> bool {
-    let e = encoding.to_ascii_uppercase().replace(['-', '_'], "");
-    e == "CP1258" || e == "WINDOWS1258" || e == "1258"
 }
