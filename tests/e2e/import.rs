@@ -320,3 +320,63 @@ async fn a_dgn_sheet_imports_its_outlines_labelled_by_the_texts_inside_them() {
     assert_eq!((parcels[1].0.as_str(), parcels[1].1, parcels[1].2, parcels[1].3.as_str()), ("31135", 88, 2, "CLN"));
     assert!(parcels.iter().all(|p| (p.4 - 400.0).abs() < 1e-3), "20 m × 20 m at DGN's millimetre: {parcels:?}");
 }
+
+/// A revised outline of Phường Ninh Kiều (synthetic: the shipped outline pulled in by
+/// ~50 m), effective 2027-01-01 as a decision would date it.
+#[tokio::test]
+async fn a_revised_ward_outline_becomes_its_next_version_and_the_previous_one_closes() {
+    let db = fresh_database().await;
+    let mut conn = db.connect().await;
+    let (old_id, outline): (i64, String) = sqlx::query_as(
+        "SELECT id, ST_AsGeoJSON(ST_Buffer(geom, -0.0005), 9) FROM admin_unit \
+         WHERE code = '31135' AND level = 'ward' AND valid_to IS NULL",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let outline: serde_json::Value = serde_json::from_str(&outline).unwrap();
+    let unit = |code: &str, date: &str| json!({ "type": "Feature", "properties": { "MaXa": code, "NgayHieuLuc": date }, "geometry": outline.clone() });
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, features: Vec<serde_json::Value>| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, collection(features, None)).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    const UNITS: &str = "SELECT count(*) FROM admin_unit";
+    let before: i64 = sqlx::query_scalar(UNITS).fetch_one(&mut conn).await.unwrap();
+
+    // Dated before the current version, and a new code without a name: nothing written.
+    let bad = write("bad.geojson", vec![unit("31135", "2020-01-01"), unit("31990", "01/01/2027")]);
+    let (ok, _, err) = diaba(&["import", &bad, "--layer", "units", "--database-url", &db.url]);
+    assert!(!ok);
+    assert!(err.contains("has a version from 2025-07-01"), "{err}");
+    assert!(err.contains("unit 31990 is new to the register: give its name"), "{err}");
+    let after: i64 = sqlx::query_scalar(UNITS).fetch_one(&mut conn).await.unwrap();
+    assert_eq!(after, before, "all or nothing");
+
+    let good = write("ninh_kieu_2027.geojson", vec![unit("31135", "01/01/2027")]);
+    let (ok, out, err) = diaba(&["import", &good, "--layer", "units", "--database-url", &db.url]);
+    assert!(ok, "{out}{err}");
+    let closed: Option<chrono::NaiveDate> = sqlx::query_scalar("SELECT valid_to FROM admin_unit WHERE id = $1")
+        .bind(old_id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(closed, chrono::NaiveDate::from_ymd_opt(2027, 1, 1));
+    let (name, postcode, served, batch, difference, predecessor): (String, Option<String>, bool, bool, f64, i64) =
+        sqlx::query_as(
+            "SELECT n.name, n.postcode, n.in_service_area, n.import_batch IS NOT NULL, \
+               ST_Area(ST_SymDifference(n.geom, ST_Buffer(o.geom, -0.0005))) / ST_Area(n.geom), s.predecessor_id \
+             FROM admin_unit n JOIN unit_succession s ON s.successor_id = n.id JOIN admin_unit o ON o.id = s.predecessor_id \
+             WHERE n.code = '31135' AND n.valid_to IS NULL AND n.valid_from = '2027-01-01'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        (name.as_str(), postcode.is_some(), served, batch, predecessor),
+        ("Phường Ninh Kiều", true, true, true, old_id)
+    );
+    // The file carried 9 decimals (~0.1 mm); the old outline differs by ~10 %.
+    assert!(difference < 1e-6, "the imported outline is stored as given: {difference}");
+}

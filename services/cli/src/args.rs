@@ -173,6 +173,9 @@ pub enum ImportLayer {
     /// Household addresses (points): placed in their ward, coded with their Vpostcode,
     /// stored as verified records of the office that holds them.
     Addresses,
+    /// Administrative unit outlines (code, valid_from; name, postcode optional): a new
+    /// version of a known unit from that date, or a new unit.
+    Units,
 }
 
 #[derive(Debug, Args)]

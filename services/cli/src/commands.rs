@@ -149,6 +149,7 @@ async fn import(args: crate::args::ImportArgs) -> anyhow::Result<()> {
     match args.layer {
         crate::args::ImportLayer::Parcels => return import_parcels(args).await,
         crate::args::ImportLayer::Addresses => return import_addresses(args).await,
+        crate::args::ImportLayer::Units => return import_units(args).await,
         crate::args::ImportLayer::FloodZones => {}
     }
     let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
@@ -379,6 +380,63 @@ fn refuse(rejected: &[(i64, String)]) -> anyhow::Error {
         eprintln!("rejected feature {feature}: {reason}");
     }
     anyhow::anyhow!("nothing imported: {} feature(s) rejected; fix them or pass --partial", rejected.len())
+}
+
+/// `diaba import --layer units`: outlines validated, then written as new versions (or new
+/// units) in one transaction; live parcels a revised ward no longer covers are reported.
+async fn import_units(args: crate::args::ImportArgs) -> anyhow::Result<()> {
+    let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
+    let options = field_mapping(&args)?;
+    let (file, encoding) = (args.file.clone(), args.encoding.clone());
+    let read =
+        tokio::task::spawn_blocking(move || diaba_interop::read_units(&file, crs, &options, encoding.as_deref()))
+            .await??;
+    for note in &read.notes {
+        println!("{note}");
+    }
+    let rejected: Vec<(i64, String)> = read.rejected.iter().map(|r| (r.feature as i64, r.reason.clone())).collect();
+    println!("{} accepted, {} rejected", read.accepted.len(), rejected.len());
+    if !rejected.is_empty() && !args.partial {
+        return Err(refuse(&rejected));
+    }
+    if args.dry_run {
+        println!("dry run: nothing written");
+        return Ok(());
+    }
+    let units: Vec<diaba_store::import::ImportUnit> = read
+        .accepted
+        .into_iter()
+        .map(|u| diaba_store::import::ImportUnit {
+            feature: u.feature,
+            code: u.code,
+            level: u.level,
+            name: u.name,
+            kind: u.kind,
+            postcode: u.postcode,
+            valid_from: u.valid_from,
+            lonlat: u.lonlat,
+        })
+        .collect();
+    let report =
+        serde_json::json!({ "file": args.file.display().to_string(), "read": units.len(), "notes": read.notes });
+    let store = open_migrated(&args.db, 2).await?;
+    let outcome = store.import_units(&args.file.display().to_string(), &units, &report).await;
+    store.close().await?;
+    match outcome? {
+        diaba_store::import::ImportedUnits::Refused(problems) => {
+            for (feature, reason) in &problems {
+                eprintln!("rejected feature {feature}: {reason}");
+            }
+            anyhow::bail!("nothing imported: {} unit(s) conflict with the register's versions", problems.len())
+        }
+        diaba_store::import::ImportedUnits::Done { batch, parcels_outside } => {
+            for (ward, count) in parcels_outside {
+                println!("note: {count} live parcel(s) of ward {ward} now lie outside its new outline; review them");
+            }
+            println!("{} unit outline(s) imported as batch {batch}", units.len());
+            Ok(())
+        }
+    }
 }
 
 /// `diaba import --layer addresses`: each point placed in its ward and coded, then all

@@ -13,6 +13,7 @@ mod flood;
 mod open;
 mod overlaps;
 mod parcels;
+mod units;
 
 pub use addresses::{ADDRESS_FIELDS, AddressImport, ImportedAddress, read_addresses};
 pub use columns::{FieldNames, ReadOptions};
@@ -21,6 +22,7 @@ pub use export::{Format, write_features};
 pub use flood::{FloodImport, ImportedZone, read_flood_zones};
 pub use overlaps::overlaps_within;
 pub use parcels::{ImportedParcel, PARCEL_FIELDS, ParcelImport, read_parcels};
+pub use units::{ImportedUnit, UNIT_FIELDS, UnitImport, read_units};
 
 /// A feature that was not accepted, and why.
 #[derive(Debug, Clone, PartialEq)]

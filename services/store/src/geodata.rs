@@ -33,6 +33,19 @@ pub(crate) async fn load_if_changed(pool: &PgPool) -> Result<bool> {
         .execute(&mut *tx)
         .await
         .query("geodata lock")?;
+    // Outlines an office imported (diaba import --layer units) are the register's own
+    // record: a newer shipped set must not erase them. Keep the units and say so.
+    let imported: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM admin_unit WHERE import_batch IS NOT NULL)")
+        .fetch_one(&mut *tx)
+        .await
+        .query("imported units")?;
+    if imported {
+        tracing::warn!(
+            version = %fingerprint,
+            "the shipped administrative units changed, but this register holds imported unit outlines;              keeping the register's units (import the new shipped outlines with diaba import --layer units)"
+        );
+        return Ok(false);
+    }
     sqlx::query("DELETE FROM unit_succession").execute(&mut *tx).await.query("clear successions")?;
     sqlx::query("DELETE FROM admin_unit").execute(&mut *tx).await.query("clear units")?;
     load_units(&mut tx).await?;

@@ -247,3 +247,135 @@ impl Store {
         Ok(batch)
     }
 }
+
+/// An administrative unit outline ready to enter the register.
+#[derive(Debug, Clone)]
+pub struct ImportUnit {
+    /// Feature id in the file.
+    pub feature: u64,
+    /// Unit code.
+    pub code: String,
+    /// ward, district or province.
+    pub level: String,
+    /// Name (else the current version's).
+    pub name: Option<String>,
+    /// Kind (else the current version's).
+    pub kind: Option<String>,
+    /// Postcode (else the current version's).
+    pub postcode: Option<String>,
+    /// Effective date of the outline.
+    pub valid_from: chrono::NaiveDate,
+    /// WGS84 outline.
+    pub lonlat: MultiPolygon<f64>,
+}
+
+/// What a unit import came to.
+#[derive(Debug, Clone)]
+pub enum ImportedUnits {
+    /// Written under this batch id, with the live parcels each revised ward no longer
+    /// covers (ward code, count): for the office to review, not a reason to refuse.
+    Done {
+        /// import_batch id
+        batch: String,
+        /// (ward, parcels whose interior point is now outside it)
+        parcels_outside: Vec<(String, i64)>,
+    },
+    /// Nothing written: each (feature, reason) that stopped it.
+    Refused(Vec<(i64, String)>),
+}
+
+impl Store {
+    /// Imports unit outlines in one transaction: a known code gets a new version from its
+    /// `valid_from` (the previous one closes that day and is recorded as its predecessor),
+    /// an unknown code becomes a new unit outside the service area. All or nothing.
+    pub async fn import_units(&self, source_file: &str, units: &[ImportUnit], report: &Value) -> Result<ImportedUnits> {
+        let mut tx = self.pool().begin().await.query("begin unit import")?;
+        let batch: String = sqlx::query_scalar(
+            "INSERT INTO import_batch (id, layer, source_file, report, finished_at) \
+             VALUES (gen_random_uuid(), 'units', $1, $2, now()) RETURNING id::text",
+        )
+        .bind(source_file)
+        .bind(report)
+        .fetch_one(&mut *tx)
+        .await
+        .query("unit import batch")?;
+        let mut problems = Vec::new();
+        let mut revised = Vec::new();
+        for unit in units {
+            let current: Option<(i64, chrono::NaiveDate)> = sqlx::query_as(
+                "SELECT id, valid_from FROM admin_unit WHERE code = $1 AND level = $2 AND valid_to IS NULL",
+            )
+            .bind(&unit.code)
+            .bind(&unit.level)
+            .fetch_optional(&mut *tx)
+            .await
+            .query("current unit")?;
+            if let Some((_, from)) = current.filter(|(_, from)| unit.valid_from <= *from) {
+                problems.push((
+                    unit.feature as i64,
+                    format!("unit {} has a version from {from}; a new outline takes effect after it", unit.code),
+                ));
+                continue;
+            }
+            if current.is_none() && unit.name.is_none() {
+                problems
+                    .push((unit.feature as i64, format!("unit {} is new to the register: give its name", unit.code)));
+                continue;
+            }
+            let id: i64 = sqlx::query_scalar(include_str!("sql/import_unit.sql"))
+                .bind(current.map(|(id, _)| id))
+                .bind(&unit.code)
+                .bind(&unit.level)
+                .bind(&unit.name)
+                .bind(&unit.kind)
+                .bind(&unit.postcode)
+                .bind(unit.valid_from)
+                .bind(ewkb_hex(4326, &unit.lonlat))
+                .bind(format!("import:{source_file}"))
+                .bind(&batch)
+                .fetch_one(&mut *tx)
+                .await
+                .query("insert unit version")?;
+            if let Some((previous, _)) = current {
+                sqlx::query("UPDATE admin_unit SET valid_to = $2 WHERE id = $1")
+                    .bind(previous)
+                    .bind(unit.valid_from)
+                    .execute(&mut *tx)
+                    .await
+                    .query("close unit version")?;
+                sqlx::query(
+                    "INSERT INTO unit_succession (predecessor_id, successor_id, partial, effective) VALUES ($1, $2, false, $3)",
+                )
+                .bind(previous)
+                .bind(id)
+                .bind(unit.valid_from)
+                .execute(&mut *tx)
+                .await
+                .query("unit succession")?;
+            }
+            if unit.level == "ward" {
+                revised.push(id);
+            }
+        }
+        if !problems.is_empty() {
+            tx.rollback().await.query("rollback unit import")?;
+            return Ok(ImportedUnits::Refused(problems));
+        }
+        let parcels_outside: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT w.code, count(v.id) FROM admin_unit w JOIN parcel_version v ON v.valid_to IS NULL AND v.ward_code = w.code \
+             WHERE w.id = ANY($1) AND NOT ST_Covers(w.geom, ST_PointOnSurface(v.geom)) GROUP BY w.code ORDER BY w.code",
+        )
+        .bind(&revised)
+        .fetch_all(&mut *tx)
+        .await
+        .query("parcels outside revised wards")?;
+        sqlx::query("INSERT INTO audit_log (action, entity, after) VALUES ('import', 'unit', $1)")
+            .bind(report)
+            .execute(&mut *tx)
+            .await
+            .query("audit unit import")?;
+        append_reload(&mut tx, Layer::Units).await?;
+        tx.commit().await.query("commit unit import")?;
+        Ok(ImportedUnits::Done { batch, parcels_outside })
+    }
+}
