@@ -240,8 +240,8 @@ async fn export(args: crate::args::ExportArgs) -> anyhow::Result<()> {
             }
         };
         let done = page.features.len() < query.limit as usize;
+        query.after_id = page.features.last().and_then(|f| f["id"].as_i64()).or(query.after_id);
         features.extend(page.features);
-        query.offset += query.limit;
         if done {
             break;
         }

@@ -1,5 +1,6 @@
 //! Features for OGC API – Features (DESIGN §9): each collection as GeoJSON features built
-//! by PostGIS, filtered by box, date, id and simple properties, paged by offset in id order.
+//! by PostGIS, filtered by box, date, id and simple properties, paged in id order (by offset
+//! for the API's links, by last id for exports).
 //! Parcels in EPSG:5897 are their legal VN-2000 geometry, not a reprojection.
 
 use crate::error::{QueryContext, Result};
@@ -71,6 +72,9 @@ pub struct FeatureQuery {
     pub limit: i64,
     /// Features skipped.
     pub offset: i64,
+    /// Only features with a larger id (keyset paging: each page costs the same, where an
+    /// offset makes PostgreSQL walk every row before it).
+    pub after_id: Option<i64>,
 }
 
 /// A page of GeoJSON features and how many match in all.
@@ -135,6 +139,9 @@ fn parts(collection: Collection, q: &FeatureQuery) -> (String, String, String, S
 
 fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, collection: Collection, q: &FeatureQuery, geom: &str) {
     sql.push(" WHERE true");
+    if let Some(after) = q.after_id {
+        sql.push(format!(" AND {} > ", parts_id(collection))).push_bind(after);
+    }
     match collection {
         Collection::Parcels => match q.at {
             Some(at) => {
