@@ -445,3 +445,32 @@ async fn a_shapefile_imports_alike_with_its_prj_or_with_src_crs_and_broken_featu
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM parcel_version").fetch_one(&mut conn).await.unwrap();
     assert_eq!(count, 0, "nothing imported");
 }
+
+#[tokio::test]
+async fn the_ogc_documents_are_web_pages_for_a_browser_and_json_for_gdal() {
+    let db = demo_database().await;
+    let server = Server::with_database(&db.url);
+    let client = reqwest::Client::new();
+    let items = server.url("/ogc/collections/parcels/items?limit=3");
+    let json: Value = client.get(&items).send().await.unwrap().json().await.unwrap();
+    let page = client.get(format!("{items}&f=html")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<table>") && html.contains("3 of "), "{html}");
+    for feature in json["features"].as_array().unwrap() {
+        let id = feature["properties"]["national_id"].as_str().unwrap();
+        assert!(html.contains(&format!("<td>{id}</td>")), "parcel {id} is a row of the page");
+    }
+    assert!(html.contains("offset=3&amp;f=html"), "the next page stays a page: {html}");
+
+    // A browser's Accept gets the landing page; GDAL's and no Accept get JSON.
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let landing = client.get(server.url("/ogc")).header("accept", browser).send().await.unwrap();
+    assert!(landing.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(landing.text().await.unwrap().contains("/ogc/collections?f=html"));
+    for accept in ["application/json", "*/*"] {
+        let answer = client.get(server.url("/ogc/collections")).header("accept", accept).send().await.unwrap();
+        assert_eq!(answer.headers()["content-type"], "application/json", "Accept: {accept}");
+    }
+}

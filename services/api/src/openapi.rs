@@ -60,6 +60,10 @@ fn operation(endpoint: &Endpoint) -> Value {
         "415": problem, "422": problem, "429": problem, "503": problem,
         "401": problem,
     });
+    // The OGC documents are also web pages (`?f=html` or a browser's Accept).
+    if endpoint.tag == "ogc" && endpoint.path != "/ogc/api" {
+        responses["200"]["content"]["text/html"] = json!({});
+    }
     if endpoint.access.roles().is_some() {
         responses["403"] = problem.clone();
     }

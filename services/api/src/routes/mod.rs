@@ -6,6 +6,7 @@ mod health;
 mod lookup;
 mod me;
 mod ogc;
+mod ogc_html;
 mod openapi;
 mod parcels;
 pub(crate) mod tiles;

@@ -3,6 +3,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::routes::ogc_html;
 use crate::routes::tiles::base_url;
 use crate::state::AppState;
 use axum::Router;
@@ -34,6 +35,12 @@ pub fn router() -> Router<AppState> {
         .route("/ogc/collections/{id}/items/{feature}", get(item))
 }
 
+/// The document as JSON (`media`), or as a page for a browser (see [`ogc_html::wants_html`]).
+fn respond(headers: &HeaderMap, raw: Option<&str>, title: &str, body: Value, media: &'static str) -> Response {
+    let f = pairs(raw).into_iter().find(|(name, _)| name == "f").map(|(_, value)| value);
+    if ogc_html::wants_html(headers, f.as_deref()) { ogc_html::page(title, &body) } else { json_response(body, media) }
+}
+
 fn json_response(body: Value, media: &'static str) -> Response {
     let mut response = axum::Json(body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
@@ -41,14 +48,18 @@ fn json_response(body: Value, media: &'static str) -> Response {
     response
 }
 
-async fn landing(headers: HeaderMap) -> Response {
+async fn landing(headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let base = format!("{}/ogc", base_url(&headers));
-    json_response(
+    respond(
+        &headers,
+        raw.as_deref(),
+        "OGC API – Features",
         json!({
             "title": "diaba — Cần Thơ land parcels, household addresses and flood risk",
             "description": "OGC API – Features over the land register. Parcels, households and flood zones of the demo are synthetic.",
             "links": [
                 { "href": base, "rel": "self", "type": "application/json", "title": "this document" },
+                { "href": format!("{base}?f=html"), "rel": "alternate", "type": "text/html", "title": "this document as a web page" },
                 { "href": format!("{base}/api"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "the API definition" },
                 { "href": format!("{base}/conformance"), "rel": "conformance", "type": "application/json", "title": "conformance classes" },
                 { "href": format!("{base}/collections"), "rel": "data", "type": "application/json", "title": "collections" },
@@ -58,8 +69,11 @@ async fn landing(headers: HeaderMap) -> Response {
     )
 }
 
-async fn conformance() -> Response {
-    json_response(
+async fn conformance(headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    respond(
+        &headers,
+        raw.as_deref(),
+        "Conformance classes",
         json!({ "conformsTo": [
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -118,10 +132,13 @@ fn collection_json(state: &AppState, c: Collection, base: &str) -> Value {
     })
 }
 
-async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn collections(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let base = format!("{}/ogc", base_url(&headers));
     let list: Vec<Value> = Collection::ALL.iter().map(|c| collection_json(&state, *c, &base)).collect();
-    json_response(
+    respond(
+        &headers,
+        raw.as_deref(),
+        "Collections",
         json!({
             "links": [{ "href": format!("{base}/collections"), "rel": "self", "type": "application/json" }],
             "collections": list,
@@ -135,9 +152,11 @@ async fn collection(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let base = format!("{}/ogc", base_url(&headers));
-    Ok(json_response(collection_json(&state, collection_of(&id)?, &base), "application/json"))
+    let c = collection_of(&id)?;
+    Ok(respond(&headers, raw.as_deref(), title(c), collection_json(&state, c, &base), "application/json"))
 }
 
 /// Reads a CRS parameter: CRS84 (default) or EPSG:5897, by URI or short name.
@@ -218,8 +237,8 @@ async fn items(
             "crs" => q.vn2000 = crs("crs", Some(value))?,
             "datetime" => q.at = Some(instant(value)?),
             "f" => {
-                if !matches!(value.as_str(), "json" | "geojson") {
-                    return Err(ApiError::invalid("f", "f is json or geojson"));
+                if !matches!(value.as_str(), "json" | "geojson" | "html") {
+                    return Err(ApiError::invalid("f", "f is json, geojson or html"));
                 }
             }
             other if c.filters().iter().any(|(n, _)| *n == other) => q.filters.push((name.clone(), value.clone())),
@@ -254,7 +273,10 @@ async fn items(
     if q.offset > 0 {
         links.push(link((q.offset - q.limit).max(0), "prev"));
     }
-    let mut response = json_response(
+    let mut response = respond(
+        &headers,
+        raw.as_deref(),
+        title(c),
         json!({
             "type": "FeatureCollection",
             "numberMatched": page.matched,
@@ -314,7 +336,7 @@ async fn item(
         { "href": format!("{base}/items/{feature_id}"), "rel": "self", "type": GEOJSON },
         { "href": base, "rel": "collection", "type": "application/json" },
     ]);
-    let mut response = json_response(feature, GEOJSON);
+    let mut response = respond(&headers, raw.as_deref(), title(c), feature, GEOJSON);
     content_crs(&mut response, q.vn2000);
     Ok(response)
 }
