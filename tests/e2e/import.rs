@@ -138,10 +138,28 @@ async fn parcels_overlapping_within_the_file_are_both_named_and_partial_takes_th
         collection(vec![parcel(1, x0), parcel(2, x0 + 19.0), parcel(3, x0 + 60.0)], Some("urn:ogc:def:crs:EPSG::5897")),
     )
     .unwrap();
-    let (ok, _, err) = diaba(&["import", file.to_str().unwrap(), "--layer", "parcels", "--database-url", &db.url]);
+    let report = dir.path().join("report.json");
+    let (ok, _, err) = diaba(&[
+        "import",
+        file.to_str().unwrap(),
+        "--layer",
+        "parcels",
+        "--report",
+        report.to_str().unwrap(),
+        "--database-url",
+        &db.url,
+    ]);
     assert!(!ok);
     assert!(err.contains("rejected feature 0: overlaps feature 1 of the file by 20.00 m²"), "{err}");
     assert!(err.contains("rejected feature 1: overlaps feature 0 of the file by 20.00 m²"), "{err}");
+    // The same findings in the report file, for the office to work through.
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let features: Vec<i64> =
+        report["rejected"].as_array().unwrap().iter().map(|r| r["feature"].as_i64().unwrap()).collect();
+    assert_eq!(features, vec![0, 1], "{report}");
+    assert_eq!(report["rejected"][0]["reason"], "overlaps feature 1 of the file by 20.00 m²");
+    assert!(report["outcome"].as_str().unwrap().starts_with("nothing imported"), "{report}");
+    assert!(report["batch"].is_null());
     let mut conn = db.connect().await;
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM parcel_version").fetch_one(&mut conn).await.unwrap();
     assert_eq!(count, 0, "all or nothing");

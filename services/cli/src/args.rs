@@ -154,6 +154,10 @@ pub struct ImportArgs {
     /// line strings); texts inside an outline give its number and land use. Default: all levels.
     #[arg(long)]
     pub dgn_level: Option<i64>,
+    /// Also write the report (accepted, fixed and rejected features with their ids in the
+    /// file and reasons, the outcome, the batch id) to this JSON file, whatever the outcome.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
     /// Text encoding of a Shapefile's attributes (e.g. UTF-8, CP1258, ISO-8859-1). Without
     /// it a .cpg is followed, else a table that is not UTF-8 is read as CP1258 (Windows
     /// Vietnamese) and the guess reported. TCVN3 and VNI (font encodings) are not decoded.

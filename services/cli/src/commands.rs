@@ -26,7 +26,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             std::mem::forget(cluster);
             Ok(())
         }
-        Command::Import(args) => import(args).await,
+        Command::Import(args) => crate::import::import(args).await,
         Command::Seed(args) => {
             let store = open_migrated(&args.db, 4).await?;
             let result = seed(&store, args.profile, args.seed).await;
@@ -132,7 +132,7 @@ fn web_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
     found
 }
 
-async fn open_migrated(args: &DbArgs, connections: u32) -> anyhow::Result<Store> {
+pub(crate) async fn open_migrated(args: &DbArgs, connections: u32) -> anyhow::Result<Store> {
     let config = match &args.database_url {
         Some(url) => DatabaseConfig::Url(url.clone()),
         None => DatabaseConfig::Embedded(cluster_options(&args.cluster)),
@@ -141,53 +141,6 @@ async fn open_migrated(args: &DbArgs, connections: u32) -> anyhow::Result<Store>
     store.migrate().await.context("migrating the database")?;
     store.load_geodata().await.context("loading the shipped Cần Thơ units")?;
     Ok(store)
-}
-
-/// `diaba import`: read and validate, report every rejected feature, then write all or
-/// nothing (unless --partial) in one transaction.
-async fn import(args: crate::args::ImportArgs) -> anyhow::Result<()> {
-    match args.layer {
-        crate::args::ImportLayer::Parcels => return import_parcels(args).await,
-        crate::args::ImportLayer::Addresses => return import_addresses(args).await,
-        crate::args::ImportLayer::Units => return import_units(args).await,
-        crate::args::ImportLayer::FloodZones => {}
-    }
-    let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
-    let file = args.file.clone();
-    let scenario = args.scenario.clone();
-    let read = tokio::task::spawn_blocking(move || diaba_interop::read_flood_zones(&file, crs, &scenario)).await??;
-    for rejected in &read.rejected {
-        eprintln!("rejected feature {}: {}", rejected.feature, rejected.reason);
-    }
-    let report = serde_json::json!({
-        "file": args.file.display().to_string(),
-        "accepted": read.accepted.len(),
-        "rejected": read.rejected.iter().map(|r| serde_json::json!({ "feature": r.feature, "reason": r.reason })).collect::<Vec<_>>(),
-    });
-    println!("{} accepted, {} rejected", read.accepted.len(), read.rejected.len());
-    if !read.rejected.is_empty() && !args.partial {
-        anyhow::bail!("nothing imported: fix the rejected features or pass --partial");
-    }
-    if args.dry_run {
-        println!("dry run: nothing written");
-        return Ok(());
-    }
-    let zones: Vec<diaba_store::NewFloodZone> = read
-        .accepted
-        .into_iter()
-        .map(|z| diaba_store::NewFloodZone {
-            name: z.name,
-            risk_level: z.risk_level,
-            scenario: z.scenario,
-            return_period_years: z.return_period_years,
-            lonlat: z.lonlat,
-        })
-        .collect();
-    let store = open_migrated(&args.db, 2).await?;
-    let result = store.import_flood_zones(&args.file.display().to_string(), &zones, &report).await;
-    store.close().await?;
-    println!("imported as batch {}", result?);
-    Ok(())
 }
 
 /// `diaba export`: a layer through GDAL (or verified addresses as a plain CSV table).
@@ -356,279 +309,6 @@ async fn bake(args: crate::args::BakeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--map` and `--set` pairs.
-fn field_mapping(args: &crate::args::ImportArgs) -> anyhow::Result<diaba_interop::ReadOptions> {
-    let pairs = |list: &[String], flag: &str| -> anyhow::Result<std::collections::HashMap<String, String>> {
-        list.iter()
-            .map(|pair| {
-                let (attribute, value) =
-                    pair.split_once('=').with_context(|| format!("{flag} takes ATTRIBUTE=VALUE, not {pair:?}"))?;
-                Ok((attribute.trim().to_owned(), value.trim().to_owned()))
-            })
-            .collect()
-    };
-    Ok(diaba_interop::ReadOptions {
-        fields: pairs(&args.mapping, "--map")?,
-        values: pairs(&args.values, "--set")?,
-        dgn_level: args.dgn_level,
-    })
-}
-
-/// Prints each refused feature; the error that ends a refused import.
-fn refuse(rejected: &[(i64, String)]) -> anyhow::Error {
-    for (feature, reason) in rejected {
-        eprintln!("rejected feature {feature}: {reason}");
-    }
-    anyhow::anyhow!("nothing imported: {} feature(s) rejected; fix them or pass --partial", rejected.len())
-}
-
-/// `diaba import --layer units`: outlines validated, then written as new versions (or new
-/// units) in one transaction; live parcels a revised ward no longer covers are reported.
-async fn import_units(args: crate::args::ImportArgs) -> anyhow::Result<()> {
-    let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
-    let options = field_mapping(&args)?;
-    let (file, encoding) = (args.file.clone(), args.encoding.clone());
-    let read =
-        tokio::task::spawn_blocking(move || diaba_interop::read_units(&file, crs, &options, encoding.as_deref()))
-            .await??;
-    for note in &read.notes {
-        println!("{note}");
-    }
-    let rejected: Vec<(i64, String)> = read.rejected.iter().map(|r| (r.feature as i64, r.reason.clone())).collect();
-    println!("{} accepted, {} rejected", read.accepted.len(), rejected.len());
-    if !rejected.is_empty() && !args.partial {
-        return Err(refuse(&rejected));
-    }
-    if args.dry_run {
-        println!("dry run: nothing written");
-        return Ok(());
-    }
-    let units: Vec<diaba_store::import::ImportUnit> = read
-        .accepted
-        .into_iter()
-        .map(|u| diaba_store::import::ImportUnit {
-            feature: u.feature,
-            code: u.code,
-            level: u.level,
-            name: u.name,
-            kind: u.kind,
-            postcode: u.postcode,
-            valid_from: u.valid_from,
-            lonlat: u.lonlat,
-        })
-        .collect();
-    let report =
-        serde_json::json!({ "file": args.file.display().to_string(), "read": units.len(), "notes": read.notes });
-    let store = open_migrated(&args.db, 2).await?;
-    let outcome = store.import_units(&args.file.display().to_string(), &units, &report).await;
-    store.close().await?;
-    match outcome? {
-        diaba_store::import::ImportedUnits::Refused(problems) => {
-            for (feature, reason) in &problems {
-                eprintln!("rejected feature {feature}: {reason}");
-            }
-            anyhow::bail!("nothing imported: {} unit(s) conflict with the register's versions", problems.len())
-        }
-        diaba_store::import::ImportedUnits::Done { batch, parcels_outside } => {
-            for (ward, count) in parcels_outside {
-                println!("note: {count} live parcel(s) of ward {ward} now lie outside its new outline; review them");
-            }
-            println!("{} unit outline(s) imported as batch {batch}", units.len());
-            Ok(())
-        }
-    }
-}
-
-/// `diaba import --layer addresses`: each point placed in its ward and coded, then all
-/// written as one batch (or none, unless --partial).
-async fn import_addresses(args: crate::args::ImportArgs) -> anyhow::Result<()> {
-    let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
-    let mapping = field_mapping(&args)?;
-    let store = open_migrated(&args.db, 2).await?;
-    let result = import_addresses_into(&store, &args, crs, mapping).await;
-    store.close().await?;
-    result
-}
-
-async fn import_addresses_into(
-    store: &Store,
-    args: &crate::args::ImportArgs,
-    crs: Option<diaba_core::parcel::SubmittedCrs>,
-    mapping: diaba_interop::ReadOptions,
-) -> anyhow::Result<()> {
-    let mut postcodes = diaba_core::PostcodeTable::default();
-    for unit in store.unit_features().await? {
-        postcodes.extend(unit.postcode_area);
-    }
-    let names = store.ward_search_names().await?;
-    let (file, encoding) = (args.file.clone(), args.encoding.clone());
-    let bar = progress_bar(0, "reading and placing addresses");
-    let progress = bar.clone();
-    let read = tokio::task::spawn_blocking(move || {
-        diaba_interop::read_addresses(&file, crs, &mapping, encoding.as_deref(), &postcodes, |done, total| {
-            progress.set_length(total);
-            progress.set_position(done);
-        })
-    })
-    .await??;
-    bar.finish_and_clear();
-    for note in &read.notes {
-        println!("{note}");
-    }
-    let rejected: Vec<(i64, String)> = read.rejected.iter().map(|r| (r.feature as i64, r.reason.clone())).collect();
-    println!("{} accepted, {} rejected", read.accepted.len(), rejected.len());
-    if !rejected.is_empty() && !args.partial {
-        return Err(refuse(&rejected));
-    }
-    for (feature, reason) in &rejected {
-        eprintln!("rejected feature {feature}: {reason}");
-    }
-    if args.dry_run {
-        println!("dry run: nothing written");
-        return Ok(());
-    }
-    let addresses: Vec<diaba_store::import::ImportAddress> = read
-        .accepted
-        .into_iter()
-        .map(|a| {
-            let ward_names = names.get(&a.ward_code).map(|n| n.join(" ")).unwrap_or_default();
-            let search_text = diaba_core::fold(&format!(
-                "{} {} {} {ward_names}",
-                a.house_number,
-                a.street.as_deref().unwrap_or(""),
-                a.hamlet.as_deref().unwrap_or("")
-            ));
-            diaba_store::import::ImportAddress {
-                feature: a.feature,
-                lon: a.location.lon(),
-                lat: a.location.lat(),
-                vpostcode: a.vpostcode,
-                ward_code: a.ward_code,
-                house_number: a.house_number,
-                street: a.street,
-                hamlet: a.hamlet,
-                head_name: a.head_name,
-                search_text,
-            }
-        })
-        .collect();
-    let report = serde_json::json!({
-        "file": args.file.display().to_string(),
-        "read": addresses.len() + rejected.len(),
-        "notes": read.notes,
-        "rejected": rejected.iter().map(|(f, r)| serde_json::json!({ "feature": f, "reason": r })).collect::<Vec<_>>(),
-    });
-    let batch = store.import_addresses(&args.file.display().to_string(), &addresses, &report).await?;
-    println!("{} addresses imported as batch {batch}", addresses.len());
-    Ok(())
-}
-
-/// `diaba import --layer parcels`: read and validate with GDAL, then stage and check
-/// against the register in one transaction; report every refused feature.
-async fn import_parcels(args: crate::args::ImportArgs) -> anyhow::Result<()> {
-    let crs = args.src_crs.as_deref().map(diaba_core::parcel::SubmittedCrs::parse).transpose()?;
-    let mapping = field_mapping(&args)?;
-    let (file, encoding) = (args.file.clone(), args.encoding.clone());
-    let started = std::time::Instant::now();
-    let bar = progress_bar(0, "reading and validating parcels");
-    let progress = bar.clone();
-    let read = tokio::task::spawn_blocking(move || {
-        diaba_interop::read_parcels(&file, crs, &mapping, encoding.as_deref(), |done, total| {
-            progress.set_length(total);
-            progress.set_position(done);
-        })
-    })
-    .await??;
-    bar.finish_and_clear();
-    tracing::info!(
-        features = read.accepted.len() + read.rejected.len(),
-        seconds = started.elapsed().as_secs_f32(),
-        "import: read and validated"
-    );
-    for note in &read.notes {
-        println!("{note}");
-    }
-    let mut rejected: Vec<(i64, String)> = read.rejected.iter().map(|r| (r.feature as i64, r.reason.clone())).collect();
-    let outlines: Vec<_> = read.accepted.iter().map(|p| (p.feature, p.geometry.vn2000.geometry())).collect();
-    let overlapping = diaba_interop::overlaps_within(&outlines);
-    tracing::info!(
-        overlaps = overlapping.len(),
-        seconds = started.elapsed().as_secs_f32(),
-        "import: overlaps within the file"
-    );
-    let overlaps: std::collections::HashSet<u64> = overlapping.iter().map(|r| r.feature).collect();
-    rejected.extend(overlapping.into_iter().map(|r| (r.feature as i64, r.reason)));
-    let mut parcels = Vec::with_capacity(read.accepted.len());
-    for p in read.accepted.into_iter().filter(|p| !overlaps.contains(&p.feature)) {
-        let national_id = match p.national_id.as_deref().map(diaba_core::NationalParcelId::parse) {
-            Some(Ok(id)) => id,
-            _ => match diaba_core::NationalParcelId::for_parcel(&p.geometry.lonlat) {
-                Ok(id) => id,
-                Err(e) => {
-                    rejected.push((p.feature as i64, format!("no national id can be made: {e}")));
-                    continue;
-                }
-            },
-        };
-        parcels.push(diaba_store::import::ImportParcel {
-            feature: p.feature,
-            national_id: national_id.as_str().to_owned(),
-            ward_code: p.ward_code,
-            sheet: p.sheet,
-            number: p.number,
-            land_use: p.land_use,
-            legal_area_m2: p.legal_area_m2,
-            address_text: p.address_text,
-            vn2000: p.geometry.vn2000.geometry().clone(),
-            lonlat: p.geometry.lonlat,
-        });
-    }
-    let report = |refused: &[(i64, String)]| {
-        serde_json::json!({
-            "file": args.file.display().to_string(),
-            "read": parcels.len() + rejected.len(),
-            "fixed": read.fixed.iter().map(|f| serde_json::json!({ "feature": f.feature, "fix": f.reason })).collect::<Vec<_>>(),
-            "rejected": refused.iter().map(|(f, r)| serde_json::json!({ "feature": f, "reason": r })).collect::<Vec<_>>(),
-        })
-    };
-    for fix in &read.fixed {
-        eprintln!("fixed feature {}: {}", fix.feature, fix.reason);
-    }
-    if !rejected.is_empty() && !args.partial {
-        return Err(refuse(&rejected));
-    }
-    let store = open_migrated(&args.db, 2).await?;
-    let source = args.file.display().to_string();
-    let outcome = store.import_parcels(&source, &parcels, &report(&rejected), args.partial, args.dry_run).await;
-    store.close().await?;
-    match outcome? {
-        diaba_store::import::Imported::Refused(problems) => {
-            for (feature, reason) in problems.iter().chain(&rejected) {
-                eprintln!("rejected feature {feature}: {reason}");
-            }
-            anyhow::bail!(
-                "nothing imported: {} problem(s) against the register; fix them or pass --partial",
-                problems.len()
-            )
-        }
-        diaba_store::import::Imported::Done { batch, written, refused } => {
-            for (feature, reason) in refused.iter().chain(&rejected) {
-                eprintln!("rejected feature {feature}: {reason}");
-            }
-            if args.dry_run {
-                println!(
-                    "dry run: {} parcels would be imported, {} rejected",
-                    parcels.len() - refused.len(),
-                    refused.len() + rejected.len()
-                );
-            } else {
-                println!("{written} parcels imported as batch {batch}, {} rejected", refused.len() + rejected.len());
-            }
-            Ok(())
-        }
-    }
-}
-
 /// Generates and loads the demo parcels unless a demo profile is already loaded.
 async fn seed(store: &Store, profile: DemoProfile, seed: u64) -> anyhow::Result<()> {
     let (profile, name) = match profile {
@@ -673,7 +353,7 @@ async fn seed(store: &Store, profile: DemoProfile, seed: u64) -> anyhow::Result<
     Ok(())
 }
 
-fn progress_bar(total: u64, message: &'static str) -> ProgressBar {
+pub(crate) fn progress_bar(total: u64, message: &'static str) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed})")

@@ -5,6 +5,7 @@
 mod args;
 mod codecs;
 mod commands;
+mod import;
 
 use clap::Parser;
 
