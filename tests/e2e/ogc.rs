@@ -240,6 +240,25 @@ async fn parcels_export_to_geopackage_in_vn2000_with_their_legal_geometry_and_to
             .unwrap_or(0);
         assert!(count > 0, "{layer} as {format}: {info}");
         assert!(!info.to_lowercase().contains("owner") && !info.contains("head_name"), "{layer}: no personal data");
+        if layer == "addresses" {
+            // Exported households come back through FlatGeobuf: same count, same codes.
+            let empty = diaba_test_harness::fresh_database().await;
+            let out = diaba(&["import", out.to_str().unwrap(), "--layer", "addresses", "--database-url", &empty.url]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let codes = |url: String| async move {
+                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                let codes: Vec<String> = sqlx::query_scalar(
+                    "SELECT vpostcode FROM address WHERE status = 'verified' ORDER BY vpostcode, id",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+                codes
+            };
+            let (exported, imported) = (codes(db.url.clone()).await, codes(empty.url.clone()).await);
+            assert_eq!(imported.len() as i64, count);
+            assert_eq!(imported, exported, "every verified household, with its Vpostcode");
+        }
     }
 }
 
