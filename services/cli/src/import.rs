@@ -58,6 +58,28 @@ impl Report {
         }
     }
 
+    /// After reading: refuse the file if any feature was rejected (unless --partial), else
+    /// say what was read. `Ok(false)` when nothing is to be written (--dry-run).
+    fn gate(
+        &mut self,
+        notes: &[String],
+        rejected: &[diaba_interop::Rejected],
+        accepted: usize,
+        args: &ImportArgs,
+    ) -> anyhow::Result<bool> {
+        self.read_from(notes, rejected);
+        self.accepted = accepted;
+        println!("{accepted} accepted, {} rejected", self.rejected.len());
+        if !self.rejected.is_empty() && !args.partial {
+            return Err(self.refused());
+        }
+        self.print_rejected();
+        if args.dry_run {
+            println!("dry run: nothing written");
+        }
+        Ok(!args.dry_run)
+    }
+
     /// The error that ends an import refused for its features.
     fn refused(&self) -> anyhow::Error {
         self.print_rejected();
@@ -232,15 +254,7 @@ async fn addresses_into(
     })
     .await??;
     bar.finish_and_clear();
-    report.read_from(&read.notes, &read.rejected);
-    report.accepted = read.accepted.len();
-    println!("{} accepted, {} rejected", read.accepted.len(), report.rejected.len());
-    if !report.rejected.is_empty() && !args.partial {
-        return Err(report.refused());
-    }
-    report.print_rejected();
-    if args.dry_run {
-        println!("dry run: nothing written");
+    if !report.gate(&read.notes, &read.rejected, read.accepted.len(), args)? {
         return Ok(());
     }
     let addresses: Vec<ImportAddress> = read
@@ -282,14 +296,7 @@ async fn units(args: &ImportArgs, report: &mut Report) -> anyhow::Result<()> {
     let read =
         tokio::task::spawn_blocking(move || diaba_interop::read_units(&file, crs, &options, encoding.as_deref()))
             .await??;
-    report.read_from(&read.notes, &read.rejected);
-    report.accepted = read.accepted.len();
-    println!("{} accepted, {} rejected", read.accepted.len(), report.rejected.len());
-    if !report.rejected.is_empty() && !args.partial {
-        return Err(report.refused());
-    }
-    if args.dry_run {
-        println!("dry run: nothing written");
+    if !report.gate(&read.notes, &read.rejected, read.accepted.len(), args)? {
         return Ok(());
     }
     let units: Vec<ImportUnit> = read
@@ -337,15 +344,7 @@ async fn flood_zones(args: &ImportArgs, report: &mut Report) -> anyhow::Result<(
     let crs = source_crs(args)?;
     let (file, scenario) = (args.file.clone(), args.scenario.clone());
     let read = tokio::task::spawn_blocking(move || diaba_interop::read_flood_zones(&file, crs, &scenario)).await??;
-    report.read_from(&[], &read.rejected);
-    report.accepted = read.accepted.len();
-    println!("{} accepted, {} rejected", read.accepted.len(), read.rejected.len());
-    if !report.rejected.is_empty() && !args.partial {
-        return Err(report.refused());
-    }
-    report.print_rejected();
-    if args.dry_run {
-        println!("dry run: nothing written");
+    if !report.gate(&[], &read.rejected, read.accepted.len(), args)? {
         return Ok(());
     }
     let zones: Vec<diaba_store::NewFloodZone> = read
