@@ -221,6 +221,9 @@ async fn addresses_import_from_geojson_and_from_a_survey_order_csv_to_the_same_v
         diaba(&["import", csv.to_str().unwrap(), "--layer", "addresses", "--database-url", &from_table.url]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("X = northing"), "the table's convention is reported: {out}");
+    let (ok, _, err) =
+        diaba(&["import", csv.to_str().unwrap(), "--layer", "addresses", "--database-url", &from_table.url]);
+    assert!(!ok && err.contains("is already address"), "importing the file again adds nothing: {err}");
 
     let row = |url: String| async move {
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
@@ -243,18 +246,29 @@ async fn addresses_import_from_geojson_and_from_a_survey_order_csv_to_the_same_v
 #[tokio::test]
 async fn a_parcel_coordinate_table_in_survey_order_imports_as_its_outline() {
     let (_, easting, northing) = household_point();
-    let (e0, n0) = (easting.round(), northing.round());
+    // Centimetres, written with decimal commas as a Vietnamese Excel export does (';' lists).
+    let (e0, n0) = (easting.round() + 0.25, northing.round() + 0.75);
     // Corners listed out of order (STT says the order), without repeating the first.
     let corners = [(3, e0 + 20.0, n0 + 20.0), (1, e0, n0), (4, e0, n0 + 20.0), (2, e0 + 20.0, n0)];
-    let mut table = String::from("MaXa,SoHieuToBanDo,SoThuTuThua,LoaiDat,STT,X,Y\n");
+    let comma = |v: f64| format!("{v:.3}").replace('.', ",");
+    let mut table = String::from("MaXa;SoHieuToBanDo;SoThuTuThua;LoaiDat;STT;X;Y\n");
     for (order, e, n) in corners {
-        table.push_str(&format!("31135,88,5,ODT,{order},{n:.3},{e:.3}\n"));
+        table.push_str(&format!("31135;88;5;ODT;{order};{};{}\n", comma(n), comma(e)));
     }
+    // Parcel 6 has a corner without a number: refused whole, never imported misshapen.
+    for (order, e, n) in [(1, e0 + 40.0, n0), (2, e0 + 60.0, n0), (3, e0 + 60.0, n0 + 20.0)] {
+        table.push_str(&format!("31135;88;6;ODT;{order};{};{}\n", comma(n), comma(e)));
+    }
+    table.push_str("31135;88;6;ODT;4;;\n");
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("toa_do_thua.csv");
     std::fs::write(&csv, table).unwrap();
     let db = fresh_database().await;
     let (ok, out, err) = diaba(&["import", csv.to_str().unwrap(), "--layer", "parcels", "--database-url", &db.url]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("parcel 31135/88/6: row 8: no coordinate in column Y"), "{err}");
+    let (ok, out, err) =
+        diaba(&["import", csv.to_str().unwrap(), "--layer", "parcels", "--partial", "--database-url", &db.url]);
     assert!(ok, "{out}{err}");
     let mut conn = db.connect().await;
     let (count, area, outline): (i64, f64, String) = sqlx::query_as(
@@ -266,7 +280,7 @@ async fn a_parcel_coordinate_table_in_survey_order_imports_as_its_outline() {
     assert_eq!(count, 1);
     assert!((area - 400.0).abs() < 1e-6, "legal area from the outline: {area}");
     for (_, e, n) in corners {
-        assert!(outline.contains(&format!("{e:.0} {n:.0}")), "corner {e} {n} in {outline}");
+        assert!(outline.contains(&format!("{e} {n}")), "corner {e} {n} (to the centimetre) in {outline}");
     }
 }
 

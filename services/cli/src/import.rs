@@ -170,7 +170,12 @@ async fn parcels(args: &ImportArgs, report: &mut Report) -> anyhow::Result<()> {
     for p in read.accepted.into_iter().filter(|p| !overlaps.contains(&p.feature)) {
         let national_id = match p.national_id.as_deref().map(diaba_core::NationalParcelId::parse) {
             Some(Ok(id)) => id,
-            _ => match diaba_core::NationalParcelId::for_parcel(&p.geometry.lonlat) {
+            // The office's id is kept or the feature refused, never silently replaced.
+            Some(Err(e)) => {
+                report.reject(p.feature, format!("national id {:?}: {e}", p.national_id.unwrap_or_default()));
+                continue;
+            }
+            None => match diaba_core::NationalParcelId::for_parcel(&p.geometry.lonlat) {
                 Ok(id) => id,
                 Err(e) => {
                     report.reject(p.feature, format!("no national id can be made: {e}"));
@@ -201,16 +206,16 @@ async fn parcels(args: &ImportArgs, report: &mut Report) -> anyhow::Result<()> {
         Imported::Refused(problems) => (problems, None),
         Imported::Done { batch, written, refused } => (refused, Some((batch, written))),
     };
-    let against_register = refused.len();
+    let against_register: HashSet<i64> = refused.iter().map(|(feature, _)| *feature).collect();
+    report.accepted = parcels.len().saturating_sub(against_register.len());
+    let problems = refused.len();
     for (feature, reason) in refused {
         report.reject(feature, reason);
     }
-    report.accepted = parcels.len() - against_register;
     let Some((batch, written)) = done else {
+        report.accepted = 0;
         report.print_rejected();
-        anyhow::bail!(
-            "nothing imported: {against_register} problem(s) against the register; fix them or pass --partial"
-        );
+        anyhow::bail!("nothing imported: {problems} problem(s) against the register; fix them or pass --partial");
     };
     report.print_rejected();
     if args.dry_run {
@@ -282,10 +287,25 @@ async fn addresses_into(
             }
         })
         .collect();
-    let batch = store.import_addresses(&report.file, &addresses, &report.json()).await?;
-    println!("{} addresses imported as batch {batch}", addresses.len());
-    report.batch = Some(batch);
-    Ok(())
+    match store.import_addresses(&report.file, &addresses, &report.json(), args.partial).await? {
+        Imported::Refused(problems) => {
+            report.accepted = 0;
+            for (feature, reason) in problems {
+                report.reject(feature, reason);
+            }
+            Err(report.refused())
+        }
+        Imported::Done { batch, written, refused } => {
+            for (feature, reason) in refused {
+                report.reject(feature, reason);
+            }
+            report.print_rejected();
+            report.accepted = written as usize;
+            println!("{written} addresses imported as batch {batch}");
+            report.batch = Some(batch);
+            Ok(())
+        }
+    }
 }
 
 /// Unit outlines: new versions (or new units) in one transaction; live parcels a revised

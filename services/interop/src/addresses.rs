@@ -91,11 +91,17 @@ pub fn read_addresses(
         let fid = feature.fid().unwrap_or(position as u64);
         let text = |attribute: &str| columns.text(&feature, attribute);
         let checked = (|| {
-            let geometry = feature.geometry().ok_or("no location")?;
-            if !geometry.geometry_name().eq_ignore_ascii_case("POINT") {
-                return Err(format!("an address is a point, not a {}", geometry.geometry_name()));
-            }
-            let (x, y, _) = geometry.get_point(0);
+            let (x, y) = match &opened.table {
+                Some(table) => table.point(&feature)?,
+                None => {
+                    let geometry = feature.geometry().ok_or("no location")?;
+                    if !geometry.geometry_name().eq_ignore_ascii_case("POINT") {
+                        return Err(format!("an address is a point, not a {}", geometry.geometry_name()));
+                    }
+                    let (x, y, _) = geometry.get_point(0);
+                    (x, y)
+                }
+            };
             let location = match &grid {
                 Some(grid) => {
                     Vn2000Point::new(x, y).and_then(|p| grid.to_wgs84(p)).map_err(|e| format!("[{x}, {y}]: {e}"))?

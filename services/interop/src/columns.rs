@@ -95,6 +95,8 @@ impl Columns {
             Some((index, _)) => self.text.decode(feature.field_as_string(*index).ok().flatten()?),
             None => self.fixed.get(attribute)?.clone(),
         };
+        // NUL cannot be stored in PostgreSQL text; it is never meaningful in a field.
+        let value = value.replace('\0', "");
         let value = value.trim();
         (!value.is_empty()).then(|| value.to_owned())
     }

@@ -26,11 +26,13 @@ impl TextEncoding {
     /// else, for a .dbf without one, UTF-8 when its records are valid UTF-8 and CP1258 when
     /// they are not. Other formats: GDAL's own handling (GeoPackage and GeoJSON are UTF-8).
     pub fn of(path: &Path, given: Option<&str>) -> Self {
-        if let Some(given) = given {
-            return if is_cp1258(given) { Self::Cp1258 { detected: false } } else { Self::Gdal(Some(given.into())) };
-        }
+        // Only the Shapefile driver takes an encoding; other formats are UTF-8 by definition
+        // (GeoPackage, GeoJSON, FlatGeobuf) or read as such (CSV).
         if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp")) {
             return Self::Gdal(None);
+        }
+        if let Some(given) = given {
+            return if is_cp1258(given) { Self::Cp1258 { detected: false } } else { Self::Gdal(Some(given.into())) };
         }
         let cpg = std::fs::read_to_string(path.with_extension("cpg"))
             .or_else(|_| std::fs::read_to_string(path.with_extension("CPG")))

@@ -14,6 +14,8 @@ pub(crate) struct Opened {
     pub crs: SubmittedCrs,
     /// How its text is decoded.
     pub text: TextEncoding,
+    /// For a CSV table, the columns its coordinates are read from.
+    pub table: Option<CoordinateColumns>,
     /// How the file was read, e.g. "column X read as northing (survey convention)".
     pub notes: Vec<String>,
 }
@@ -30,7 +32,6 @@ impl Opened {
         notes.extend(text.note());
         let table = if is_csv(path) { Some(CoordinateColumns::of(path)?) } else { None };
         if let Some(table) = &table {
-            options.extend(table.open_options());
             notes.push(table.note());
         }
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
@@ -48,7 +49,7 @@ impl Opened {
             }
             (None, None) => crate::crs_of(&dataset.layer(0).map_err(gdal_error)?, &shown)?,
         };
-        Ok(Self { dataset, crs, text, notes })
+        Ok(Self { dataset, crs, text, table, notes })
     }
 }
 
@@ -63,7 +64,7 @@ pub(crate) fn is_csv(path: &Path) -> bool {
 }
 
 /// Which columns of a CSV table hold the coordinates.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CoordinateColumns {
     /// Column read as easting or longitude.
     pub x: String,
@@ -114,6 +115,17 @@ impl CoordinateColumns {
         let (Some(x_value), Some(y_value)) = (number(x), number(y)) else {
             return Err(fail(format!("the first row has no numbers in columns {} and {}", headers[x], headers[y])));
         };
+        // Degrees under columns named X/Y: a GIS export in lon/lat, whichever way round.
+        let lon_lat = |lon: f64, lat: f64| (100.0..=112.0).contains(&lon) && (6.0..=25.0).contains(&lat);
+        if lon_lat(x_value, y_value) || lon_lat(y_value, x_value) {
+            let (lon, lat) = if lon_lat(x_value, y_value) { (x, y) } else { (y, x) };
+            return Ok(Self {
+                x: headers[lon].clone(),
+                y: headers[lat].clone(),
+                crs: SubmittedCrs::Wgs84,
+                survey_order: false,
+            });
+        }
         let survey_order = x_value > y_value;
         let (easting, northing) = if survey_order { (y, x) } else { (x, y) };
         Ok(Self {
@@ -124,13 +136,22 @@ impl CoordinateColumns {
         })
     }
 
-    fn open_options(&self) -> Vec<String> {
-        vec![
-            format!("X_POSSIBLE_NAMES={}", self.x),
-            format!("Y_POSSIBLE_NAMES={}", self.y),
-            "KEEP_GEOM_COLUMNS=NO".into(),
-            "AUTODETECT_TYPE=YES".into(),
-        ]
+    /// A row's point (easting/longitude, northing/latitude), read from the columns' text
+    /// by diaba: GDAL's CSV driver would cut a decimal comma ("1109876,12" → 1109876).
+    pub(crate) fn point(&self, feature: &gdal::vector::Feature<'_>) -> Result<(f64, f64), String> {
+        let number = |column: &str| {
+            let text = feature.field_as_string_by_name(column).ok().flatten().unwrap_or_default();
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(format!("no coordinate in column {column}"));
+            }
+            text.replace(',', ".")
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("{column} {text:?} is not a number"))
+        };
+        Ok((number(&self.x)?, number(&self.y)?))
     }
 
     fn note(&self) -> String {
@@ -166,6 +187,12 @@ mod tests {
     fn gis_order_tables_are_recognised_by_their_values() {
         let t = table("x,y,SoNha\n587654.32,1109876.12,12\n");
         assert_eq!((t.x.as_str(), t.y.as_str(), t.survey_order), ("x", "y", false));
+    }
+
+    #[test]
+    fn degrees_under_x_and_y_are_lon_lat_whichever_way_round() {
+        let t = table("X;Y\n10,0335;105,7831\n");
+        assert_eq!((t.x.as_str(), t.y.as_str(), t.crs), ("Y", "X", SubmittedCrs::Wgs84));
     }
 
     #[test]

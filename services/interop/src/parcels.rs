@@ -2,7 +2,7 @@
 //! with the field names they export and the same geometry validation as the API.
 
 use crate::columns::{Columns, FieldNames, ReadOptions};
-use crate::open::{Opened, is_csv, is_dgn};
+use crate::open::{CoordinateColumns, Opened, is_dgn};
 use crate::{Error, Rejected};
 use diaba_core::crs::Vn2000;
 use diaba_core::parcel::{DEFAULT_MAX_VERTICES, ParcelGeometry, SubmittedCrs, validate_shape};
@@ -76,26 +76,20 @@ pub fn read_parcels(
     let gdal_error = |source| Error::Gdal { path: shown.clone(), source };
     let opened = Opened::open(path, source_crs, encoding)?;
     let (crs, mut layer) = (opened.crs, opened.dataset.layer(0).map_err(gdal_error)?);
-    let vn2000 = Vn2000::new(match crs {
-        SubmittedCrs::Vn2000(zone) => zone,
-        SubmittedCrs::Wgs84 => diaba_core::crs::Tm3Zone::CAN_THO,
-    })
-    .map_err(|e| Error::Crs { path: shown.clone(), reason: e.to_string() })?;
+    // The legal geometry is always kept in Cần Thơ's zone (EPSG:5897), whatever the file's
+    // zone: validate_shape reprojects a 105°30' (EPSG:9209) outline into it.
+    Vn2000::can_tho().map_err(|e| Error::Crs { path: shown.clone(), reason: e.to_string() })?;
     let mut out = ParcelImport { notes: opened.notes.clone(), ..Default::default() };
     let read = if is_dgn(path) {
         let (read, rejected) = crate::dgn::read_outlines(&mut layer, mapping, &mut progress);
         out.rejected = rejected;
         read
     } else {
-        read_features(&mut layer, path, mapping, opened.text.clone(), &mut out, &mut progress)?
+        read_features(&mut layer, path, mapping, opened.text.clone(), opened.table.as_ref(), &mut out, &mut progress)?
     };
-    let zone = vn2000.zone();
     let checked: Vec<Result<ImportedParcel, Rejected>> = read
         .into_par_iter()
-        .map_init(
-            || Vn2000::new(zone).expect("the zone was set up above"),
-            |vn2000, (fid, raw)| raw.validate(fid, crs, vn2000),
-        )
+        .map_init(|| Vn2000::can_tho().expect("set up above"), |vn2000, (fid, raw)| raw.validate(fid, crs, vn2000))
         .collect();
     for result in checked {
         match result {
@@ -118,6 +112,7 @@ fn read_features(
     path: &Path,
     mapping: &ReadOptions,
     text: crate::TextEncoding,
+    table: Option<&CoordinateColumns>,
     out: &mut ParcelImport,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<Vec<(u64, RawParcel)>, Error> {
@@ -135,26 +130,60 @@ fn read_features(
         }
     }
     // GDAL's features are read on this thread; their geometries are validated on every core.
-    let vertex_table = is_csv(path);
     let mut read: Vec<(u64, RawParcel)> = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
-    let mut by_key: HashMap<(String, i32, i32), usize> = HashMap::new();
+    // A coordinate table lists each parcel's corners on consecutive rows; a parcel with one
+    // bad row, or whose rows are not together, is refused whole (never imported misshapen).
+    let mut groups: HashMap<Key, usize> = HashMap::new();
+    let mut broken: HashMap<Key, (u64, String)> = HashMap::new();
+    let mut last: Option<Key> = None;
     for (position, feature) in layer.features().enumerate() {
         progress(position as u64 + 1, total);
         let fid = feature.fid().unwrap_or(position as u64);
-        match read_attributes(&feature, &columns, vertex_table) {
-            // A coordinate table lists each parcel's corners on consecutive rows.
-            Ok(parcel) if vertex_table => {
-                let key = (parcel.ward_code.clone(), parcel.sheet, parcel.number);
-                match by_key.get(&key) {
-                    Some(&i) => read[i].1.shape.extend(parcel.shape),
-                    None => {
-                        by_key.insert(key, read.len());
-                        read.push((fid, parcel));
-                    }
-                }
+        let Some(table) = table else {
+            match read_attributes(&feature, &columns, None) {
+                Ok(parcel) => read.push((fid, parcel)),
+                Err(reason) => out.rejected.push(Rejected { feature: fid, reason }),
             }
-            Ok(parcel) => read.push((fid, parcel)),
-            Err(reason) => out.rejected.push(Rejected { feature: fid, reason }),
+            continue;
+        };
+        let key = match key(&feature, &columns) {
+            Ok(key) => key,
+            Err(reason) => {
+                out.rejected.push(Rejected { feature: fid, reason });
+                continue;
+            }
+        };
+        if last.as_ref() != Some(&key) && groups.contains_key(&key) {
+            broken
+                .entry(key.clone())
+                .or_insert_with(|| (fid, format!("row {fid} continues it after other parcels' rows")));
+        }
+        match read_attributes(&feature, &columns, Some(table)) {
+            Ok(corner) => match groups.get(&key) {
+                Some(&i) => read[i].1.shape.extend(corner.shape),
+                None => {
+                    groups.insert(key.clone(), read.len());
+                    read.push((fid, corner));
+                }
+            },
+            Err(reason) => {
+                broken.entry(key.clone()).or_insert_with(|| (fid, format!("row {fid}: {reason}")));
+            }
+        }
+        last = Some(key);
+    }
+    if !broken.is_empty() {
+        read.retain(|(fid, p)| match broken.remove(&(p.ward_code.clone(), p.sheet, p.number)) {
+            Some((_, reason)) => {
+                let (w, s, n) = (&p.ward_code, p.sheet, p.number);
+                out.rejected.push(Rejected { feature: *fid, reason: format!("parcel {w}/{s}/{n}: {reason}") });
+                false
+            }
+            None => true,
+        });
+        // Parcels whose every row was bad.
+        for ((w, s, n), (fid, reason)) in broken {
+            out.rejected.push(Rejected { feature: fid, reason: format!("parcel {w}/{s}/{n}: {reason}") });
         }
     }
     Ok(read)
@@ -203,7 +232,10 @@ impl Shape {
     }
 }
 
-fn read_attributes(feature: &gdal::vector::Feature<'_>, columns: &Columns, corner: bool) -> Result<RawParcel, String> {
+type Key = (String, i32, i32);
+
+/// A feature's parcel key: ward, sheet, number.
+fn key(feature: &gdal::vector::Feature<'_>, columns: &Columns) -> Result<Key, String> {
     let text = |attribute: &str| columns.text(feature, attribute);
     let names = |attribute: &str| columns.names(attribute).to_vec();
     let whole = |attribute: &str| -> Result<i32, String> {
@@ -216,22 +248,37 @@ fn read_attributes(feature: &gdal::vector::Feature<'_>, columns: &Columns, corne
             .ok_or_else(|| format!("{attribute} {value:?} is not a positive whole number"))
     };
     let ward_code = text("ward").ok_or_else(|| format!("no ward code (fields {:?})", names("ward")))?;
-    let (sheet, number) = (whole("sheet")?, whole("number")?);
+    Ok((ward_code, whole("sheet")?, whole("number")?))
+}
+
+/// A feature's attributes; for a row of a coordinate table (`table`), its corner.
+fn read_attributes(
+    feature: &gdal::vector::Feature<'_>,
+    columns: &Columns,
+    table: Option<&CoordinateColumns>,
+) -> Result<RawParcel, String> {
+    let text = |attribute: &str| columns.text(feature, attribute);
+    let names = |attribute: &str| columns.names(attribute).to_vec();
+    let (ward_code, sheet, number) = key(feature, columns)?;
     let land_use = text("land_use")
         .map(|u| u.to_uppercase())
         .ok_or_else(|| format!("no land-use code (fields {:?})", names("land_use")))?;
     if !(2..=4).contains(&land_use.len()) || !land_use.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(format!("land use {land_use:?} is not a code such as ODT, LUC or CLN"));
     }
-    let shape = match feature.geometry() {
-        Some(point) if corner => {
-            let order = text("order").and_then(|o| o.replace(',', ".").parse::<f64>().ok());
-            let (x, y, _) = point.get_point(0);
-            Shape::Corners(vec![(order.unwrap_or(feature.fid().unwrap_or(0) as f64), x, y)])
+    let shape = match (table, feature.geometry()) {
+        (Some(table), _) => {
+            let order = match text("order") {
+                Some(o) => {
+                    o.replace(',', ".").parse::<f64>().map_err(|_| format!("corner order {o:?} is not a number"))?
+                }
+                None => feature.fid().unwrap_or(0) as f64,
+            };
+            let (x, y) = table.point(feature)?;
+            Shape::Corners(vec![(order, x, y)])
         }
-        Some(geometry) => Shape::Wkb(geometry.wkb().map_err(|e| format!("unreadable geometry: {e}"))?),
-        None if corner => return Err("no coordinates in this row".into()),
-        None => return Err("no geometry".into()),
+        (None, Some(geometry)) => Shape::Wkb(geometry.wkb().map_err(|e| format!("unreadable geometry: {e}"))?),
+        (None, None) => return Err("no geometry".into()),
     };
     let exact_area = columns.real(feature, "area");
     let area = match (exact_area, text("area")) {

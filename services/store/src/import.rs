@@ -117,6 +117,14 @@ impl Store {
             tx.rollback().await.query("rollback dry run")?;
             return Ok(Imported::Done { batch: "dry-run".into(), written: 0, refused: problems });
         }
+        // The batch's report also names what the register refused (--partial).
+        let mut report = report.clone();
+        if let Some(list) = report.get_mut("rejected").and_then(Value::as_array_mut) {
+            list.extend(
+                problems.iter().map(|(feature, reason)| serde_json::json!({ "feature": feature, "reason": reason })),
+            );
+        }
+        let report = &report;
         let batch: String = sqlx::query_scalar(
             "INSERT INTO import_batch (id, layer, source_file, report, finished_at) \
              VALUES (gen_random_uuid(), 'parcels', $1, $2, now()) RETURNING id::text",
@@ -182,13 +190,16 @@ pub struct ImportAddress {
 impl Store {
     /// Imports addresses from `source_file` in one transaction, as verified records of the
     /// office that holds them (they were not captured in the field), each on the live
-    /// parcel under it, with a history row and the batch id. Returns the batch id.
+    /// parcel under it, with a history row and the batch id. A household already in the
+    /// register (same Vpostcode cell and house number), or twice in the file, is refused:
+    /// importing a file again adds nothing. With `partial` refused ones are left out.
     pub async fn import_addresses(
         &self,
         source_file: &str,
         addresses: &[ImportAddress],
         report: &Value,
-    ) -> Result<String> {
+        partial: bool,
+    ) -> Result<Imported> {
         let mut tx = self.pool().begin().await.query("begin address import")?;
         sqlx::query(
             "CREATE TEMP TABLE import_address (feature bigint, lon float8, lat float8, vpostcode text, ward_code text, \
@@ -222,6 +233,20 @@ impl Store {
             }
         }
         copy.finish().await.query("copy addresses finish")?;
+        let problems: Vec<(i64, String)> = sqlx::query_as(include_str!("sql/import_address_checks.sql"))
+            .fetch_all(&mut *tx)
+            .await
+            .query("address import checks")?;
+        if !problems.is_empty() && !partial {
+            tx.rollback().await.query("rollback address import")?;
+            return Ok(Imported::Refused(problems));
+        }
+        let refused: Vec<i64> = problems.iter().map(|(f, _)| *f).collect();
+        sqlx::query("DELETE FROM import_address WHERE feature = ANY($1)")
+            .bind(&refused)
+            .execute(&mut *tx)
+            .await
+            .query("drop refused addresses")?;
         let batch: String = sqlx::query_scalar(
             "INSERT INTO import_batch (id, layer, source_file, report, finished_at) \
              VALUES (gen_random_uuid(), 'addresses', $1, $2, now()) RETURNING id::text",
@@ -231,12 +256,13 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .query("address import batch")?;
-        sqlx::query(include_str!("sql/import_addresses.sql"))
+        let written = sqlx::query(include_str!("sql/import_addresses.sql"))
             .bind(format!("import:{source_file}"))
             .bind(&batch)
             .execute(&mut *tx)
             .await
-            .query("insert imported addresses")?;
+            .query("insert imported addresses")?
+            .rows_affected();
         sqlx::query("INSERT INTO audit_log (action, entity, after) VALUES ('import', 'address', $1)")
             .bind(report)
             .execute(&mut *tx)
@@ -244,7 +270,7 @@ impl Store {
             .query("audit address import")?;
         append_reload(&mut tx, Layer::Addresses).await?;
         tx.commit().await.query("commit address import")?;
-        Ok(batch)
+        Ok(Imported::Done { batch, written, refused: problems })
     }
 }
 
