@@ -354,7 +354,7 @@ async fn a_dgn_sheet_imports_its_outlines_labelled_by_the_texts_inside_them() {
 }
 
 /// A revised outline of Phường Ninh Kiều (synthetic: the shipped outline pulled in by
-/// ~50 m), effective 2027-01-01 as a decision would date it.
+/// ~50 m), effective 2026-11-01 as a decision would date it.
 #[tokio::test]
 async fn a_revised_ward_outline_becomes_its_next_version_and_the_previous_one_closes() {
     let db = fresh_database().await;
@@ -378,7 +378,7 @@ async fn a_revised_ward_outline_becomes_its_next_version_and_the_previous_one_cl
     let before: i64 = sqlx::query_scalar(UNITS).fetch_one(&mut conn).await.unwrap();
 
     // Dated before the current version, and a new code without a name: nothing written.
-    let bad = write("bad.geojson", vec![unit("31135", "2020-01-01"), unit("31990", "01/01/2027")]);
+    let bad = write("bad.geojson", vec![unit("31135", "2020-01-01"), unit("31990", "01/11/2026")]);
     let (ok, _, err) = diaba(&["import", &bad, "--layer", "units", "--database-url", &db.url]);
     assert!(!ok);
     assert!(err.contains("has a version from 2025-07-01"), "{err}");
@@ -386,7 +386,12 @@ async fn a_revised_ward_outline_becomes_its_next_version_and_the_previous_one_cl
     let after: i64 = sqlx::query_scalar(UNITS).fetch_one(&mut conn).await.unwrap();
     assert_eq!(after, before, "all or nothing");
 
-    let good = write("ninh_kieu_2027.geojson", vec![unit("31135", "01/01/2027")]);
+    // A decision dated later than today would make its outline current before its day.
+    let future = write("future.geojson", vec![unit("31135", "01/01/2099")]);
+    let (ok, _, err) = diaba(&["import", &future, "--layer", "units", "--database-url", &db.url]);
+    assert!(!ok && err.contains("is after today"), "{err}");
+
+    let good = write("ninh_kieu_2026.geojson", vec![unit("31135", "01/11/2026")]);
     let (ok, out, err) = diaba(&["import", &good, "--layer", "units", "--database-url", &db.url]);
     assert!(ok, "{out}{err}");
     let closed: Option<chrono::NaiveDate> = sqlx::query_scalar("SELECT valid_to FROM admin_unit WHERE id = $1")
@@ -394,13 +399,13 @@ async fn a_revised_ward_outline_becomes_its_next_version_and_the_previous_one_cl
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(closed, chrono::NaiveDate::from_ymd_opt(2027, 1, 1));
+    assert_eq!(closed, chrono::NaiveDate::from_ymd_opt(2026, 11, 1));
     let (name, postcode, served, batch, difference, predecessor): (String, Option<String>, bool, bool, f64, i64) =
         sqlx::query_as(
             "SELECT n.name, n.postcode, n.in_service_area, n.import_batch IS NOT NULL, \
                ST_Area(ST_SymDifference(n.geom, ST_Buffer(o.geom, -0.0005))) / ST_Area(n.geom), s.predecessor_id \
              FROM admin_unit n JOIN unit_succession s ON s.successor_id = n.id JOIN admin_unit o ON o.id = s.predecessor_id \
-             WHERE n.code = '31135' AND n.valid_to IS NULL AND n.valid_from = '2027-01-01'",
+             WHERE n.code = '31135' AND n.valid_to IS NULL AND n.valid_from = '2026-11-01'",
         )
         .fetch_one(&mut conn)
         .await

@@ -106,6 +106,14 @@ pub fn read_units(
                 .or_else(|_| NaiveDate::parse_from_str(&date, "%d/%m/%Y"))
                 .or_else(|_| NaiveDate::parse_from_str(date.get(..10).unwrap_or(&date), "%Y/%m/%d"))
                 .map_err(|_| format!("valid_from {date:?} is not a date (2026-01-01 or 01/01/2026)"))?;
+            // The register's "current" unit is the open version: one dated later would
+            // take over before its day. Import it on or after that day.
+            let today = (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive();
+            if valid_from > today {
+                return Err(format!(
+                    "valid_from {valid_from} is after today ({today}); import it on or after that day"
+                ));
+            }
             let postcode = text("postcode");
             if let Some(p) = postcode.as_deref().filter(|p| p.len() != 5 || !p.chars().all(|c| c.is_ascii_digit())) {
                 return Err(format!("postcode {p:?} is not 5 digits"));
@@ -135,5 +143,19 @@ pub fn read_units(
             Err(reason) => out.rejected.push(Rejected { feature: fid, reason }),
         }
     }
+    // One outline per unit and run: a second part of the same unit would become its next
+    // version; a multi-part ward is one MultiPolygon.
+    let mut seen = std::collections::HashMap::new();
+    for unit in &out.accepted {
+        *seen.entry((unit.code.clone(), unit.level.clone())).or_insert(0) += 1;
+    }
+    let (accepted, twice): (Vec<_>, Vec<_>) =
+        out.accepted.into_iter().partition(|u| seen[&(u.code.clone(), u.level.clone())] == 1);
+    out.accepted = accepted;
+    for unit in twice {
+        let reason = format!("unit {} appears more than once in the file; give one (multi)polygon per unit", unit.code);
+        out.rejected.push(Rejected { feature: unit.feature, reason });
+    }
+    out.rejected.sort_by_key(|r| r.feature);
     Ok(out)
 }

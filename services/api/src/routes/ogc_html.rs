@@ -63,8 +63,9 @@ pub fn page(title: &str, doc: &Value) -> Response {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} · diaba OGC API</title><link rel=\"stylesheet\" href=\"/assets/css/app.css\"></head>\
          <body class=\"ogc\"><main>{body}<p><a href=\"/\">map</a> · <a href=\"/ogc?f=html\">OGC API</a> · \
-         the same document as <a href=\"?f=json\">JSON</a></p></main></body></html>",
-        escape(heading)
+         the same document as <a href=\"{json}\">JSON</a></p></main></body></html>",
+        escape(heading),
+        json = escape(&self_as(doc, "json"))
     );
     let mut response = html.into_response();
     let headers = response.headers_mut();
@@ -128,9 +129,20 @@ fn features_table(body: &mut String, features: &[Value]) {
 
 /// `href` asking for the HTML view (replacing any `f`).
 fn as_html(href: &str) -> String {
+    with_format(href, "html")
+}
+
+/// The document's own link (with its paging and filters) in format `f`.
+fn self_as(doc: &Value, f: &str) -> String {
+    let own = doc["links"].as_array().and_then(|links| links.iter().find(|l| l["rel"] == "self"));
+    with_format(own.and_then(|l| l["href"].as_str()).unwrap_or("?"), f)
+}
+
+fn with_format(href: &str, f: &str) -> String {
     let (path, query) = href.split_once('?').unwrap_or((href, ""));
+    let format = format!("f={f}");
     let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty() && !p.starts_with("f=")).collect();
-    pairs.push("f=html");
+    pairs.push(&format);
     format!("{path}?{}", pairs.join("&"))
 }
 

@@ -99,7 +99,11 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 /// TLS proxy), so TileJSON and the style point back at it.
 pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    // Only the two schemes a proxy may name: the value ends up in links (HTML pages too).
+    let scheme = match headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()) {
+        Some("https") => "https",
+        _ => "http",
+    };
     format!("{scheme}://{host}")
 }
 
