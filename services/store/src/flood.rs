@@ -128,15 +128,7 @@ impl Store {
         report: &Value,
     ) -> Result<String> {
         let mut tx = self.pool().begin().await.query("begin import")?;
-        let batch: String = sqlx::query_scalar(
-            "INSERT INTO import_batch (id, layer, source_file, report, finished_at) \
-             VALUES (gen_random_uuid(), 'flood_zones', $1, $2, now()) RETURNING id::text",
-        )
-        .bind(source_file)
-        .bind(report)
-        .fetch_one(&mut *tx)
-        .await
-        .query("import batch")?;
+        let batch = crate::import::new_batch(&mut tx, "flood_zones", source_file, report).await?;
         for zone in zones {
             sqlx::query(
                 "INSERT INTO flood_zone (name, risk_level, scenario, return_period_years, source, import_batch, geom) \
@@ -153,11 +145,7 @@ impl Store {
             .await
             .query("insert imported zone")?;
         }
-        sqlx::query("INSERT INTO audit_log (action, entity, after) VALUES ('import', 'flood_zone', $1)")
-            .bind(report)
-            .execute(&mut *tx)
-            .await
-            .query("audit import")?;
+        crate::import::audit_import(&mut tx, "flood_zone", report).await?;
         crate::feed::append_reload(&mut tx, crate::feed::Layer::FloodZones).await?;
         tx.commit().await.query("commit import")?;
         Ok(batch)

@@ -8,6 +8,7 @@ use crate::seed::{NULL, copy_row, ewkb_hex};
 use crate::store::Store;
 use geo::MultiPolygon;
 use serde_json::Value;
+use sqlx::PgConnection;
 
 /// A parcel ready to enter the register.
 #[derive(Debug, Clone)]
@@ -48,6 +49,36 @@ pub enum Imported {
     },
     /// Nothing written: each (feature, reason) that stopped it.
     Refused(Vec<(i64, String)>),
+}
+
+/// The import_batch row every imported record points to; its id.
+pub(crate) async fn new_batch(
+    conn: &mut PgConnection,
+    layer: &str,
+    source_file: &str,
+    report: &Value,
+) -> Result<String> {
+    sqlx::query_scalar(
+        "INSERT INTO import_batch (id, layer, source_file, report, finished_at) \
+         VALUES (gen_random_uuid(), $1, $2, $3, now()) RETURNING id::text",
+    )
+    .bind(layer)
+    .bind(source_file)
+    .bind(report)
+    .fetch_one(conn)
+    .await
+    .query("import batch")
+}
+
+/// The audit entry of an import (its report).
+pub(crate) async fn audit_import(conn: &mut PgConnection, entity: &str, report: &Value) -> Result<()> {
+    sqlx::query("INSERT INTO audit_log (action, entity, after) VALUES ('import', $1, $2)")
+        .bind(entity)
+        .bind(report)
+        .execute(conn)
+        .await
+        .query("audit import")?;
+    Ok(())
 }
 
 impl Store {
@@ -125,15 +156,7 @@ impl Store {
             );
         }
         let report = &report;
-        let batch: String = sqlx::query_scalar(
-            "INSERT INTO import_batch (id, layer, source_file, report, finished_at) \
-             VALUES (gen_random_uuid(), 'parcels', $1, $2, now()) RETURNING id::text",
-        )
-        .bind(source_file)
-        .bind(report)
-        .fetch_one(&mut *tx)
-        .await
-        .query("parcel import batch")?;
+        let batch = new_batch(&mut tx, "parcels", source_file, report).await?;
         let written = sqlx::query(include_str!("sql/import_insert.sql"))
             .bind(format!("import:{source_file}"))
             .bind(&batch)
@@ -150,11 +173,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .query("imported land uses")?;
-        sqlx::query("INSERT INTO audit_log (action, entity, after) VALUES ('import', 'parcel', $1)")
-            .bind(report)
-            .execute(&mut *tx)
-            .await
-            .query("audit parcel import")?;
+        audit_import(&mut tx, "parcel", report).await?;
         append_reload(&mut tx, Layer::Parcels).await?;
         tx.commit().await.query("commit parcel import")?;
         tracing::info!(written, seconds = started.elapsed().as_secs_f32(), "import: committed");
@@ -247,15 +266,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .query("drop refused addresses")?;
-        let batch: String = sqlx::query_scalar(
-            "INSERT INTO import_batch (id, layer, source_file, report, finished_at) \
-             VALUES (gen_random_uuid(), 'addresses', $1, $2, now()) RETURNING id::text",
-        )
-        .bind(source_file)
-        .bind(report)
-        .fetch_one(&mut *tx)
-        .await
-        .query("address import batch")?;
+        let batch = new_batch(&mut tx, "addresses", source_file, report).await?;
         let written = sqlx::query(include_str!("sql/import_addresses.sql"))
             .bind(format!("import:{source_file}"))
             .bind(&batch)
@@ -263,11 +274,7 @@ impl Store {
             .await
             .query("insert imported addresses")?
             .rows_affected();
-        sqlx::query("INSERT INTO audit_log (action, entity, after) VALUES ('import', 'address', $1)")
-            .bind(report)
-            .execute(&mut *tx)
-            .await
-            .query("audit address import")?;
+        audit_import(&mut tx, "address", report).await?;
         append_reload(&mut tx, Layer::Addresses).await?;
         tx.commit().await.query("commit address import")?;
         Ok(Imported::Done { batch, written, refused: problems })
@@ -316,15 +323,7 @@ impl Store {
     /// an unknown code becomes a new unit outside the service area. All or nothing.
     pub async fn import_units(&self, source_file: &str, units: &[ImportUnit], report: &Value) -> Result<ImportedUnits> {
         let mut tx = self.pool().begin().await.query("begin unit import")?;
-        let batch: String = sqlx::query_scalar(
-            "INSERT INTO import_batch (id, layer, source_file, report, finished_at) \
-             VALUES (gen_random_uuid(), 'units', $1, $2, now()) RETURNING id::text",
-        )
-        .bind(source_file)
-        .bind(report)
-        .fetch_one(&mut *tx)
-        .await
-        .query("unit import batch")?;
+        let batch = new_batch(&mut tx, "units", source_file, report).await?;
         let mut problems = Vec::new();
         let mut revised = Vec::new();
         for unit in units {
@@ -395,11 +394,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await
         .query("parcels outside revised wards")?;
-        sqlx::query("INSERT INTO audit_log (action, entity, after) VALUES ('import', 'unit', $1)")
-            .bind(report)
-            .execute(&mut *tx)
-            .await
-            .query("audit unit import")?;
+        audit_import(&mut tx, "unit", report).await?;
         append_reload(&mut tx, Layer::Units).await?;
         tx.commit().await.query("commit unit import")?;
         Ok(ImportedUnits::Done { batch, parcels_outside })
