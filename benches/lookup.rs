@@ -3,8 +3,9 @@
 //! sizes, and start-up on the loaded database. Run by `scripts/bench lookup`, which seeds
 //! the full profile first and passes its data directory in DIABA_BENCH_DATA_DIR.
 
+use diaba_core::spatial::LayerFeatures;
 use diaba_core::spatial::ParcelFeature;
-use diaba_index::Layer;
+use diaba_index::LayerTree;
 use diaba_store::{ClusterOptions, DatabaseConfig, Store};
 use geo::{MultiPolygon, polygon};
 use std::time::Instant;
@@ -72,12 +73,12 @@ async fn main() {
     let before = resident_mib();
     let parcels = store.parcel_features().await.expect("load parcels");
     let units = store.unit_features().await.expect("load units");
-    let index = diaba_index::Index::new(
-        units,
-        parcels,
-        store.flood_features().await.unwrap(),
-        store.address_features().await.unwrap(),
-    );
+    let index = diaba_index::Index::with([
+        LayerFeatures::Units(units),
+        LayerFeatures::Parcels(parcels),
+        LayerFeatures::FloodZones(store.flood_features().await.unwrap()),
+        LayerFeatures::Addresses(store.address_features().await.unwrap()),
+    ]);
     let startup = started.elapsed().as_secs_f64();
     let memory = resident_mib() - before;
     let count = index.parcels.len();
@@ -93,7 +94,7 @@ async fn main() {
         let before = resident_mib();
         let lots = synthetic_lots(n);
         let started = Instant::now();
-        let layer = Layer::new(lots);
+        let layer = LayerTree::new(lots);
         let build = started.elapsed().as_secs_f64();
         let memory = resident_mib() - before;
         let mut rng = Seeded(n as u64);

@@ -8,6 +8,7 @@
 
 pub mod demo;
 
+use diaba_core::UnitLevel;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -61,7 +62,7 @@ pub struct UnitShape {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Pre2025Unit {
     /// province, district or ward
-    pub level: String,
+    pub level: UnitLevel,
     /// GSO code
     pub gso_code: String,
     /// Full Vietnamese name.
@@ -207,7 +208,7 @@ pub fn postcode_table() -> Result<diaba_core::PostcodeTable> {
     let districts = districts_pre2025()?;
     for ward in units_pre2025()?
         .iter()
-        .filter(|u| u.level == "ward" && SERVICE_AREA_DISTRICTS.contains(&u.parent_gso_code.as_str()))
+        .filter(|u| u.level == UnitLevel::Ward && SERVICE_AREA_DISTRICTS.contains(&u.parent_gso_code.as_str()))
     {
         let Ok(postcode) = Postcode::parse(&ward.postcode_vnpost_2020) else { continue };
         let shape = match successors.get(&ward.gso_code) {

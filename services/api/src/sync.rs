@@ -7,10 +7,10 @@
 //! the entity's current state, so applying one twice is harmless. Each applied change
 //! then drops the cached tiles its old and new shapes touch, and only those.
 
-use diaba_index::{Feature, Index, Layer};
-use diaba_store::Store;
-use diaba_store::spatial::Change;
-use diaba_tiles::{Source, TileService};
+use diaba_core::Layer;
+use diaba_index::Index;
+use diaba_store::{Change, ChangeOp, FeedEntry, Store};
+use diaba_tiles::TileService;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -25,12 +25,12 @@ pub async fn load(store: &Store) -> diaba_store::Result<(Index, i64)> {
     // Read the position first: changes committed during the load are applied again
     // afterwards, which is harmless, rather than missed.
     let seq = store.last_change().await?;
-    let index = Index::new(
-        store.unit_features().await?,
-        store.parcel_features().await?,
-        store.flood_features().await?,
-        store.address_features().await?,
-    );
+    let index = Index::default();
+    for &layer in Layer::ALL {
+        if let Some(features) = store.layer_features(layer).await? {
+            index.replace_all(features);
+        }
+    }
     Ok((index, seq))
 }
 
@@ -46,14 +46,21 @@ pub fn spawn(store: Arc<Store>, tiles: Arc<TileService>, applied: Arc<AtomicI64>
             }
             let from = applied.load(Ordering::Acquire);
             match store.changes_after(from, BATCH).await {
-                Ok(changes) => {
-                    let full = changes.len() as i64 == BATCH;
-                    for change in changes {
-                        if let Err(error) = apply(&store, index, &tiles, &change).await {
-                            tracing::warn!(%error, seq = change.seq, "change not applied yet; will retry");
-                            break;
+                Ok(entries) => {
+                    let full = entries.len() as i64 == BATCH;
+                    for entry in entries {
+                        match &entry {
+                            FeedEntry::Change(change) => {
+                                if let Err(error) = apply(&store, index, &tiles, change).await {
+                                    tracing::warn!(%error, seq = change.seq, "change not applied yet; will retry");
+                                    break;
+                                }
+                            }
+                            FeedEntry::Unknown { seq, what } => {
+                                tracing::warn!(seq, what, "change feed entry of a newer diaba passed over");
+                            }
                         }
-                        applied.store(change.seq, Ordering::Release);
+                        applied.store(entry.seq(), Ordering::Release);
                     }
                     if full {
                         continue;
@@ -73,57 +80,28 @@ pub fn spawn(store: Arc<Store>, tiles: Arc<TileService>, applied: Arc<AtomicI64>
     })
 }
 
+/// Brings one change into the index, then drops the tiles it made stale: the boxes of the
+/// entity's old and new shapes as the index saw them, and the box the writer recorded.
 async fn apply(store: &Store, index: &Index, tiles: &TileService, change: &Change) -> diaba_store::Result<()> {
-    match (change.layer.as_str(), change.entity_id) {
-        ("parcels", Some(id)) => {
-            let touched = replace(&index.parcels, id, store.parcel_feature(id).await?);
-            invalidate(tiles, Source::Parcels, touched);
+    let touched = match (change.op, change.id) {
+        (ChangeOp::Reload, _) | (_, None) => {
+            if let Some(features) = store.layer_features(change.layer).await? {
+                index.replace_all(features);
+            }
+            tiles.invalidate(change.layer, None);
+            return Ok(());
         }
-        ("parcels", None) => {
-            index.parcels.replace_all(store.parcel_features().await?);
-            tiles.invalidate(Source::Parcels, None);
+        (ChangeOp::Upsert | ChangeOp::Retire, Some(id)) => {
+            index.put(change.layer, id, store.layer_feature(change.layer, id).await?)
         }
-        ("flood_zones", Some(id)) => {
-            let touched = replace(&index.flood, id, store.flood_feature(id).await?);
-            invalidate(tiles, Source::Flood, touched);
-        }
-        ("flood_zones", None) => {
-            index.flood.replace_all(store.flood_features().await?);
-            tiles.invalidate(Source::Flood, None);
-        }
-        ("addresses", Some(id)) => {
-            let touched = replace(&index.addresses, id, store.address_feature(id).await?);
-            invalidate(tiles, Source::Addresses, touched);
-        }
-        ("addresses", None) => {
-            index.addresses.replace_all(store.address_features().await?);
-            tiles.invalidate(Source::Addresses, None);
-        }
-        ("units", _) => {
-            index.units.replace_all(store.unit_features().await?);
-            tiles.invalidate(Source::Wards, None);
-        }
-        (layer, _) => tracing::warn!(layer, seq = change.seq, "unknown layer in the change feed"),
+    };
+    let boxes = touched.iter().map(|e| {
+        let ([w, s], [e, n]) = (e.lower(), e.upper());
+        [w, s, e, n]
+    });
+    for bbox in boxes.chain(change.bbox) {
+        let dropped = tiles.invalidate(change.layer, Some(bbox));
+        tracing::debug!(layer = %change.layer, dropped, "tiles invalidated");
     }
     Ok(())
-}
-
-/// Puts an entity's current state (or its absence) in a layer; returns the boxes of its
-/// old and new shapes, the area whose tiles changed.
-fn replace<F: Feature>(layer: &Layer<F>, id: i64, current: Option<F>) -> Vec<rstar::AABB<[f64; 2]>> {
-    let mut touched: Vec<_> = current.iter().map(Feature::envelope).collect();
-    let old = match current {
-        Some(feature) => layer.upsert(feature),
-        None => layer.remove(id),
-    };
-    touched.extend(old.map(|f| f.envelope()));
-    touched
-}
-
-fn invalidate(tiles: &TileService, layer: Source, touched: Vec<rstar::AABB<[f64; 2]>>) {
-    for envelope in touched {
-        let ([w, s], [e, n]) = (envelope.lower(), envelope.upper());
-        let dropped = tiles.invalidate(layer, Some([w, s, e, n]));
-        tracing::debug!(layer = layer.name(), dropped, "tiles invalidated");
-    }
 }

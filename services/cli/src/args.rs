@@ -1,8 +1,11 @@
 //! Command-line interface: every flag also reads an environment variable.
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use diaba_core::Layer;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 /// diaba — the land and address register of Cần Thơ, as a spatial API over PostGIS.
 ///
@@ -71,19 +74,6 @@ pub struct ExportArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
-}
-
-/// Layers `diaba export` writes (public fields: no owners, no personal data).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportLayer {
-    /// Live land parcels (or as of --at).
-    Parcels,
-    /// Verified household addresses.
-    Addresses,
-    /// Administrative units with polygons valid on the day.
-    Wards,
-    /// Flood-risk zones in force.
-    FloodZones,
 }
 
 /// Formats `diaba export` writes.
@@ -167,19 +157,64 @@ pub struct ImportArgs {
     pub db: DbArgs,
 }
 
-/// Layers `diaba import` can fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ImportLayer {
-    /// Land parcels (keys, main land use, legal area, outline), validated as the API does.
-    Parcels,
-    /// Flood-risk zones with a 1–5 risk level.
-    FloodZones,
-    /// Household addresses (points): placed in their ward, coded with their Vpostcode,
-    /// stored as verified records of the office that holds them.
-    Addresses,
-    /// Administrative unit outlines (code, valid_from; name, postcode optional): a new
-    /// version of a known unit from that date, or a new unit.
-    Units,
+/// A layer as `diaba export --layer` names it (public fields: no owners, no personal data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportLayer(pub Layer);
+
+/// A layer as `diaba import --layer` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportLayer(pub Layer);
+
+/// The `--layer` value of `layer` for export, or `None` when it is not exported.
+fn export_value(layer: Layer) -> Option<PossibleValue> {
+    Some(match layer {
+        Layer::Units => {
+            PossibleValue::new("wards").alias("units").help("Administrative units with polygons valid on the day")
+        }
+        Layer::Parcels => PossibleValue::new("parcels").help("Live land parcels (or as of --at)"),
+        Layer::Addresses => PossibleValue::new("addresses").help("Verified household addresses"),
+        Layer::FloodZones => PossibleValue::new("flood-zones").help("Flood-risk zones in force"),
+    })
+}
+
+/// The `--layer` value of `layer` for import, or `None` when it is not imported.
+fn import_value(layer: Layer) -> Option<PossibleValue> {
+    Some(match layer {
+        Layer::Units => PossibleValue::new("units").alias("wards").help(
+            "Administrative unit outlines (code, valid_from; name, postcode optional): a new version of a known \
+             unit from that date, or a new unit",
+        ),
+        Layer::Parcels => PossibleValue::new("parcels")
+            .help("Land parcels (keys, main land use, legal area, outline), validated as the API does"),
+        Layer::Addresses => PossibleValue::new("addresses").help(
+            "Household addresses (points): placed in their ward, coded with their Vpostcode, stored as verified \
+             records of the office that holds them",
+        ),
+        Layer::FloodZones => PossibleValue::new("flood-zones").help("Flood-risk zones with a 1–5 risk level"),
+    })
+}
+
+static EXPORT_LAYERS: LazyLock<Vec<ExportLayer>> =
+    LazyLock::new(|| Layer::ALL.iter().filter(|l| export_value(**l).is_some()).map(|l| ExportLayer(*l)).collect());
+static IMPORT_LAYERS: LazyLock<Vec<ImportLayer>> =
+    LazyLock::new(|| Layer::ALL.iter().filter(|l| import_value(**l).is_some()).map(|l| ImportLayer(*l)).collect());
+
+impl ValueEnum for ExportLayer {
+    fn value_variants<'a>() -> &'a [Self] {
+        &EXPORT_LAYERS
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        export_value(self.0)
+    }
+}
+
+impl ValueEnum for ImportLayer {
+    fn value_variants<'a>() -> &'a [Self] {
+        &IMPORT_LAYERS
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        import_value(self.0)
+    }
 }
 
 #[derive(Debug, Args)]

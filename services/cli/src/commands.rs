@@ -2,6 +2,7 @@
 
 use crate::args::{ClusterArgs, Command, DEFAULT_SEED, DbArgs, DbCommand, DemoProfile, ServeArgs, UserCommand};
 use anyhow::Context;
+use diaba_core::Layer;
 use diaba_core::auth::Role;
 use diaba_geodata::demo;
 use diaba_store::{Cluster, ClusterOptions, DatabaseConfig, Store};
@@ -145,7 +146,7 @@ pub(crate) async fn open_migrated(args: &DbArgs, connections: u32) -> anyhow::Re
 
 /// `diaba export`: a layer through GDAL (or verified addresses as a plain CSV table).
 async fn export(args: crate::args::ExportArgs) -> anyhow::Result<()> {
-    use crate::args::{ExportFormat, ExportLayer};
+    use crate::args::ExportFormat;
     use diaba_store::ogc::{Collection, FeatureQuery};
     if let Some(ward) = &args.ward {
         diaba_core::UnitCode::parse(ward)?;
@@ -160,21 +161,22 @@ async fn export(args: crate::args::ExportArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|text| match chrono::DateTime::parse_from_rfc3339(text) {
             Ok(t) => Ok(t.with_timezone(&chrono::Utc)),
-            Err(_) => diaba_core::AsOf::parse(text).map(|d| diaba_store::parcels::end_of_day(d.date())),
+            Err(_) => diaba_core::AsOf::parse(text).map(|d| diaba_core::end_of_day(d.date())),
         })
         .transpose()?;
     let store = open_migrated(&args.db, 2).await?;
-    if args.layer == ExportLayer::Addresses && args.format == ExportFormat::Csv {
+    if args.layer.0 == Layer::Addresses && args.format == ExportFormat::Csv {
         let rows = store.verified_addresses(args.ward.as_deref()).await;
         store.close().await?;
         return write_address_csv(&rows?, args.out.as_deref());
     }
     let out = args.out.clone().context("give the file to write, e.g. parcels.gpkg")?;
-    let (collection, ward_filter) = match args.layer {
-        ExportLayer::Parcels => (Collection::Parcels, "ward"),
-        ExportLayer::Addresses => (Collection::Addresses, "ward"),
-        ExportLayer::Wards => (Collection::Wards, "code"),
-        ExportLayer::FloodZones => (Collection::FloodZones, ""),
+    let collection = Collection::of(args.layer.0).context("this layer is not published, so not exported")?;
+    // The filter that names a ward, where the layer has one.
+    let ward_filter = match args.layer.0 {
+        Layer::Units => "code",
+        Layer::Parcels | Layer::Addresses => "ward",
+        Layer::FloodZones => "",
     };
     let mut query = FeatureQuery { vn2000, at, limit: 10_000, ..FeatureQuery::default() };
     if let Some(ward) = &args.ward

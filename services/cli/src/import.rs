@@ -4,9 +4,11 @@
 //! terminal, to the batch's row in the database, and with `--report FILE` to a JSON file
 //! the office can work through, whatever the outcome.
 
-use crate::args::{ImportArgs, ImportLayer};
+use crate::args::ImportArgs;
 use crate::commands::{open_migrated, progress_bar};
 use anyhow::Context;
+use clap::ValueEnum;
+use diaba_core::Layer;
 use diaba_core::parcel::SubmittedCrs;
 use diaba_store::Store;
 use diaba_store::import::{ImportAddress, ImportParcel, ImportUnit, Imported, ImportedUnits};
@@ -91,14 +93,14 @@ impl Report {
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let mut report = Report {
         file: args.file.display().to_string(),
-        layer: format!("{:?}", args.layer).to_lowercase(),
+        layer: args.layer.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default(),
         ..Report::default()
     };
-    let result = match args.layer {
-        ImportLayer::Parcels => parcels(&args, &mut report).await,
-        ImportLayer::Addresses => addresses(&args, &mut report).await,
-        ImportLayer::Units => units(&args, &mut report).await,
-        ImportLayer::FloodZones => flood_zones(&args, &mut report).await,
+    let result = match args.layer.0 {
+        Layer::Parcels => parcels(&args, &mut report).await,
+        Layer::Addresses => addresses(&args, &mut report).await,
+        Layer::Units => units(&args, &mut report).await,
+        Layer::FloodZones => flood_zones(&args, &mut report).await,
     };
     report.outcome = match &result {
         Ok(()) if args.dry_run => "dry run: nothing written".into(),

@@ -15,21 +15,29 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod address;
 pub mod auth;
 mod coord;
 pub mod crs;
 mod error;
+mod layer;
 pub mod olc;
 pub mod parcel;
 mod parcel_id;
 pub mod spatial;
 mod text;
+mod time;
 mod unit;
 mod vpostcode;
 
+pub use address::AddressStatus;
 pub use coord::LonLat;
 pub use error::{Error, Result};
+pub use layer::Layer;
 pub use parcel_id::{NationalParcelId, ParcelIdError};
 pub use text::fold;
-pub use unit::{AsOf, REFORM_2025, UnitCode, UnitLevel};
+pub use time::{
+    METRES_PER_DEGREE, REFORM_2025, VIETNAM_UTC_OFFSET_SECONDS, end_of_day, today_in_vietnam, vietnam, vietnam_date,
+};
+pub use unit::{AsOf, UnitCode, UnitLevel};
 pub use vpostcode::{Decoded, Postcode, PostcodeArea, PostcodeTable, Vpostcode, VpostcodeError};

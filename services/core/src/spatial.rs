@@ -1,7 +1,7 @@
 //! Spatial features as the index and the tiles see them: public fields only (owners
 //! never leave the store) and geometry in lon/lat.
 
-use crate::{AsOf, PostcodeArea};
+use crate::{AsOf, Layer, PostcodeArea, UnitLevel};
 use chrono::NaiveDate;
 use geo::MultiPolygon;
 use serde::Serialize;
@@ -38,7 +38,7 @@ pub struct UnitFeature {
     /// GSO code.
     pub code: String,
     /// province, district or ward.
-    pub level: String,
+    pub level: UnitLevel,
     /// Full name.
     pub name: String,
     /// Postcode when known.
@@ -101,6 +101,59 @@ pub struct AddressFeature {
     pub lon: f64,
     /// Latitude.
     pub lat: f64,
+}
+
+/// Every feature of one layer, as loaded for the in-memory index.
+#[derive(Debug, Clone)]
+pub enum LayerFeatures {
+    /// Administrative units with polygons.
+    Units(Vec<UnitFeature>),
+    /// Live parcels.
+    Parcels(Vec<ParcelFeature>),
+    /// Verified addresses.
+    Addresses(Vec<AddressFeature>),
+    /// Flood zones in force.
+    FloodZones(Vec<FloodFeature>),
+}
+
+impl LayerFeatures {
+    /// The layer these features belong to.
+    pub fn layer(&self) -> Layer {
+        match self {
+            LayerFeatures::Units(_) => Layer::Units,
+            LayerFeatures::Parcels(_) => Layer::Parcels,
+            LayerFeatures::Addresses(_) => Layer::Addresses,
+            LayerFeatures::FloodZones(_) => Layer::FloodZones,
+        }
+    }
+
+    /// How many features there are.
+    pub fn len(&self) -> usize {
+        match self {
+            LayerFeatures::Units(f) => f.len(),
+            LayerFeatures::Parcels(f) => f.len(),
+            LayerFeatures::Addresses(f) => f.len(),
+            LayerFeatures::FloodZones(f) => f.len(),
+        }
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One feature's current state, as the change feed asks the index to hold it.
+#[derive(Debug, Clone)]
+pub enum LayerFeature {
+    /// An administrative unit.
+    Unit(UnitFeature),
+    /// A live parcel.
+    Parcel(ParcelFeature),
+    /// A verified address.
+    Address(AddressFeature),
+    /// A flood zone in force.
+    FloodZone(FloodFeature),
 }
 
 /// Point in (multi)polygon with PostGIS `ST_Covers` semantics, decision for decision.

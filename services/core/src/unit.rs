@@ -1,17 +1,12 @@
+use crate::time::REFORM_2025;
 use crate::{Error, Result};
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// 1 July 2025: Vietnam abolished the district level and merged wards (NQ 1668/NQ-UBTVQH15
-/// for Cần Thơ). Units before this date are historical; some of their codes were reused.
-pub const REFORM_2025: NaiveDate = match NaiveDate::from_ymd_opt(2025, 7, 1) {
-    Some(d) => d,
-    None => panic!("valid date"),
-};
-
-/// Level of an administrative unit. Districts exist only before [`REFORM_2025`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Level of an administrative unit, highest first (the order sorts a province before its
+/// districts and wards). Districts exist only before [`REFORM_2025`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UnitLevel {
     /// Tỉnh / thành phố trực thuộc trung ương.
@@ -42,6 +37,13 @@ impl UnitLevel {
                 Err(Error::Malformed { field: "level", expected: "province, district or ward", got: other.into() })
             }
         }
+    }
+}
+
+impl TryFrom<String> for UnitLevel {
+    type Error = Error;
+    fn try_from(text: String) -> Result<Self> {
+        Self::parse(&text)
     }
 }
 
@@ -122,8 +124,7 @@ impl AsOf {
 
     /// Today in Asia/Ho_Chi_Minh (UTC+7 all year, no daylight saving).
     pub fn today() -> Self {
-        let vietnam = FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset");
-        Self(Utc::now().with_timezone(&vietnam).date_naive())
+        Self(crate::time::today_in_vietnam())
     }
 
     /// Wraps a date.

@@ -1,8 +1,10 @@
 //! How each kind of feature sits in a layer, and the [`Index`] that holds the layers.
 
-use crate::layer::{Feature, Layer};
-use diaba_core::AsOf;
-use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature, covers_like_postgis};
+use crate::layer::{Feature, LayerTree};
+use diaba_core::spatial::{
+    AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, UnitFeature, covers_like_postgis,
+};
+use diaba_core::{AsOf, METRES_PER_DEGREE};
 use geo::{BoundingRect, MultiPolygon};
 use rstar::AABB;
 
@@ -44,16 +46,21 @@ impl Feature for AddressFeature {
     }
 }
 
-/// All layers.
+/// Every layer of the register that has a place in memory, each in its own typed R-tree.
+///
+/// Whatever is done to "a layer" (loading it, applying a change from the feed, counting,
+/// its extent) goes through a [`diaba_core::Layer`] and one exhaustive `match` here, so a
+/// new layer has to say where it lives before anything compiles.
+#[derive(Default)]
 pub struct Index {
     /// Administrative units with polygons (current and historical).
-    pub units: Layer<UnitFeature>,
+    pub units: LayerTree<UnitFeature>,
     /// Live parcels.
-    pub parcels: Layer<ParcelFeature>,
+    pub parcels: LayerTree<ParcelFeature>,
     /// Flood zones in force.
-    pub flood: Layer<FloodFeature>,
+    pub flood: LayerTree<FloodFeature>,
     /// Verified household addresses.
-    pub addresses: Layer<AddressFeature>,
+    pub addresses: LayerTree<AddressFeature>,
 }
 
 impl std::fmt::Debug for Index {
@@ -67,34 +74,74 @@ impl std::fmt::Debug for Index {
     }
 }
 
-/// Metres per degree of latitude (WGS84 mean, good to 0.5 % at Cần Thơ).
-const METRES_PER_DEGREE: f64 = 110_600.0;
-
 impl Index {
-    /// An index over loaded layers.
-    pub fn new(
-        units: Vec<UnitFeature>,
-        parcels: Vec<ParcelFeature>,
-        flood: Vec<FloodFeature>,
-        addresses: Vec<AddressFeature>,
-    ) -> Self {
-        Self {
-            units: Layer::new(units),
-            parcels: Layer::new(parcels),
-            flood: Layer::new(flood),
-            addresses: Layer::new(addresses),
+    /// An index over the given layers (the others start empty).
+    pub fn with(layers: impl IntoIterator<Item = LayerFeatures>) -> Self {
+        let index = Self::default();
+        for features in layers {
+            index.replace_all(features);
+        }
+        index
+    }
+
+    /// Replaces every feature of one layer (at start, or after a bulk load).
+    pub fn replace_all(&self, features: LayerFeatures) {
+        match features {
+            LayerFeatures::Units(f) => self.units.replace_all(f),
+            LayerFeatures::Parcels(f) => self.parcels.replace_all(f),
+            LayerFeatures::Addresses(f) => self.addresses.replace_all(f),
+            LayerFeatures::FloodZones(f) => self.flood.replace_all(f),
+        }
+    }
+
+    /// Puts entity `id` of `layer` in its current state, or takes it out when `current` is
+    /// `None`; returns the boxes of its old and new shapes, the area whose tiles changed.
+    pub fn put(&self, layer: diaba_core::Layer, id: i64, current: Option<LayerFeature>) -> Vec<AABB<[f64; 2]>> {
+        use diaba_core::Layer as L;
+        match (layer, current) {
+            (_, Some(LayerFeature::Unit(f))) => replace(&self.units, id, Some(f)),
+            (_, Some(LayerFeature::Parcel(f))) => replace(&self.parcels, id, Some(f)),
+            (_, Some(LayerFeature::Address(f))) => replace(&self.addresses, id, Some(f)),
+            (_, Some(LayerFeature::FloodZone(f))) => replace(&self.flood, id, Some(f)),
+            (L::Units, None) => replace(&self.units, id, None),
+            (L::Parcels, None) => replace(&self.parcels, id, None),
+            (L::Addresses, None) => replace(&self.addresses, id, None),
+            (L::FloodZones, None) => replace(&self.flood, id, None),
+        }
+    }
+
+    /// How many features of `layer` are in memory.
+    pub fn len(&self, layer: diaba_core::Layer) -> usize {
+        use diaba_core::Layer as L;
+        match layer {
+            L::Units => self.units.len(),
+            L::Parcels => self.parcels.len(),
+            L::Addresses => self.addresses.len(),
+            L::FloodZones => self.flood.len(),
+        }
+    }
+
+    /// `[west, south, east, north]` of everything in `layer`, `None` when it is empty.
+    pub fn extent(&self, layer: diaba_core::Layer) -> Option<[f64; 4]> {
+        use diaba_core::Layer as L;
+        fn union<F: Feature>(layer: &LayerTree<F>) -> Option<[f64; 4]> {
+            layer.all().iter().map(|f| f.envelope()).filter(|e| e.lower()[0].is_finite()).fold(None, |acc, e| {
+                let ([w, s], [east, n]) = (e.lower(), e.upper());
+                Some(acc.map_or([w, s, east, n], |[a, b, c, d]: [f64; 4]| [a.min(w), b.min(s), c.max(east), d.max(n)]))
+            })
+        }
+        match layer {
+            L::Units => union(&self.units),
+            L::Parcels => union(&self.parcels),
+            L::Addresses => union(&self.addresses),
+            L::FloodZones => union(&self.flood),
         }
     }
 
     /// Units covering a point valid on a day, province first.
     pub fn units_at(&self, p: [f64; 2], at: AsOf) -> Vec<std::sync::Arc<UnitFeature>> {
         let mut units: Vec<_> = self.units.covering(p).into_iter().filter(|u| u.valid_on(at)).collect();
-        let rank = |level: &str| match level {
-            "province" => 0,
-            "district" => 1,
-            _ => 2,
-        };
-        units.sort_by_key(|u| (rank(&u.level), u.id));
+        units.sort_by_key(|u| (u.level, u.id));
         units
     }
 
@@ -139,6 +186,18 @@ impl Index {
     }
 }
 
+/// Puts an entity's current state (or its absence) in a layer; returns the boxes of its
+/// old and new shapes.
+fn replace<F: Feature>(layer: &LayerTree<F>, id: i64, current: Option<F>) -> Vec<AABB<[f64; 2]>> {
+    let mut touched: Vec<_> = current.iter().map(Feature::envelope).collect();
+    let old = match current {
+        Some(feature) => layer.upsert(feature),
+        None => layer.remove(id),
+    };
+    touched.extend(old.map(|f| f.envelope()));
+    touched
+}
+
 fn nearest_first<T: std::ops::Deref<Target = AddressFeature>>(a: &(T, f64), b: &(T, f64)) -> std::cmp::Ordering {
     a.1.total_cmp(&b.1).then(a.0.id.cmp(&b.0.id))
 }
@@ -163,12 +222,11 @@ mod tests {
     #[test]
     fn the_nearest_address_within_the_radius_wins_and_farther_ones_are_ignored() {
         // 1e-4° of latitude ≈ 11 m at Cần Thơ.
-        let index = Index::new(
-            vec![],
-            vec![],
-            vec![],
-            vec![address(1, 105.78, 10.0302), address(2, 105.78, 10.0301), address(3, 105.78, 10.0310)],
-        );
+        let index = Index::with([LayerFeatures::Addresses(vec![
+            address(1, 105.78, 10.0302),
+            address(2, 105.78, 10.0301),
+            address(3, 105.78, 10.0310),
+        ])]);
         let (nearest, distance) = index.nearest_address([105.78, 10.03], 30.0).unwrap();
         assert_eq!(nearest.id, 2);
         assert!((10.0..12.5).contains(&distance), "{distance}");

@@ -1,4 +1,4 @@
-//! A layer: an R-tree of features that readers query without ever waiting for writers.
+//! A layer tree: an R-tree of features that readers query without ever waiting for writers.
 //!
 //! Why snapshots and not a `RwLock<RTree>`: a lookup must never stall behind a write, and
 //! writes (one change at a time from the feed) are rare next to reads. Each snapshot is an
@@ -125,12 +125,18 @@ impl<F: Feature> Snapshot<F> {
 }
 
 /// A layer of features. Reads are lock-free; writes are serialised among themselves.
-pub struct Layer<F: Feature> {
+pub struct LayerTree<F: Feature> {
     current: ArcSwap<Snapshot<F>>,
     writer: Mutex<()>,
 }
 
-impl<F: Feature> Layer<F> {
+impl<F: Feature> Default for LayerTree<F> {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
+impl<F: Feature> LayerTree<F> {
     /// A layer bulk-loaded with `features`.
     pub fn new(features: Vec<F>) -> Self {
         Self {
@@ -237,7 +243,7 @@ mod tests {
 
     #[test]
     fn boundary_points_are_covered_by_every_feature_sharing_them() {
-        let layer = Layer::new(grid(3));
+        let layer = LayerTree::new(grid(3));
         let ids: Vec<i64> = layer.covering([1.0, 1.0]).iter().map(|f| f.id).collect();
         assert_eq!(ids, vec![0, 1, 3, 4]);
         assert_eq!(layer.covering([0.5, 0.5]).len(), 1);
@@ -246,7 +252,7 @@ mod tests {
 
     #[test]
     fn upserts_and_removals_agree_with_a_brute_force_model_through_compactions() {
-        let layer = Layer::new(grid(20));
+        let layer = LayerTree::new(grid(20));
         let mut model: HashMap<i64, ([f64; 2], f64)> = grid(20).into_iter().map(|s| (s.id, (s.min, s.size))).collect();
         let mut state = 1u64;
         let mut next = || {

@@ -1,6 +1,6 @@
 //! The in-memory spatial index: "what is here?" in microseconds.
 //!
-//! One [`Layer`] per kind of feature (units, parcels, flood zones, addresses), each an
+//! One [`LayerTree`] per kind of feature (units, parcels, flood zones, addresses), each an
 //! rstar R-tree behind a lock-free snapshot. Point queries are exact and count boundary
 //! points as inside, like PostGIS `ST_Covers`. The index knows nothing of PostgreSQL: it is
 //! fed features and changes (the loop that reads the change feed lives in the API crate),
@@ -13,4 +13,4 @@ mod layer;
 
 pub use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
 pub use features::Index;
-pub use layer::{Feature, Layer};
+pub use layer::{Feature, LayerTree};

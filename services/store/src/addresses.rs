@@ -3,9 +3,10 @@
 //! the public sees (a verification, or a verified address leaving), enters the change feed.
 
 use crate::error::{QueryContext, Result};
-use crate::feed::{Layer, append};
+use crate::feed::{ChangeOp, append};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
+use diaba_core::Layer;
 use diaba_core::auth::Caller;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -356,7 +357,7 @@ impl Store {
         let action = if verify { "address.verify" } else { "address.reject" };
         audit(&mut tx, caller, action, id, Some(&before), Some(&after)).await?;
         if verify {
-            append(&mut tx, Layer::Addresses, Some(id), "upsert").await?;
+            append(&mut tx, Layer::Addresses, Some(id), ChangeOp::Upsert).await?;
         }
         tx.commit().await.query("commit review")?;
         Ok(Reviewed::Done(Box::new(after)))

@@ -146,7 +146,7 @@ impl Store {
             .query("insert imported zone")?;
         }
         crate::import::audit_import(&mut tx, "flood_zone", report).await?;
-        crate::feed::append_reload(&mut tx, crate::feed::Layer::FloodZones).await?;
+        crate::feed::append_reload(&mut tx, diaba_core::Layer::FloodZones).await?;
         tx.commit().await.query("commit import")?;
         Ok(batch)
     }

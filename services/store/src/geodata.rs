@@ -1,6 +1,7 @@
 //! Loads the shipped administrative units (crate `diaba-geodata`) into `admin_unit`.
 
 use crate::error::{QueryContext, Result};
+use diaba_core::UnitLevel;
 use diaba_geodata as shipped;
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
@@ -58,7 +59,7 @@ pub(crate) async fn load_if_changed(pool: &PgPool) -> Result<bool> {
     .execute(&mut *tx)
     .await
     .query("store geodata version")?;
-    crate::feed::append_reload(&mut tx, crate::feed::Layer::Units).await?;
+    crate::feed::append_reload(&mut tx, diaba_core::Layer::Units).await?;
     tx.commit().await.query("commit geodata")?;
     tracing::info!(version = %fingerprint, "loaded the shipped administrative units");
     Ok(true)
@@ -66,7 +67,7 @@ pub(crate) async fn load_if_changed(pool: &PgPool) -> Result<bool> {
 
 struct NewUnit<'a> {
     code: &'a str,
-    level: &'a str,
+    level: UnitLevel,
     name: &'a str,
     name_en: Option<&'a str>,
     kind: Option<&'a str>,
@@ -82,7 +83,7 @@ struct NewUnit<'a> {
 async fn insert(conn: &mut PgConnection, unit: NewUnit<'_>) -> Result<i64> {
     sqlx::query_scalar(include_str!("sql/insert_unit.sql"))
         .bind(unit.code)
-        .bind(unit.level)
+        .bind(unit.level.as_str())
         .bind(unit.name)
         .bind(unit.name_en)
         .bind(unit.kind)
@@ -114,7 +115,7 @@ async fn load_units(conn: &mut PgConnection) -> Result<()> {
             conn,
             NewUnit {
                 code: &shape.code,
-                level: if shape.code.len() == 2 { "province" } else { "district" },
+                level: if shape.code.len() == 2 { UnitLevel::Province } else { UnitLevel::District },
                 name: &shape.full_name,
                 name_en: None,
                 kind: listed.map(|u| u.kind.as_str()),
@@ -130,12 +131,12 @@ async fn load_units(conn: &mut PgConnection) -> Result<()> {
         .await?;
         pre2025_ids.insert(shape.code.clone(), id);
     }
-    for ward in listed.iter().filter(|u| u.level == "ward") {
+    for ward in listed.iter().filter(|u| u.level == UnitLevel::Ward) {
         let id = insert(
             conn,
             NewUnit {
                 code: &ward.gso_code,
-                level: "ward",
+                level: UnitLevel::Ward,
                 name: &ward.name,
                 name_en: None,
                 kind: Some(&ward.kind),
@@ -159,7 +160,7 @@ async fn load_units(conn: &mut PgConnection) -> Result<()> {
         conn,
         NewUnit {
             code: &city.code,
-            level: "province",
+            level: UnitLevel::Province,
             name: &city.full_name,
             name_en: city.name_en.as_deref(),
             kind: Some("Thành phố Trung ương"),
@@ -181,7 +182,7 @@ async fn load_units(conn: &mut PgConnection) -> Result<()> {
             conn,
             NewUnit {
                 code: &ward.code,
-                level: "ward",
+                level: UnitLevel::Ward,
                 name: &ward.full_name,
                 name_en: ward.name_en.as_deref(),
                 kind,
@@ -219,7 +220,7 @@ async fn load_units(conn: &mut PgConnection) -> Result<()> {
                 None => (name, false),
             };
             let matches: Vec<&shipped::Pre2025Unit> =
-                listed.iter().filter(|u| u.level == "ward" && u.name == name).collect();
+                listed.iter().filter(|u| u.level == UnitLevel::Ward && u.name == name).collect();
             match matches.as_slice() {
                 [one] => links.push((pre2025_ids[&one.gso_code], to, partial)),
                 _ => tracing::debug!(new_code, name, "composition name without a unique pre-2025 ward"),

@@ -3,9 +3,10 @@
 //! import batch, or not at all.
 
 use crate::error::{QueryContext, Result};
-use crate::feed::{Layer, append_reload};
+use crate::feed::append_reload;
 use crate::seed::{NULL, copy_row, ewkb_hex};
 use crate::store::Store;
+use diaba_core::Layer;
 use geo::MultiPolygon;
 use serde_json::Value;
 use sqlx::PgConnection;

@@ -11,14 +11,14 @@
 pub mod addresses;
 mod cluster;
 mod error;
-pub mod feed;
+mod features;
+mod feed;
 mod flood;
 mod geodata;
 pub mod import;
 pub mod ogc;
 pub mod parcels;
 mod seed;
-pub mod spatial;
 pub use flood::{LandUseCount, LevelSummary, NewFloodZone};
 mod store;
 pub mod units;
@@ -28,4 +28,5 @@ pub use users::Token;
 
 pub use cluster::{CLUSTER_SUPERUSER, Cluster, ClusterOptions, DEFAULT_CLUSTER_USER};
 pub use error::{Error, Result};
+pub use feed::{Change, ChangeListener, ChangeOp, FeedEntry};
 pub use store::{DatabaseConfig, Health, MIGRATOR, Store};

@@ -6,48 +6,148 @@
 use crate::error::{QueryContext, Result};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
+use diaba_core::Layer;
 use diaba_core::crs::Tm3Zone;
 use serde_json::Value;
 use sqlx::{Postgres, QueryBuilder};
 
-/// The collections diaba publishes.
+/// How a collection's rows are chosen in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Collection {
-    /// Administrative units with polygons (wards, districts, the province), by validity.
-    Wards,
-    /// Land parcels (live, or as of a date).
-    Parcels,
-    /// Verified household addresses.
-    Addresses,
-    /// Flood-risk zones in force.
-    FloodZones,
+enum Validity {
+    /// Parcel versions: the live one, or the one in force at the asked instant.
+    ParcelVersions,
+    /// Administrative units: valid on the asked day in Vietnam (today by default).
+    UnitDates,
+    /// Only rows meeting a fixed condition (verified, in force).
+    Live(&'static str),
+}
+
+/// A collection diaba publishes: its id in URLs, its title, and how PostGIS builds its
+/// features. Made for each layer by [`Collection::of`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collection {
+    layer: Layer,
+    id: &'static str,
+    title: &'static str,
+    from: &'static str,
+    id_column: &'static str,
+    geometry: &'static str,
+    /// The legal VN-2000 geometry when the table stores one (else it is transformed).
+    vn2000_geometry: Option<&'static str>,
+    properties: &'static str,
+    filters: &'static [(&'static str, &'static str)],
+    validity: Validity,
 }
 
 impl Collection {
-    /// Every collection, in listing order.
-    pub const ALL: [Collection; 4] =
-        [Collection::Wards, Collection::Parcels, Collection::Addresses, Collection::FloodZones];
+    /// The collection of `layer`, or `None` for a layer not published over OGC API.
+    pub fn of(layer: Layer) -> Option<Collection> {
+        Some(match layer {
+            Layer::Units => Collection {
+                layer,
+                id: "wards",
+                title: "Administrative units (wards, districts before 2025-07-01, the province)",
+                from: "admin_unit u",
+                id_column: "u.id",
+                geometry: "u.geom",
+                vn2000_geometry: None,
+                properties: "'code', u.code, 'name', u.name, 'level', u.level, 'kind', u.kind, 'postcode', u.postcode, \
+                     'valid_from', CASE WHEN isfinite(u.valid_from) THEN u.valid_from END, 'valid_to', u.valid_to, \
+                     'in_service_area', u.in_service_area",
+                filters: &[("code", "u.code"), ("level", "u.level")],
+                validity: Validity::UnitDates,
+            },
+            Layer::Parcels => Collection {
+                layer,
+                id: "parcels",
+                title: "Land parcels (thửa đất)",
+                from: "parcel_version v JOIN parcel p ON p.id = v.parcel_id",
+                id_column: "v.parcel_id",
+                geometry: "v.geom",
+                vn2000_geometry: Some("v.geom_vn2000"),
+                properties: "'national_id', p.national_id, 'ward_code', v.ward_code, 'sheet', v.sheet, 'number', v.number, \
+                     'version', v.version, 'land_use', (SELECT u.code FROM parcel_land_use u WHERE u.parcel_version_id = v.id \
+                       ORDER BY u.area_m2 DESC NULLS LAST, u.code LIMIT 1), 'legal_area_m2', v.legal_area_m2, \
+                     'address_text', v.address_text, 'source', v.source, 'valid_from', v.valid_from",
+                filters: &[
+                    ("ward", "v.ward_code"),
+                    ("sheet", "v.sheet::text"),
+                    ("number", "v.number::text"),
+                    (
+                        "land_use",
+                        "EXISTS (SELECT 1 FROM parcel_land_use u WHERE u.parcel_version_id = v.id AND u.code = $)",
+                    ),
+                ],
+                validity: Validity::ParcelVersions,
+            },
+            Layer::Addresses => Collection {
+                layer,
+                id: "addresses",
+                title: "Verified household addresses",
+                from: "address a",
+                id_column: "a.id",
+                geometry: "a.location",
+                vn2000_geometry: None,
+                properties: "'vpostcode', substr(a.vpostcode, 1, 5) || ' ' || substr(a.vpostcode, 6, 4) || '+' || substr(a.vpostcode, 10), \
+                     'house_number', a.house_number, 'street', a.street, 'hamlet', a.hamlet, 'ward_code', a.ward_code, \
+                     'parcel_id', a.parcel_id, 'source', a.source",
+                filters: &[("ward", "a.ward_code"), ("street", "a.street"), ("hamlet", "a.hamlet")],
+                validity: Validity::Live("a.status = 'verified'"),
+            },
+            Layer::FloodZones => Collection {
+                layer,
+                id: "flood-zones",
+                title: "Flood-risk zones, national 5-level scale",
+                from: "flood_zone z",
+                id_column: "z.id",
+                geometry: "z.geom",
+                vn2000_geometry: None,
+                properties: "'name', z.name, 'risk_level', z.risk_level, 'scenario', z.scenario, \
+                     'return_period_years', z.return_period_years, 'source', z.source",
+                filters: &[("scenario", "z.scenario"), ("risk_level", "z.risk_level::text")],
+                validity: Validity::Live("z.valid_to IS NULL"),
+            },
+        })
+    }
+
+    /// Every published collection, in listing order.
+    pub fn all() -> impl Iterator<Item = Collection> {
+        Layer::ALL.iter().copied().filter_map(Collection::of)
+    }
+
+    /// The collection with this URL id.
+    pub fn by_id(id: &str) -> Option<Collection> {
+        Collection::all().find(|c| c.id == id)
+    }
+
+    /// The layer it publishes.
+    pub fn layer(self) -> Layer {
+        self.layer
+    }
 
     /// The collection id in URLs.
     pub fn id(self) -> &'static str {
-        match self {
-            Collection::Wards => "wards",
-            Collection::Parcels => "parcels",
-            Collection::Addresses => "addresses",
-            Collection::FloodZones => "flood-zones",
-        }
+        self.id
     }
 
-    /// Property filters the collection accepts (`?name=value`), and the column each tests.
-    pub fn filters(self) -> &'static [(&'static str, &'static str)] {
-        match self {
-            Collection::Wards => &[("code", "u.code"), ("level", "u.level")],
-            Collection::Parcels => {
-                &[("ward", "v.ward_code"), ("sheet", "v.sheet::text"), ("number", "v.number::text"), ("land_use", "")]
-            }
-            Collection::Addresses => &[("ward", "a.ward_code"), ("street", "a.street"), ("hamlet", "a.hamlet")],
-            Collection::FloodZones => &[("scenario", "z.scenario"), ("risk_level", "z.risk_level::text")],
-        }
+    /// Its title.
+    pub fn title(self) -> &'static str {
+        self.title
+    }
+
+    /// True when its legal geometry is stored in EPSG:5897 (parcels).
+    pub fn stored_in_vn2000(self) -> bool {
+        self.vn2000_geometry.is_some()
+    }
+
+    /// Names of the property filters the collection accepts (`?name=value`).
+    pub fn filter_names(self) -> impl Iterator<Item = &'static str> {
+        self.filters.iter().map(|(name, _)| *name)
+    }
+
+    /// Only parcels carry owners.
+    fn owners(self) -> Option<&'static str> {
+        (self.layer == Layer::Parcels).then_some("v.owners")
     }
 }
 
@@ -62,7 +162,7 @@ pub struct FeatureQuery {
     pub vn2000: bool,
     /// As of this instant (parcels, units); now when absent.
     pub at: Option<DateTime<Utc>>,
-    /// Property filters: (name from [`Collection::filters`], value).
+    /// Property filters: (name from [`Collection::filter_names`], value).
     pub filters: Vec<(String, String)>,
     /// One feature.
     pub id: Option<i64>,
@@ -90,60 +190,13 @@ fn pinned_vn2000() -> String {
     Tm3Zone::CAN_THO.proj_string()
 }
 
-/// A collection's table: (FROM, geometry in CRS84, geometry in EPSG:5897, properties).
-fn parts(collection: Collection, q: &FeatureQuery) -> (String, String, String, String) {
-    let to_vn2000 = |geom: &str| format!("ST_SetSRID(ST_Transform({geom}, '{}'), 5897)", pinned_vn2000());
-    match collection {
-        Collection::Parcels => {
-            let owners = if q.with_owners { ", 'owners', v.owners" } else { "" };
-            (
-                "parcel_version v JOIN parcel p ON p.id = v.parcel_id".into(),
-                "v.geom".into(),
-                "v.geom_vn2000".into(),
-                format!(
-                    "json_build_object('national_id', p.national_id, 'ward_code', v.ward_code, 'sheet', v.sheet, 'number', v.number, \
-                     'version', v.version, 'land_use', (SELECT u.code FROM parcel_land_use u WHERE u.parcel_version_id = v.id \
-                       ORDER BY u.area_m2 DESC NULLS LAST, u.code LIMIT 1), 'legal_area_m2', v.legal_area_m2, \
-                     'address_text', v.address_text, 'source', v.source, 'valid_from', v.valid_from{owners})"
-                ),
-            )
-        }
-        Collection::Wards => (
-            "admin_unit u".into(),
-            "u.geom".into(),
-            to_vn2000("u.geom"),
-            "json_build_object('code', u.code, 'name', u.name, 'level', u.level, 'kind', u.kind, 'postcode', u.postcode, \
-             'valid_from', CASE WHEN isfinite(u.valid_from) THEN u.valid_from END, 'valid_to', u.valid_to, \
-             'in_service_area', u.in_service_area)"
-                .into(),
-        ),
-        Collection::Addresses => (
-            "address a".into(),
-            "a.location".into(),
-            to_vn2000("a.location"),
-            "json_build_object('vpostcode', substr(a.vpostcode, 1, 5) || ' ' || substr(a.vpostcode, 6, 4) || '+' || substr(a.vpostcode, 10), \
-             'house_number', a.house_number, 'street', a.street, 'hamlet', a.hamlet, 'ward_code', a.ward_code, \
-             'parcel_id', a.parcel_id, 'source', a.source)"
-                .into(),
-        ),
-        Collection::FloodZones => (
-            "flood_zone z".into(),
-            "z.geom".into(),
-            to_vn2000("z.geom"),
-            "json_build_object('name', z.name, 'risk_level', z.risk_level, 'scenario', z.scenario, \
-             'return_period_years', z.return_period_years, 'source', z.source)"
-                .into(),
-        ),
-    }
-}
-
-fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, collection: Collection, q: &FeatureQuery, geom: &str) {
+fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, c: Collection, q: &FeatureQuery) {
     sql.push(" WHERE true");
     if let Some(after) = q.after_id {
-        sql.push(format!(" AND {} > ", parts_id(collection))).push_bind(after);
+        sql.push(format!(" AND {} > ", c.id_column)).push_bind(after);
     }
-    match collection {
-        Collection::Parcels => match q.at {
+    match c.validity {
+        Validity::ParcelVersions => match q.at {
             Some(at) => {
                 sql.push(" AND v.valid_from <= ")
                     .push_bind(at)
@@ -155,26 +208,20 @@ fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, collection: Collection,
                 sql.push(" AND v.valid_to IS NULL");
             }
         },
-        Collection::Wards => {
-            let day =
-                q.at.unwrap_or_else(Utc::now)
-                    .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7"))
-                    .date_naive();
+        Validity::UnitDates => {
+            let day = diaba_core::vietnam_date(q.at.unwrap_or_else(Utc::now));
             sql.push(" AND u.geom IS NOT NULL AND u.valid_from <= ")
                 .push_bind(day)
                 .push(" AND (u.valid_to IS NULL OR u.valid_to > ")
                 .push_bind(day)
                 .push(")");
         }
-        Collection::Addresses => {
-            sql.push(" AND a.status = 'verified'");
-        }
-        Collection::FloodZones => {
-            sql.push(" AND z.valid_to IS NULL");
+        Validity::Live(condition) => {
+            sql.push(format!(" AND {condition}"));
         }
     }
     if let Some(id) = q.id {
-        sql.push(format!(" AND {} = ", parts_id(collection))).push_bind(id);
+        sql.push(format!(" AND {} = ", c.id_column)).push_bind(id);
     }
     if let Some([w, s, e, n]) = q.bbox {
         let envelope = |sql: &mut QueryBuilder<'_, Postgres>| {
@@ -187,63 +234,62 @@ fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, collection: Collection,
                 .push(", ")
                 .push_bind(n);
         };
-        match (q.bbox_vn2000, collection) {
+        match (q.bbox_vn2000, c.vn2000_geometry) {
             (false, _) => {
-                sql.push(format!(" AND ST_Intersects({geom}, "));
+                sql.push(format!(" AND ST_Intersects({}, ", c.geometry));
                 envelope(sql);
                 sql.push(", 4326))");
             }
-            (true, Collection::Parcels) => {
-                sql.push(" AND ST_Intersects(v.geom_vn2000, ");
+            (true, Some(legal)) => {
+                sql.push(format!(" AND ST_Intersects({legal}, "));
                 envelope(sql);
                 sql.push(", 5897))");
             }
-            (true, _) => {
-                sql.push(format!(" AND ST_Intersects({geom}, ST_Transform("));
+            (true, None) => {
+                sql.push(format!(" AND ST_Intersects({}, ST_Transform(", c.geometry));
                 envelope(sql);
                 sql.push(format!("), '{}', 4326))", pinned_vn2000()));
             }
         }
     }
     for (name, value) in &q.filters {
-        let Some((_, column)) = collection.filters().iter().find(|(n, _)| n == name) else { continue };
-        if collection == Collection::Parcels && *name == "land_use" {
-            sql.push(" AND EXISTS (SELECT 1 FROM parcel_land_use u WHERE u.parcel_version_id = v.id AND u.code = ")
-                .push_bind(value.clone())
-                .push(")");
-        } else {
-            sql.push(format!(" AND {column} = ")).push_bind(value.clone());
+        let Some((_, column)) = c.filters.iter().find(|(n, _)| n == name) else { continue };
+        // A filter is a column compared with the value, or a condition with `$` for it.
+        match column.split_once('$') {
+            Some((before, after)) => {
+                sql.push(format!(" AND {before}")).push_bind(value.clone()).push(after);
+            }
+            None => {
+                sql.push(format!(" AND {column} = ")).push_bind(value.clone());
+            }
         }
-    }
-}
-
-/// The id column of a collection (the feature id).
-fn parts_id(collection: Collection) -> &'static str {
-    match collection {
-        Collection::Parcels => "v.parcel_id",
-        Collection::Wards => "u.id",
-        Collection::Addresses => "a.id",
-        Collection::FloodZones => "z.id",
     }
 }
 
 impl Store {
     /// A page of `collection`'s features matching `q`, with the total count.
-    pub async fn ogc_features(&self, collection: Collection, q: &FeatureQuery) -> Result<FeaturePage> {
-        let (from, geom84, geom5897, properties) = parts(collection, q);
-        let id = parts_id(collection);
-        let geometry = if q.vn2000 { geom5897 } else { geom84.clone() };
+    pub async fn ogc_features(&self, c: Collection, q: &FeatureQuery) -> Result<FeaturePage> {
+        let geometry = match (q.vn2000, c.vn2000_geometry) {
+            (false, _) => c.geometry.to_owned(),
+            (true, Some(legal)) => legal.to_owned(),
+            (true, None) => format!("ST_SetSRID(ST_Transform({}, '{}'), 5897)", c.geometry, pinned_vn2000()),
+        };
         let digits = if q.vn2000 { 3 } else { 9 };
+        let owners = match (q.with_owners, c.owners()) {
+            (true, Some(column)) => format!(", 'owners', {column}"),
+            _ => String::new(),
+        };
+        let (from, id, properties) = (c.from, c.id_column, c.properties);
 
         let mut count = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {from}"));
-        push_conditions(&mut count, collection, q, &geom84);
+        push_conditions(&mut count, c, q);
         let matched: i64 = count.build_query_scalar().fetch_one(self.pool()).await.query("ogc count")?;
 
         let mut select = QueryBuilder::<Postgres>::new(format!(
             "SELECT json_build_object('type', 'Feature', 'id', {id}, 'geometry', ST_AsGeoJSON({geometry}, {digits})::json, \
-             'properties', {properties}) FROM {from}"
+             'properties', json_build_object({properties}{owners})) FROM {from}"
         ));
-        push_conditions(&mut select, collection, q, &geom84);
+        push_conditions(&mut select, c, q);
         select.push(format!(" ORDER BY {id} LIMIT ")).push_bind(q.limit).push(" OFFSET ").push_bind(q.offset);
         let features: Vec<Value> = select.build_query_scalar().fetch_all(self.pool()).await.query("ogc features")?;
         Ok(FeaturePage { matched, features })

@@ -5,10 +5,11 @@
 //! parcel row is locked, and a different live version means 412, so no update is lost.
 
 use crate::error::{QueryContext, Result};
-use crate::feed::{Layer, append};
+use crate::feed::{ChangeOp, append};
 use crate::seed::ewkt;
 use crate::store::Store;
 use chrono::{DateTime, NaiveDate, Utc};
+use diaba_core::Layer;
 use diaba_core::NationalParcelId;
 use diaba_core::auth::Caller;
 use diaba_core::parcel::{LandUse, ParcelGeometry};
@@ -209,12 +210,6 @@ fn as_of(n: usize) -> String {
     )
 }
 
-/// The instant that stands for "on date D" in Vietnam: the end of that day (UTC+7).
-pub fn end_of_day(date: NaiveDate) -> DateTime<Utc> {
-    let next = date.succ_opt().unwrap_or(date).and_hms_opt(0, 0, 0).expect("midnight");
-    DateTime::<Utc>::from_naive_utc_and_offset(next, Utc) - chrono::Duration::hours(7)
-}
-
 impl Store {
     /// A parcel by id, live or as of an instant (also retired parcels' last state).
     pub async fn parcel(&self, id: i64, at: Option<DateTime<Utc>>) -> Result<Option<ParcelRecord>> {
@@ -361,7 +356,7 @@ impl Store {
         insert_version(&mut tx, &version, actor, reason, "api").await?;
         let after = record_in(&mut tx, id).await?;
         audit(&mut tx, actor, "parcel.create", id, None, Some(json(&after))).await?;
-        append(&mut tx, Layer::Parcels, Some(id), "upsert").await?;
+        append(&mut tx, Layer::Parcels, Some(id), ChangeOp::Upsert).await?;
         tx.commit().await.query("commit create")?;
         Ok(Ok(after))
     }
@@ -410,7 +405,7 @@ impl Store {
         insert_version(&mut tx, &version, actor, reason, &current.source).await?;
         let after = record_in(&mut tx, id).await?;
         audit(&mut tx, actor, "parcel.update", id, Some(json(&current)), Some(json(&after))).await?;
-        append(&mut tx, Layer::Parcels, Some(id), "upsert").await?;
+        append(&mut tx, Layer::Parcels, Some(id), ChangeOp::Upsert).await?;
         tx.commit().await.query("commit update")?;
         Ok(Ok(after))
     }
@@ -852,10 +847,10 @@ async fn finish_lineage_write(
     let after = serde_json::json!({ "parents": parents, "children": children });
     audit(tx, actor, action, parents[0], Some(json(before)), Some(after)).await?;
     for id in parents {
-        append(tx, Layer::Parcels, Some(*id), "retire").await?;
+        append(tx, Layer::Parcels, Some(*id), ChangeOp::Retire).await?;
     }
     for id in children {
-        append(tx, Layer::Parcels, Some(*id), "upsert").await?;
+        append(tx, Layer::Parcels, Some(*id), ChangeOp::Upsert).await?;
     }
     Ok(())
 }

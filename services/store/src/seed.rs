@@ -2,8 +2,9 @@
 //! inserts, all in one transaction with one "reload" entry in the change feed.
 
 use crate::error::{QueryContext, Result};
-use crate::feed::{Layer, append_reload};
+use crate::feed::append_reload;
 use crate::store::Store;
+use diaba_core::Layer;
 use diaba_core::NationalParcelId;
 use diaba_geodata::demo::{DemoParcel, SYNTHETIC_SOURCE};
 use geo::MultiPolygon;

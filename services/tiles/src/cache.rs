@@ -10,6 +10,7 @@ use crate::coord::{BUFFER, TileCoord};
 use crate::pack::Packs;
 use crate::render::render;
 use crate::source::Source;
+use diaba_core::Layer;
 use diaba_index::Index;
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
@@ -132,14 +133,15 @@ impl TileService {
     /// Forgets every cached tile of a source drawing `layer` whose buffered area meets
     /// `bbox` (`[west, south, east, north]`), at every zoom; `None` forgets the whole layer.
     /// Packs over that area are marked for baking again. Returns how many tiles were dropped.
-    pub fn invalidate(&self, layer: Source, bbox: Option<[f64; 4]>) -> usize {
+    pub fn invalidate(&self, layer: Layer, bbox: Option<[f64; 4]>) -> usize {
+        let Some(drawn) = Source::of(layer) else { return 0 };
         self.packs.touch(bbox);
         let Some(cache) = &self.cache else { return 0 };
         let _exclusive = self.gate.write().expect("tile gate");
         let mut dropped = 0;
         for (key, _) in cache.iter() {
             let (source, coord) = *key;
-            if !source.draws(layer) || coord.z < layer.minzoom() {
+            if !source.draws(layer) || coord.z < drawn.minzoom() {
                 continue;
             }
             let touched = bbox.is_none_or(|[w, s, e, n]| {

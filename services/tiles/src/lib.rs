@@ -15,5 +15,5 @@ pub use cache::{CacheStatus, EncodedTile, TileService};
 pub use coord::{BUFFER, CoordError, EXTENT, MAX_ZOOM, TileCoord};
 pub use pack::{PACK_ZOOMS, PackError, PackSummary, Packs, bake};
 pub use render::{DETAIL_ZOOM, Generalise, MIN_FEATURE_UNITS, render, tile_polygons};
-pub use source::{Field, Source};
+pub use source::{Field, LayerSpec, Source, spec};
 pub use tilejson::{style, tilejson, vector_layers};

@@ -51,7 +51,7 @@ fn ward(tiles: &TileService, code: &str) -> Result<(String, MultiPolygon<f64>), 
         .units
         .all()
         .into_iter()
-        .find(|u| u.code == code && u.level == "ward" && u.in_service_area && u.valid_on(today))
+        .find(|u| u.code == code && u.level == diaba_core::UnitLevel::Ward && u.in_service_area && u.valid_on(today))
         .map(|u| (u.name.clone(), u.shape.clone()))
         .ok_or_else(|| PackError::UnknownWard(code.to_string()))
 }
@@ -99,7 +99,7 @@ pub fn bake<W: Write + Seek>(
         "name": format!("diaba {code} {name}"),
         "description": format!("Offline pack of {name} ({code}), zooms {minzoom}–{maxzoom}"),
         "attribution": "diaba — Cần Thơ; parcels, households and flood zones of the demo are synthetic",
-        "vector_layers": crate::tilejson::vector_layers(Source::All),
+        "vector_layers": crate::tilejson::vector_layers(Source::ALL),
     });
     let mut counting = CountingWriter { inner: out, written: 0 };
     let mut writer = PmTilesWriter::new(TileType::Mvt)
@@ -113,7 +113,7 @@ pub fn bake<W: Write + Seek>(
     let total = coords.len() as u64;
     let mut written = 0;
     for (done, coord) in coords.iter().enumerate() {
-        let mvt = tiles.render(Source::All, *coord);
+        let mvt = tiles.render(Source::ALL, *coord);
         if !mvt.is_empty() {
             writer.add_tile(pmtiles::TileCoord::new(coord.z, coord.x, coord.y)?, &mvt)?;
             written += 1;

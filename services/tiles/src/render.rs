@@ -8,7 +8,7 @@
 
 use crate::coord::{BUFFER, EXTENT, TileCoord};
 use crate::source::Source;
-use diaba_core::AsOf;
+use diaba_core::{AsOf, Layer, UnitLevel};
 use diaba_index::Index;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MapCoords, MultiPolygon, Point, Polygon, Rect, Simplify};
 use geozero::ToMvt;
@@ -35,13 +35,14 @@ impl Generalise {
     /// (≈ 11 m², only slivers). Ward and flood outlines (thousands of vertices) are
     /// simplified to half a unit, an eighth of a screen pixel; parcels are a handful of
     /// vertices and are only snapped to the grid.
-    pub fn of(layer: Source, z: u8) -> Self {
+    pub fn of(layer: Layer, z: u8) -> Self {
+        const OUTLINE_MAXZOOM: u8 = 18;
         match layer {
-            Source::Parcels if z <= 14 => Self { tolerance: 0.0, min_box_area: 1024.0 },
-            Source::Parcels if z == 15 => Self { tolerance: 0.0, min_box_area: 128.0 },
-            Source::Wards | Source::Flood if z < layer.maxzoom() => Self { tolerance: 0.5, min_box_area: 0.0 },
-            Source::Wards | Source::Flood => Self { tolerance: 0.25, min_box_area: 0.0 },
-            _ => Self { tolerance: 0.0, min_box_area: 0.0 },
+            Layer::Parcels if z <= 14 => Self { tolerance: 0.0, min_box_area: 1024.0 },
+            Layer::Parcels if z == 15 => Self { tolerance: 0.0, min_box_area: 128.0 },
+            Layer::Units | Layer::FloodZones if z < OUTLINE_MAXZOOM => Self { tolerance: 0.5, min_box_area: 0.0 },
+            Layer::Units | Layer::FloodZones => Self { tolerance: 0.25, min_box_area: 0.0 },
+            Layer::Parcels | Layer::Addresses => Self { tolerance: 0.0, min_box_area: 0.0 },
         }
     }
 }
@@ -57,7 +58,7 @@ pub fn render(index: &Index, source: Source, tile: TileCoord) -> Vec<u8> {
         .layers()
         .iter()
         .filter(|layer| tile.z >= layer.minzoom())
-        .filter_map(|&layer| render_layer(index, layer, tile))
+        .filter_map(|layer| render_layer(index, layer, tile))
         .collect();
     if layers.is_empty() { Vec::new() } else { Tile { layers }.encode_to_vec() }
 }
@@ -104,14 +105,15 @@ fn text(value: &str) -> TileValue {
     TileValue::Str(value.to_string())
 }
 
-fn render_layer(index: &Index, layer: Source, tile: TileCoord) -> Option<tile::Layer> {
+fn render_layer(index: &Index, source: &Source, tile: TileCoord) -> Option<tile::Layer> {
+    let layer = source.layer()?;
     let [w, s, e, n] = tile.bounds(BUFFER);
     let query = AABB::from_corners([w, s], [e, n]);
     let rule = Generalise::of(layer, tile.z);
     let detail = tile.z >= DETAIL_ZOOM;
-    let mut out = LayerBuilder::new(layer);
+    let mut out = LayerBuilder::new(*source);
     match layer {
-        Source::Parcels => {
+        Layer::Parcels => {
             let mut parcels = index.parcels.in_envelope(&query);
             parcels.sort_unstable_by_key(|p| p.id);
             for p in parcels {
@@ -130,25 +132,26 @@ fn render_layer(index: &Index, layer: Source, tile: TileCoord) -> Option<tile::L
                 out.push(p.id, shape.into(), attributes);
             }
         }
-        Source::Wards => {
+        Layer::Units => {
             let today = AsOf::today();
             let mut units: Vec<_> = index
                 .units
                 .in_envelope(&query)
                 .into_iter()
-                .filter(|u| u.valid_on(today) && matches!(u.level.as_str(), "ward" | "province"))
+                .filter(|u| u.valid_on(today) && matches!(u.level, UnitLevel::Ward | UnitLevel::Province))
                 .collect();
             units.sort_unstable_by_key(|u| u.id);
             for u in units {
                 let Some(shape) = tile_polygons(&u.shape, tile, rule) else { continue };
-                let mut attributes = vec![("code", text(&u.code)), ("name", text(&u.name)), ("level", text(&u.level))];
+                let mut attributes =
+                    vec![("code", text(&u.code)), ("name", text(&u.name)), ("level", text(u.level.as_str()))];
                 if let Some(postcode) = &u.postcode {
                     attributes.push(("postcode", text(postcode)));
                 }
                 out.push(u.id, shape.into(), attributes);
             }
         }
-        Source::Flood => {
+        Layer::FloodZones => {
             let mut zones = index.flood.in_envelope(&query);
             zones.sort_unstable_by_key(|z| z.id);
             for z in zones {
@@ -165,7 +168,7 @@ fn render_layer(index: &Index, layer: Source, tile: TileCoord) -> Option<tile::L
                 );
             }
         }
-        Source::Addresses => {
+        Layer::Addresses => {
             let mut addresses = index.addresses.in_envelope(&query);
             addresses.sort_unstable_by_key(|a| a.id);
             for a in addresses {
@@ -189,7 +192,6 @@ fn render_layer(index: &Index, layer: Source, tile: TileCoord) -> Option<tile::L
                 out.push(a.id, Point::new(x.round(), y.round()).into(), attributes);
             }
         }
-        Source::All => unreachable!("`all` is drawn layer by layer"),
     }
     out.finish()
 }

@@ -35,7 +35,7 @@ pub fn tilejson(index: &Index, source: Source, base: &str) -> Value {
 pub fn vector_layers(source: Source) -> Vec<Value> {
     source
         .layers()
-        .iter()
+        .into_iter()
         .map(|layer| {
             let fields: serde_json::Map<String, Value> =
                 layer.fields().iter().map(|f| (f.name.to_string(), json!(f.kind))).collect();

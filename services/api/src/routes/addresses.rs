@@ -140,7 +140,7 @@ async fn submit_value(
         .index
         .units_at(p, AsOf::today())
         .into_iter()
-        .find(|u| u.level == "ward" && u.in_service_area)
+        .find(|u| u.level == diaba_core::UnitLevel::Ward && u.in_service_area)
         .ok_or_else(|| {
             unprocessable(
                 "lat",

@@ -91,8 +91,12 @@ async fn ward_exposure(
         .as_deref()
         .ok_or_else(|| ApiError::invalid("ward", "ward is required (a current ward code, e.g. 31135)"))?;
     let ward = UnitCode::parse(ward).map_err(|e| ApiError::invalid("ward", e.to_string()))?;
-    let known =
-        state.index.units.all().iter().any(|u| u.code == ward.as_str() && u.level == "ward" && u.valid_to.is_none());
+    let known = state
+        .index
+        .units
+        .all()
+        .iter()
+        .any(|u| u.code == ward.as_str() && u.level == diaba_core::UnitLevel::Ward && u.valid_to.is_none());
     if !known {
         return Err(ApiError::not_found(format!("{ward} is not a current ward of Cần Thơ")));
     }

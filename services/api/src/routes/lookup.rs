@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use diaba_core::spatial::UnitFeature;
-use diaba_core::{AsOf, LonLat, Vpostcode};
+use diaba_core::{AsOf, LonLat, UnitLevel, Vpostcode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -83,8 +83,8 @@ async fn lookup(state: &AppState, point: LonLat, at: Option<AsOf>) -> Result<Val
     let today = AsOf::today();
     let day = at.unwrap_or(today);
     let units = state.index.units_at(p, day);
-    let ward = units.iter().find(|u| u.level == "ward");
-    let district = units.iter().find(|u| u.level == "district");
+    let ward = units.iter().find(|u| u.level == UnitLevel::Ward);
+    let district = units.iter().find(|u| u.level == UnitLevel::District);
     if ward.is_none() && district.is_none() {
         return Err(ApiError::not_found(format!(
             "lat {}, lon {} is outside the units of Cần Thơ diaba knows on {day}",
@@ -96,7 +96,7 @@ async fn lookup(state: &AppState, point: LonLat, at: Option<AsOf>) -> Result<Val
     let current_ward = if day == today {
         ward.cloned()
     } else {
-        state.index.units_at(p, today).into_iter().find(|u| u.level == "ward")
+        state.index.units_at(p, today).into_iter().find(|u| u.level == UnitLevel::Ward)
     };
     let vpostcode = current_ward
         .as_ref()
@@ -105,7 +105,7 @@ async fn lookup(state: &AppState, point: LonLat, at: Option<AsOf>) -> Result<Val
         .map(|code| code.to_string());
     let parcel = match at {
         Some(day) if day != today => {
-            let instant = diaba_store::parcels::end_of_day(day.date());
+            let instant = diaba_core::end_of_day(day.date());
             state.store.parcel_covering(point.lon(), point.lat(), Some(instant)).await?.map(std::sync::Arc::new)
         }
         _ => state.index.parcel_at(p),

@@ -14,7 +14,6 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use diaba_core::AsOf;
 use diaba_store::ogc::{Collection, FeatureQuery};
-use geo::BoundingRect;
 use serde_json::{Value, json};
 
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
@@ -85,46 +84,22 @@ async fn conformance(headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
 }
 
 fn collection_of(id: &str) -> Result<Collection, ApiError> {
-    Collection::ALL.into_iter().find(|c| c.id() == id).ok_or_else(|| {
-        ApiError::not_found(format!("no collection {id:?}; collections are wards, parcels, addresses and flood-zones"))
+    Collection::by_id(id).ok_or_else(|| {
+        let ids: Vec<&str> = Collection::all().map(Collection::id).collect();
+        ApiError::not_found(format!("no collection {id:?}; collections are {}", ids.join(", ")))
     })
-}
-
-fn title(c: Collection) -> &'static str {
-    match c {
-        Collection::Wards => "Administrative units (wards, districts before 2025-07-01, the province)",
-        Collection::Parcels => "Land parcels (thửa đất)",
-        Collection::Addresses => "Verified household addresses",
-        Collection::FloodZones => "Flood-risk zones, national 5-level scale",
-    }
-}
-
-/// `[west, south, east, north]` of a collection, from the index.
-fn extent(state: &AppState, c: Collection) -> Option<[f64; 4]> {
-    let merge = |acc: Option<[f64; 4]>, r: [f64; 4]| {
-        Some(acc.map_or(r, |a| [a[0].min(r[0]), a[1].min(r[1]), a[2].max(r[2]), a[3].max(r[3])]))
-    };
-    let of =
-        |shape: &geo::MultiPolygon<f64>| shape.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
-    match c {
-        Collection::Wards => state.index.units.all().iter().filter_map(|u| of(&u.shape)).fold(None, merge),
-        Collection::Parcels => state.index.parcels.all().iter().filter_map(|p| of(&p.shape)).fold(None, merge),
-        Collection::FloodZones => state.index.flood.all().iter().filter_map(|z| of(&z.shape)).fold(None, merge),
-        Collection::Addresses => {
-            state.index.addresses.all().iter().map(|a| [a.lon, a.lat, a.lon, a.lat]).fold(None, merge)
-        }
-    }
 }
 
 fn collection_json(state: &AppState, c: Collection, base: &str) -> Value {
     let href = format!("{base}/collections/{}", c.id());
+    let extent = state.index.extent(c.layer()).unwrap_or([105.2, 9.9, 105.9, 10.4]);
     json!({
         "id": c.id(),
-        "title": title(c),
+        "title": c.title(),
         "itemType": "feature",
-        "extent": { "spatial": { "bbox": [extent(state, c).unwrap_or([105.2, 9.9, 105.9, 10.4])], "crs": CRS84 } },
+        "extent": { "spatial": { "bbox": [extent], "crs": CRS84 } },
         "crs": [CRS84, EPSG_5897],
-        "storageCrs": if c == Collection::Parcels { EPSG_5897 } else { CRS84 },
+        "storageCrs": if c.stored_in_vn2000() { EPSG_5897 } else { CRS84 },
         "links": [
             { "href": href, "rel": "self", "type": "application/json" },
             { "href": format!("{href}/items"), "rel": "items", "type": GEOJSON, "title": "features" },
@@ -134,7 +109,7 @@ fn collection_json(state: &AppState, c: Collection, base: &str) -> Value {
 
 async fn collections(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let base = format!("{}/ogc", base_url(&headers));
-    let list: Vec<Value> = Collection::ALL.iter().map(|c| collection_json(&state, *c, &base)).collect();
+    let list: Vec<Value> = Collection::all().map(|c| collection_json(&state, c, &base)).collect();
     respond(
         &headers,
         raw.as_deref(),
@@ -156,7 +131,7 @@ async fn collection(
 ) -> Result<Response, ApiError> {
     let base = format!("{}/ogc", base_url(&headers));
     let c = collection_of(&id)?;
-    Ok(respond(&headers, raw.as_deref(), title(c), collection_json(&state, c, &base), "application/json"))
+    Ok(respond(&headers, raw.as_deref(), c.title(), collection_json(&state, c, &base), "application/json"))
 }
 
 /// Reads a CRS parameter: CRS84 (default) or EPSG:5897, by URI or short name.
@@ -184,7 +159,7 @@ fn instant(text: &str) -> Result<DateTime<Utc>, ApiError> {
         return Ok(t.with_timezone(&Utc));
     }
     let day = AsOf::parse(text).map_err(|e| ApiError::invalid("datetime", e.to_string()))?;
-    Ok(diaba_store::parcels::end_of_day(day.date()))
+    Ok(diaba_core::end_of_day(day.date()))
 }
 
 async fn items(
@@ -241,9 +216,9 @@ async fn items(
                     return Err(ApiError::invalid("f", "f is json, geojson or html"));
                 }
             }
-            other if c.filters().iter().any(|(n, _)| *n == other) => q.filters.push((name.clone(), value.clone())),
+            other if c.filter_names().any(|n| n == other) => q.filters.push((name.clone(), value.clone())),
             other => {
-                let known: Vec<&str> = c.filters().iter().map(|(n, _)| *n).collect();
+                let known: Vec<&str> = c.filter_names().collect();
                 return Err(ApiError::invalid(
                     other,
                     format!(
@@ -276,7 +251,7 @@ async fn items(
     let mut response = respond(
         &headers,
         raw.as_deref(),
-        title(c),
+        c.title(),
         json!({
             "type": "FeatureCollection",
             "numberMatched": page.matched,
@@ -336,7 +311,7 @@ async fn item(
         { "href": format!("{base}/items/{feature_id}"), "rel": "self", "type": GEOJSON },
         { "href": base, "rel": "collection", "type": "application/json" },
     ]);
-    let mut response = respond(&headers, raw.as_deref(), title(c), feature, GEOJSON);
+    let mut response = respond(&headers, raw.as_deref(), c.title(), feature, GEOJSON);
     content_crs(&mut response, q.vn2000);
     Ok(response)
 }

@@ -11,9 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use diaba_core::crs::Vn2000;
+use diaba_core::end_of_day;
 use diaba_core::parcel::{LandUse, ParcelGeometry, SubmittedCrs, validate_geometry};
 use diaba_core::{AsOf, UnitCode};
-use diaba_store::parcels::{NewParcel, ParcelPatch, ParcelRecord, SplitPart, end_of_day};
+use diaba_store::parcels::{NewParcel, ParcelPatch, ParcelRecord, SplitPart};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

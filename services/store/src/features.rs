@@ -1,31 +1,14 @@
-//! Loading the in-memory index from PostGIS, and reading the change feed that keeps it
-//! current. Geometry travels as WKB (compact, exact doubles) and is read with geozero.
+//! The features the in-memory index holds, read from PostGIS: every one of a layer at
+//! start, one at a time as the change feed names them. Geometry travels as WKB (compact,
+//! exact doubles) and is read with geozero.
 
 use crate::error::{Error, QueryContext, Result};
 use crate::store::Store;
 use chrono::NaiveDate;
-use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
-use diaba_core::{Postcode, PostcodeArea};
+use diaba_core::spatial::{AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, UnitFeature};
+use diaba_core::{Layer, Postcode, PostcodeArea, UnitLevel};
 use geo::MultiPolygon;
 use geozero::ToGeo;
-use sqlx::postgres::PgListener;
-use std::time::Duration;
-
-/// The NOTIFY channel the change feed wakes listeners on.
-const CHANNEL: &str = "diaba_change";
-
-/// One entry of the change feed.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Change {
-    /// Sequence number (strictly increasing in commit order).
-    pub seq: i64,
-    /// units, parcels, addresses or flood_zones.
-    pub layer: String,
-    /// The entity, or `None` for a whole-layer reload.
-    pub entity_id: Option<i64>,
-    /// upsert, retire or reload.
-    pub op: String,
-}
 
 fn multipolygon(wkb: &[u8]) -> Result<MultiPolygon<f64>> {
     match geozero::wkb::Wkb(wkb.to_vec()).to_geo().map_err(|e| Error::Geometry { detail: e.to_string() })? {
@@ -56,9 +39,10 @@ type UnitRow = (i64, String, String, String, Option<String>, Option<NaiveDate>, 
 
 fn unit_feature(row: UnitRow) -> Result<UnitFeature> {
     let (id, code, level, name, postcode, valid_from, valid_to, in_service_area, wkb) = row;
+    let level = UnitLevel::parse(&level).map_err(|e| Error::Geometry { detail: format!("unit {code}: {e}") })?;
     let shape = multipolygon(&wkb)?;
-    let postcode_area = match (&postcode, valid_to, level.as_str()) {
-        (Some(p), None, "ward") => {
+    let postcode_area = match (&postcode, valid_to, level) {
+        (Some(p), None, UnitLevel::Ward) => {
             Postcode::parse(p).ok().and_then(|p| PostcodeArea::new(p, &code, &name, true, shape.clone()))
         }
         _ => None,
@@ -94,6 +78,27 @@ const ADDRESSES: &str = "SELECT id, substr(vpostcode, 1, 5) || ' ' || substr(vpo
      FROM address WHERE status = 'verified'";
 
 impl Store {
+    /// Every feature of a layer the index holds; `None` for a layer without features there.
+    pub async fn layer_features(&self, layer: Layer) -> Result<Option<LayerFeatures>> {
+        Ok(Some(match layer {
+            Layer::Units => LayerFeatures::Units(self.unit_features().await?),
+            Layer::Parcels => LayerFeatures::Parcels(self.parcel_features().await?),
+            Layer::Addresses => LayerFeatures::Addresses(self.address_features().await?),
+            Layer::FloodZones => LayerFeatures::FloodZones(self.flood_features().await?),
+        }))
+    }
+
+    /// One entity's current state as the index holds it: `Ok(None)` when it has left the
+    /// index (retired, rejected, out of force). Units change as a whole layer only.
+    pub async fn layer_feature(&self, layer: Layer, id: i64) -> Result<Option<LayerFeature>> {
+        Ok(match layer {
+            Layer::Units => self.unit_features().await?.into_iter().find(|u| u.id == id).map(LayerFeature::Unit),
+            Layer::Parcels => self.parcel_feature(id).await?.map(LayerFeature::Parcel),
+            Layer::Addresses => self.address_feature(id).await?.map(LayerFeature::Address),
+            Layer::FloodZones => self.flood_feature(id).await?.map(LayerFeature::FloodZone),
+        })
+    }
+
     /// Every unit with a polygon (current and historical).
     pub async fn unit_features(&self) -> Result<Vec<UnitFeature>> {
         let rows: Vec<UnitRow> = sqlx::query_as(UNITS).fetch_all(self.pool()).await.query("load units")?;
@@ -146,28 +151,6 @@ impl Store {
             .await
             .query("load address")?;
         Ok(row.map(address_feature))
-    }
-
-    /// The newest sequence number of the change feed (0 when empty).
-    pub async fn last_change(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM change").fetch_one(self.pool()).await.query("last change")
-    }
-
-    /// Changes after `seq`, in order, at most `limit`.
-    pub async fn changes_after(&self, seq: i64, limit: i64) -> Result<Vec<Change>> {
-        sqlx::query_as("SELECT seq, layer, entity_id, op FROM change WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(seq)
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await
-            .query("read change feed")
-    }
-
-    /// A listener woken by every change committed to the feed.
-    pub async fn change_listener(&self) -> Result<ChangeListener> {
-        let mut listener = PgListener::connect_with(self.pool()).await.query("listen connect")?;
-        listener.listen(CHANNEL).await.query("listen")?;
-        Ok(ChangeListener { listener })
     }
 
     /// The parcel covering a point as PostGIS sees it, live or on an instant (lowest id on
@@ -226,22 +209,5 @@ impl Store {
             }
         }
         .query("parcel ids covering")
-    }
-}
-
-/// Waits for change-feed notifications.
-pub struct ChangeListener {
-    listener: PgListener,
-}
-
-impl ChangeListener {
-    /// Waits until a change is announced or `timeout` passes. An error means the
-    /// connection was lost; callers catch up from their last sequence number anyway.
-    pub async fn wait(&mut self, timeout: Duration) -> Result<()> {
-        match tokio::time::timeout(timeout, self.listener.try_recv()).await {
-            Ok(Ok(Some(_))) | Err(_) => Ok(()),
-            Ok(Ok(None)) => Err(Error::ListenerLost),
-            Ok(Err(source)) => Err(Error::Query { query: "listen", source }),
-        }
     }
 }
