@@ -6,8 +6,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod demo;
-
 use diaba_core::UnitLevel;
 use serde::Deserialize;
 use serde_json::Value;

@@ -115,7 +115,7 @@ async fn tiles_at_every_zoom_decode_to_valid_geometry_inside_the_buffered_extent
         // The tile holding Ninh Kiều and its eight neighbours: edges and corners clip.
         for dx in -1i64..=1 {
             for dy in -1i64..=1 {
-                let (x, y) = (i64::from(centre.x) + dx, i64::from(centre.y) + dy);
+                let (x, y) = (i64::from(centre.x()) + dx, i64::from(centre.y()) + dy);
                 let path = format!("/tiles/all/{z}/{x}/{y}.mvt");
                 let plain = fetch(&client, &server, &path, &[]).await;
                 if plain.status == StatusCode::NO_CONTENT {
@@ -355,7 +355,7 @@ async fn a_baked_pack_holds_the_live_tiles_and_the_served_pack_follows_edits() {
         let live = fetch(&client, &server, &format!("/tiles/all/{tile}.mvt"), &[]).await;
         assert_eq!(live.status, 200);
         let packed = reader
-            .get_tile_decompressed(pmtiles::TileCoord::new(tile.z, tile.x, tile.y).unwrap())
+            .get_tile_decompressed(pmtiles::TileCoord::new(tile.z(), tile.x(), tile.y()).unwrap())
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("{tile} missing from the pack"));

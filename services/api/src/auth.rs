@@ -10,35 +10,11 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use diaba_core::auth::Caller;
-use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::net::SocketAddr;
 
 /// The authenticated caller, or `None` for an anonymous (public) request.
 #[derive(Debug, Clone)]
 pub struct Auth(pub Option<Caller>);
-
-/// Failed sign-ins per client address, forgotten a minute after the last one.
-#[derive(Debug, Clone)]
-pub struct SignInFailures {
-    counts: moka::sync::Cache<IpAddr, u32>,
-    limit: u32,
-}
-
-impl SignInFailures {
-    /// Allows `limit` failures a minute per address (0: no limit).
-    pub fn new(limit: u32) -> Self {
-        let counts = moka::sync::Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(60)).build();
-        Self { counts, limit }
-    }
-
-    fn blocked(&self, ip: IpAddr) -> bool {
-        self.limit > 0 && self.counts.get(&ip).is_some_and(|n| n >= self.limit)
-    }
-
-    fn record(&self, ip: IpAddr) {
-        self.counts.entry(ip).and_upsert_with(|n| n.map_or(1, |e| e.into_value().saturating_add(1)));
-    }
-}
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;

@@ -14,6 +14,7 @@ mod extract;
 mod middleware;
 mod openapi;
 mod routes;
+mod sign_in;
 mod state;
 mod sync;
 

@@ -1,7 +1,7 @@
 use diaba_core::PostcodeTable;
 use diaba_index::Index;
 use diaba_store::Store;
-use diaba_tiles::TileService;
+use diaba_tilecache::TileService;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
@@ -25,11 +25,9 @@ pub struct AppState {
     /// Every postcode area (current and pre-2025), for Vpostcodes.
     pub postcodes: Arc<PostcodeTable>,
     /// Unknown tokens per client address, to slow down guessing.
-    pub sign_in_failures: crate::auth::SignInFailures,
+    pub sign_in_failures: crate::sign_in::SignInFailures,
     /// Turns for address searches (see [`crate::Config::search_concurrency`]).
     pub search_permits: Arc<tokio::sync::Semaphore>,
-    /// The OpenAPI document, drawn once from the access table.
-    pub openapi: Arc<serde_json::Value>,
 }
 
 impl AppState {
@@ -62,9 +60,8 @@ impl AppState {
             max_batch: config.max_batch,
             max_accuracy_m: config.max_accuracy_m,
             postcodes: Arc::new(postcodes),
-            sign_in_failures: crate::auth::SignInFailures::new(config.auth_failures_per_minute),
+            sign_in_failures: crate::sign_in::SignInFailures::new(config.auth_failures_per_minute),
             search_permits: Arc::new(tokio::sync::Semaphore::new(config.search_concurrency.max(1))),
-            openapi: Arc::new(crate::openapi::document()),
         })
     }
 }

@@ -10,7 +10,7 @@
 use diaba_core::Layer;
 use diaba_index::Index;
 use diaba_store::{Change, ChangeOp, FeedEntry, Store};
-use diaba_tiles::TileService;
+use diaba_tilecache::TileService;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;

@@ -98,10 +98,10 @@ pub struct BakeArgs {
     #[arg(long)]
     pub ward: String,
     /// Lowest zoom in the pack.
-    #[arg(long, default_value_t = diaba_tiles::PACK_ZOOMS.0)]
+    #[arg(long, default_value_t = diaba_tilecache::PACK_ZOOMS.0)]
     pub minzoom: u8,
     /// Deepest zoom in the pack.
-    #[arg(long, default_value_t = diaba_tiles::PACK_ZOOMS.1)]
+    #[arg(long, default_value_t = diaba_tilecache::PACK_ZOOMS.1)]
     pub maxzoom: u8,
     /// The archive to write (e.g. phong-dien.pmtiles); replaced only when complete.
     pub out: PathBuf,

@@ -1,11 +1,13 @@
 //! One function per subcommand.
 
-use crate::args::{ClusterArgs, Command, DEFAULT_SEED, DbArgs, DbCommand, DemoProfile, ServeArgs, UserCommand};
+use crate::args::{Command, DEFAULT_SEED, DbCommand, DemoProfile, ServeArgs, UserCommand};
+use crate::database::{cluster_options, open_migrated};
+use crate::progress::progress_bar;
 use anyhow::Context;
 use diaba_core::Layer;
 use diaba_core::auth::Role;
-use diaba_geodata::demo;
-use diaba_store::{Cluster, ClusterOptions, DatabaseConfig, Store};
+use diaba_demo as demo;
+use diaba_store::{Cluster, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -131,17 +133,6 @@ fn web_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
         ),
     }
     found
-}
-
-pub(crate) async fn open_migrated(args: &DbArgs, connections: u32) -> anyhow::Result<Store> {
-    let config = match &args.database_url {
-        Some(url) => DatabaseConfig::Url(url.clone()),
-        None => DatabaseConfig::Embedded(cluster_options(&args.cluster)),
-    };
-    let store = Store::open(&config, connections).await.context("opening the database")?;
-    store.migrate().await.context("migrating the database")?;
-    store.load_geodata().await.context("loading the shipped Cần Thơ units")?;
-    Ok(store)
 }
 
 /// `diaba export`: a layer through GDAL (or verified addresses as a plain CSV table).
@@ -274,7 +265,7 @@ async fn bake(args: crate::args::BakeArgs) -> anyhow::Result<()> {
     let store = open_migrated(&args.db, 4).await?;
     let loaded = diaba_api::load_index(&store).await;
     store.close().await?;
-    let tiles = diaba_tiles::TileService::new(Arc::new(loaded?.0), 0);
+    let index = loaded?.0;
     let out = args.out.clone();
     let partial = out.with_extension("pmtiles.partial");
     let bar = ProgressBar::new(0).with_style(
@@ -282,9 +273,9 @@ async fn bake(args: crate::args::BakeArgs) -> anyhow::Result<()> {
     );
     bar.set_message(format!("baking ward {} z{}–{}", args.ward, args.minzoom, args.maxzoom));
     let progress = bar.clone();
-    let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<diaba_tiles::PackSummary> {
+    let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<diaba_tilecache::PackSummary> {
         let file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-        let summary = diaba_tiles::bake(&tiles, &args.ward, args.minzoom, args.maxzoom, file, |done, total| {
+        let summary = diaba_tilecache::bake(&index, &args.ward, args.minzoom, args.maxzoom, file, |done, total| {
             progress.set_length(total);
             progress.set_position(done);
         });
@@ -353,25 +344,6 @@ async fn seed(store: &Store, profile: DemoProfile, seed: u64) -> anyhow::Result<
         "synthetic demo parcels, flood zones and households loaded"
     );
     Ok(())
-}
-
-pub(crate) fn progress_bar(total: u64, message: &'static str) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(message);
-    bar
-}
-
-fn cluster_options(args: &ClusterArgs) -> ClusterOptions {
-    ClusterOptions {
-        bin_dir: args.pg_bin_dir.clone(),
-        os_user: args.cluster_user.clone(),
-        ..ClusterOptions::new(&args.data_dir)
-    }
 }
 
 /// SIGTERM or Ctrl-C.

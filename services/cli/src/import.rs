@@ -5,7 +5,8 @@
 //! the office can work through, whatever the outcome.
 
 use crate::args::ImportArgs;
-use crate::commands::{open_migrated, progress_bar};
+use crate::database::open_migrated;
+use crate::progress::progress_bar;
 use anyhow::Context;
 use clap::ValueEnum;
 use diaba_core::Layer;

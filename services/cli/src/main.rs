@@ -5,7 +5,9 @@
 mod args;
 mod codecs;
 mod commands;
+mod database;
 mod import;
+mod progress;
 
 use clap::Parser;
 

@@ -5,7 +5,7 @@
 
 use crate::Rejected;
 use crate::columns::ReadOptions;
-use crate::parcels::{RawParcel, Shape};
+use crate::raw::{RawParcel, Shape};
 use gdal::vector::{Layer, LayerAccess};
 use geo::{Contains, Coord, LineString, MultiPolygon, Point, Polygon};
 

@@ -13,6 +13,7 @@ mod flood;
 mod open;
 mod overlaps;
 mod parcels;
+mod raw;
 mod units;
 
 pub use addresses::{ADDRESS_FIELDS, AddressImport, ImportedAddress, read_addresses};

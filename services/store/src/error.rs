@@ -4,31 +4,10 @@ use thiserror::Error;
 /// Everything that can go wrong between diaba and PostgreSQL.
 #[derive(Debug, Error)]
 pub enum Error {
-    /// No PostgreSQL server binaries were found for the embedded cluster.
-    #[error(
-        "no PostgreSQL binaries found (looked at `pg_config --bindir` and /usr/lib/postgresql/*/bin); \
-         install postgresql-15 and postgresql-15-postgis-3, or pass --pg-bin-dir"
-    )]
-    NoPostgresBinaries,
-    /// A cluster command (initdb, pg_ctl) failed.
-    #[error("`{command}` failed for cluster {data_dir}: {detail}")]
-    ClusterCommand {
-        /// the command line, without secrets
-        command: String,
-        /// cluster data directory
-        data_dir: PathBuf,
-        /// its exit status and last lines of output
-        detail: String,
-    },
-    /// The OS user that must own the cluster (PostgreSQL refuses root) is unusable.
-    #[error("cluster user {user:?}: {reason}")]
-    ClusterUser {
-        /// the configured user name
-        user: String,
-        /// what is wrong
-        reason: String,
-    },
-    /// Filesystem trouble around the data directory.
+    /// The embedded cluster could not be started, joined or stopped.
+    #[error(transparent)]
+    Cluster(#[from] diaba_cluster::Error),
+    /// Filesystem trouble.
     #[error("{action} {path}: {source}")]
     Io {
         /// what we were doing

@@ -1,6 +1,7 @@
 //! Loads the shipped administrative units (crate `diaba-geodata`) into `admin_unit`.
 
 use crate::error::{QueryContext, Result};
+use crate::store::Store;
 use diaba_core::UnitLevel;
 use diaba_geodata as shipped;
 use sqlx::{PgConnection, PgPool};
@@ -17,8 +18,16 @@ use diaba_geodata::SERVICE_AREA_DISTRICTS;
 /// no exact date, so they are closed at the date of the list that no longer has them.
 const LAST_LIST_WITHOUT_THEM: &str = "2025-03-01";
 
+impl Store {
+    /// Loads the shipped administrative units unless this exact data is already loaded.
+    /// Returns true when it loaded.
+    pub async fn load_geodata(&self) -> Result<bool> {
+        load_if_changed(self.pool()).await
+    }
+}
+
 /// Loads the units when the database holds another (or no) version of the shipped files.
-pub(crate) async fn load_if_changed(pool: &PgPool) -> Result<bool> {
+async fn load_if_changed(pool: &PgPool) -> Result<bool> {
     let fingerprint = format!("{}-{LOADER_VERSION}", shipped::fingerprint());
     let loaded: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
         .bind(META_KEY)

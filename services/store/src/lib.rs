@@ -1,7 +1,8 @@
 //! PostGIS persistence for diaba: every SQL statement and every sqlx type lives here.
 //!
 //! - [`Store`]: a connection pool over either a server named by URL or the embedded
-//!   [`Cluster`] that diaba runs itself, with migrations and the shipped reference data.
+//!   [`Cluster`] (crate `diaba-cluster`) that diaba runs itself, with migrations and the
+//!   shipped reference data.
 //! - [`units`]: administrative units valid at a date.
 //!
 //! Callers get core types back; nothing above this crate sees a `PgRow`.
@@ -9,7 +10,6 @@
 #![warn(missing_docs)]
 
 pub mod addresses;
-mod cluster;
 mod error;
 mod features;
 mod feed;
@@ -26,7 +26,7 @@ mod users;
 
 pub use users::Token;
 
-pub use cluster::{CLUSTER_SUPERUSER, Cluster, ClusterOptions, DEFAULT_CLUSTER_USER};
+pub use diaba_cluster::{CLUSTER_SUPERUSER, Cluster, ClusterOptions, DEFAULT_CLUSTER_USER};
 pub use error::{Error, Result};
 pub use feed::{Change, ChangeListener, ChangeOp, FeedEntry};
-pub use store::{DatabaseConfig, Health, MIGRATOR, Store};
+pub use store::{DatabaseConfig, Health, MIGRATOR, Store, cluster_connect_options};

@@ -6,7 +6,7 @@ use crate::feed::append_reload;
 use crate::store::Store;
 use diaba_core::Layer;
 use diaba_core::NationalParcelId;
-use diaba_geodata::demo::{DemoParcel, SYNTHETIC_SOURCE};
+use diaba_demo::{DemoParcel, SYNTHETIC_SOURCE};
 use geo::MultiPolygon;
 use std::fmt::Write;
 
@@ -173,7 +173,7 @@ impl Store {
         &self,
         profile: &str,
         seed: u64,
-        households: &[diaba_geodata::demo::DemoHousehold],
+        households: &[diaba_demo::DemoHousehold],
     ) -> Result<u64> {
         let names = self.ward_search_names().await?;
         let source = format!("{SYNTHETIC_SOURCE}:profile={profile}:seed={seed}");
@@ -232,7 +232,7 @@ impl Store {
     }
 
     /// Replaces the synthetic demo flood zones (real imported zones are kept).
-    pub async fn seed_flood_zones(&self, zones: &[diaba_geodata::demo::DemoFloodZone]) -> Result<u64> {
+    pub async fn seed_flood_zones(&self, zones: &[diaba_demo::DemoFloodZone]) -> Result<u64> {
         let mut tx = self.pool().begin().await.query("begin flood seed")?;
         sqlx::query("UPDATE flood_zone SET valid_to = now() WHERE source LIKE 'synthetic-demo%' AND valid_to IS NULL")
             .execute(&mut *tx)

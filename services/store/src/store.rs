@@ -1,5 +1,5 @@
-use crate::cluster::{Cluster, ClusterOptions};
 use crate::error::{QueryContext, Result};
+use diaba_cluster::{CLUSTER_SUPERUSER, Cluster, ClusterOptions, SOCKET_PORT};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 use std::str::FromStr;
@@ -50,7 +50,7 @@ impl Store {
                     .await
                     .expect("cluster start does not panic")?;
                 ensure_database(&cluster, EMBEDDED_DATABASE).await?;
-                (cluster.connect_options(EMBEDDED_DATABASE), Some(cluster))
+                (cluster_connect_options(&cluster, EMBEDDED_DATABASE), Some(cluster))
             }
         };
         // Named per process, so an operator (or a fault test) can tell the nodes apart.
@@ -73,12 +73,6 @@ impl Store {
     pub async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
-    }
-
-    /// Loads the shipped administrative units unless this exact data is already loaded.
-    /// Returns true when it loaded.
-    pub async fn load_geodata(&self) -> Result<bool> {
-        crate::geodata::load_if_changed(&self.pool).await
     }
 
     /// Checks the database answers and reports what data it holds.
@@ -114,8 +108,17 @@ async fn connect_pool(options: PgConnectOptions, max_connections: u32) -> Result
 }
 
 /// Creates `database` in the embedded cluster on first use.
+/// Connection options for the embedded cluster's socket, as its superuser.
+pub fn cluster_connect_options(cluster: &Cluster, database: &str) -> PgConnectOptions {
+    PgConnectOptions::new()
+        .socket(cluster.socket_dir())
+        .port(SOCKET_PORT)
+        .username(CLUSTER_SUPERUSER)
+        .database(database)
+}
+
 async fn ensure_database(cluster: &Cluster, database: &str) -> Result<()> {
-    let mut conn = cluster.connect_options("postgres").connect().await.query("connect to cluster")?;
+    let mut conn = cluster_connect_options(cluster, "postgres").connect().await.query("connect to cluster")?;
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
         .bind(database)
         .fetch_one(&mut conn)

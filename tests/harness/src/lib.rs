@@ -77,14 +77,14 @@ pub async fn demo_database() -> TestDb {
         let wards = diaba_geodata::service_wards().expect("shipped wards");
         let parcels = tokio::task::spawn_blocking(move || {
             let vn2000 = diaba_core::crs::Vn2000::can_tho().expect("PROJ");
-            diaba_geodata::demo::parcels(diaba_geodata::demo::Profile::Small, DEMO_SEED, &wards, &vn2000, |_| {})
+            diaba_demo::parcels(diaba_demo::Profile::Small, DEMO_SEED, &wards, &vn2000, |_| {})
         })
         .await
         .expect("generator thread")
         .expect("generate demo parcels");
         store.seed_parcels("small", DEMO_SEED, &parcels, |_, _| {}).await.expect("seed demo parcels");
         let households = tokio::task::spawn_blocking(move || {
-            diaba_geodata::demo::households(&parcels, diaba_geodata::demo::Profile::Small, DEMO_SEED)
+            diaba_demo::households(&parcels, diaba_demo::Profile::Small, DEMO_SEED)
         })
         .await
         .expect("generator thread")
@@ -93,7 +93,7 @@ pub async fn demo_database() -> TestDb {
         let zones = {
             let wards = diaba_geodata::service_wards().expect("shipped wards");
             let vn2000 = diaba_core::crs::Vn2000::can_tho().expect("PROJ");
-            diaba_geodata::demo::flood_zones(&wards, &vn2000).expect("demo flood zones")
+            diaba_demo::flood_zones(&wards, &vn2000).expect("demo flood zones")
         };
         store.seed_flood_zones(&zones).await.expect("seed demo flood zones");
         store.close().await.expect("close");
@@ -134,12 +134,13 @@ async fn start() -> Harness {
         .unwrap_or_else(|e| panic!("the test harness could not start PostgreSQL+PostGIS: {e}"));
     spawn_watchdog(&cluster, dir);
 
-    let mut admin = cluster.connect_options("postgres").connect().await.expect("connect to test cluster");
+    let mut admin =
+        diaba_store::cluster_connect_options(&cluster, "postgres").connect().await.expect("connect to test cluster");
     sqlx::query(&format!("CREATE DATABASE {TEMPLATE}")).execute(&mut admin).await.expect("create template");
     admin.close().await.ok();
     let pool = PgPoolOptions::new()
         .max_connections(2)
-        .connect_with(cluster.connect_options(TEMPLATE))
+        .connect_with(diaba_store::cluster_connect_options(&cluster, TEMPLATE))
         .await
         .expect("connect to template");
     let store = Store::from_pool(pool);
@@ -150,8 +151,10 @@ async fn start() -> Harness {
     store.load_geodata().await.expect("load shipped geodata into the template");
     store.close().await.expect("close template pool");
 
-    let harness =
-        Harness { socket_options: cluster.connect_options("postgres"), url_template: cluster.url(DB_PLACEHOLDER) };
+    let harness = Harness {
+        socket_options: diaba_store::cluster_connect_options(&cluster, "postgres"),
+        url_template: cluster.url(DB_PLACEHOLDER),
+    };
     // The watchdog owns the cluster's end; the handle itself must not stop it.
     std::mem::forget(cluster);
     harness

@@ -7,7 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use diaba_tiles::{CacheStatus, MAX_ZOOM, PackError, Source, TileCoord};
+use diaba_tilecache::{CacheStatus, PackError};
+use diaba_tiles::{MAX_ZOOM, Source, TileCoord};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
@@ -120,7 +121,7 @@ async fn document(
     let body = if name == "style" {
         diaba_tiles::style(&base)
     } else {
-        diaba_tiles::tilejson(state.tiles.index(), source(name)?, &base)
+        diaba_tiles::tilejson(source(name)?, &base, state.tiles.bounds())
     };
     Ok(([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], axum::Json(body)).into_response())
 }
@@ -135,7 +136,7 @@ async fn pack(
     let code = file.strip_suffix(".pmtiles").ok_or_else(|| {
         ApiError::not_found(format!("packs are /v1/packs/{{ward}}.pmtiles; '{file}' does not end in .pmtiles"))
     })?;
-    let path = state.tiles.packs().current(state.tiles.clone(), code).await.map_err(|e| match e {
+    let path = state.tiles.packs().current(code).await.map_err(|e| match e {
         PackError::UnknownWard(_) => ApiError::not_found(e.to_string()),
         other => ApiError::Internal(Box::new(other)),
     })?;

@@ -12,15 +12,13 @@ pub const BUFFER: u32 = 64;
 /// Web Mercator's latitude limit.
 const MAX_LATITUDE: f64 = 85.051_128_779_806_59;
 
-/// One tile, `z/x/y` with `y` counted from the north.
+/// One tile, `z/x/y` with `y` counted from the north. Fields are private: a `TileCoord`
+/// is always on its zoom's grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TileCoord {
-    /// Zoom.
-    pub z: u8,
-    /// Column from the antimeridian.
-    pub x: u32,
-    /// Row from the north.
-    pub y: u32,
+    z: u8,
+    x: u32,
+    y: u32,
 }
 
 /// Why a tile address does not exist.
@@ -55,6 +53,21 @@ impl TileCoord {
             return Err(CoordError::Outside { z, x, y, size });
         }
         Ok(Self { z, x, y })
+    }
+
+    /// Zoom.
+    pub fn z(self) -> u8 {
+        self.z
+    }
+
+    /// Column from the antimeridian.
+    pub fn x(self) -> u32 {
+        self.x
+    }
+
+    /// Row from the north.
+    pub fn y(self) -> u32 {
+        self.y
     }
 
     /// Tiles per side at this zoom.
@@ -95,8 +108,15 @@ impl TileCoord {
         (clamp(west * s - m)..=clamp(east * s + m), clamp(north * s - m)..=clamp(south * s + m))
     }
 
-    /// The tile at zoom `z` holding a point.
+    /// Every tile at zoom `z` that meets `[west, south, east, north]` grown by `margin` units.
+    pub fn all_covering(bbox: [f64; 4], z: u8, margin: u32) -> impl Iterator<Item = TileCoord> {
+        let (xs, ys) = Self::covering(bbox, z, margin);
+        xs.flat_map(move |x| ys.clone().map(move |y| TileCoord { z, x, y }))
+    }
+
+    /// The tile at zoom `z` holding a point (zooms beyond [`MAX_ZOOM`] are taken as it).
     pub fn containing(lon: f64, lat: f64, z: u8) -> Self {
+        let z = z.min(MAX_ZOOM);
         let (xs, ys) = Self::covering([lon, lat, lon, lat], z, 0);
         Self { z, x: *xs.start(), y: *ys.start() }
     }

@@ -6,12 +6,11 @@
 //! takes it exclusively, so it waits for renders in flight and removes what they stored.
 //! Writes are rare; renders never wait on each other.
 
-use crate::coord::{BUFFER, TileCoord};
+use crate::draw::render;
 use crate::pack::Packs;
-use crate::render::render;
-use crate::source::Source;
 use diaba_core::Layer;
 use diaba_index::Index;
+use diaba_tiles::{BUFFER, Source, TileCoord};
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -90,10 +89,10 @@ impl TileService {
                 .build()
         });
         Self {
+            packs: Packs::new(index.clone()),
             index,
             cache,
             gate: RwLock::new(()),
-            packs: Packs::new(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -102,6 +101,11 @@ impl TileService {
     /// The index the tiles are drawn from.
     pub fn index(&self) -> &Index {
         &self.index
+    }
+
+    /// `[west, south, east, north]` of the area served, for TileJSON.
+    pub fn bounds(&self) -> [f64; 4] {
+        crate::draw::service_area_bounds(&self.index)
     }
 
     /// The ward packs drawn from these tiles.
@@ -141,7 +145,7 @@ impl TileService {
         let mut dropped = 0;
         for (key, _) in cache.iter() {
             let (source, coord) = *key;
-            if !source.draws(layer) || coord.z < drawn.minzoom() {
+            if !source.draws(layer) || coord.z() < drawn.minzoom() {
                 continue;
             }
             let touched = bbox.is_none_or(|[w, s, e, n]| {

@@ -1,16 +1,16 @@
 //! Offline packs: one ward's tiles baked into a PMTiles v3 archive, for phones in the
 //! field with poor connectivity (DESIGN §8), and the served packs kept current.
 
-use crate::cache::TileService;
-use crate::coord::TileCoord;
-use crate::source::Source;
-use diaba_core::AsOf;
+use crate::draw::render;
+use diaba_core::{AsOf, UnitLevel};
+use diaba_index::Index;
+use diaba_tiles::{MAX_ZOOM, Source, TileCoord};
 use geo::{BoundingRect, Intersects, MultiPolygon, Rect};
 use pmtiles::{PmTilesWriter, TileType};
 use std::collections::HashMap;
 use std::io::{BufWriter, Seek, Write};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Zooms of the packs the service serves: the whole ward from city overview to lot detail.
 pub const PACK_ZOOMS: (u8, u8) = (12, 18);
@@ -22,7 +22,7 @@ pub enum PackError {
     #[error("no current ward {0} in the service area")]
     UnknownWard(String),
     /// Zooms out of order or beyond what is served.
-    #[error("zooms {0}..={1} are not a range within 0..={max}", max = crate::MAX_ZOOM)]
+    #[error("zooms {0}..={1} are not a range within 0..={max}", max = MAX_ZOOM)]
     Zooms(u8, u8),
     /// Writing the archive failed.
     #[error("writing the pack: {0}")]
@@ -44,14 +44,13 @@ pub struct PackSummary {
 }
 
 /// A current ward of the service area: its name and outline.
-fn ward(tiles: &TileService, code: &str) -> Result<(String, MultiPolygon<f64>), PackError> {
+fn ward(index: &Index, code: &str) -> Result<(String, MultiPolygon<f64>), PackError> {
     let today = AsOf::today();
-    tiles
-        .index()
+    index
         .units
         .all()
         .into_iter()
-        .find(|u| u.code == code && u.level == diaba_core::UnitLevel::Ward && u.in_service_area && u.valid_on(today))
+        .find(|u| u.code == code && u.level == UnitLevel::Ward && u.in_service_area && u.valid_on(today))
         .map(|u| (u.name.clone(), u.shape.clone()))
         .ok_or_else(|| PackError::UnknownWard(code.to_string()))
 }
@@ -61,37 +60,36 @@ fn ward(tiles: &TileService, code: &str) -> Result<(String, MultiPolygon<f64>), 
 fn tiles_over(shape: &MultiPolygon<f64>, minzoom: u8, maxzoom: u8) -> Vec<TileCoord> {
     let Some(bbox) = shape.bounding_rect() else { return Vec::new() };
     let bbox = [bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y];
-    let mut out = Vec::new();
-    for z in minzoom..=maxzoom {
-        let (xs, ys) = TileCoord::covering(bbox, z, 0);
-        for x in xs {
-            for y in ys.clone() {
-                let tile = TileCoord { z, x, y };
-                let [w, s, e, n] = tile.bounds(0);
-                if Rect::new((w, s), (e, n)).intersects(shape) {
-                    out.push(tile);
-                }
-            }
-        }
-    }
-    out.sort_by_key(|t| pmtiles::TileId::from(pmtiles::TileCoord::new(t.z, t.x, t.y).expect("valid tile")).value());
+    let mut out: Vec<TileCoord> = (minzoom..=maxzoom)
+        .flat_map(|z| TileCoord::all_covering(bbox, z, 0))
+        .filter(|tile| {
+            let [w, s, e, n] = tile.bounds(0);
+            Rect::new((w, s), (e, n)).intersects(shape)
+        })
+        .collect();
+    out.sort_by_key(|t| pmtiles_coord(*t).map(|c| pmtiles::TileId::from(c).value()).unwrap_or(u64::MAX));
     out
 }
 
-/// Bakes ward `code`'s tiles (`all` layers) at `minzoom..=maxzoom` into a PMTiles v3
-/// archive written to `out`; `progress(done, total)` is called as tiles are drawn.
+fn pmtiles_coord(tile: TileCoord) -> Result<pmtiles::TileCoord, pmtiles::PmtError> {
+    pmtiles::TileCoord::new(tile.z(), tile.x(), tile.y())
+}
+
+/// Bakes ward `code`'s tiles (`all` layers, as `index` holds them now) at
+/// `minzoom..=maxzoom` into a PMTiles v3 archive written to `out`; `progress(done, total)`
+/// is called as tiles are drawn.
 pub fn bake<W: Write + Seek>(
-    tiles: &TileService,
+    index: &Index,
     code: &str,
     minzoom: u8,
     maxzoom: u8,
     out: W,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<PackSummary, PackError> {
-    if minzoom > maxzoom || maxzoom > crate::MAX_ZOOM {
+    if minzoom > maxzoom || maxzoom > MAX_ZOOM {
         return Err(PackError::Zooms(minzoom, maxzoom));
     }
-    let (name, shape) = ward(tiles, code)?;
+    let (name, shape) = ward(index, code)?;
     let coords = tiles_over(&shape, minzoom, maxzoom);
     let bbox = shape.bounding_rect().expect("a ward has an outline");
     let centre = bbox.center();
@@ -99,7 +97,7 @@ pub fn bake<W: Write + Seek>(
         "name": format!("diaba {code} {name}"),
         "description": format!("Offline pack of {name} ({code}), zooms {minzoom}–{maxzoom}"),
         "attribution": "diaba — Cần Thơ; parcels, households and flood zones of the demo are synthetic",
-        "vector_layers": crate::tilejson::vector_layers(Source::ALL),
+        "vector_layers": diaba_tiles::vector_layers(Source::ALL),
     });
     let mut counting = CountingWriter { inner: out, written: 0 };
     let mut writer = PmTilesWriter::new(TileType::Mvt)
@@ -113,9 +111,9 @@ pub fn bake<W: Write + Seek>(
     let total = coords.len() as u64;
     let mut written = 0;
     for (done, coord) in coords.iter().enumerate() {
-        let mvt = tiles.render(Source::ALL, *coord);
+        let mvt = render(index, Source::ALL, *coord);
         if !mvt.is_empty() {
-            writer.add_tile(pmtiles::TileCoord::new(coord.z, coord.x, coord.y)?, &mvt)?;
+            writer.add_tile(pmtiles_coord(*coord)?, &mvt)?;
             written += 1;
         }
         progress(done as u64 + 1, total);
@@ -150,8 +148,8 @@ impl<W: Seek> Seek for CountingWriter<W> {
 /// The packs the service hands to phones, baked on first demand and baked again after a
 /// change touches their ward. They live in a directory of this process (packs are cheap
 /// to bake and two nodes must never serve each other's), removed when it ends.
-#[derive(Debug)]
 pub struct Packs {
+    index: Arc<Index>,
     dir: PathBuf,
     /// Ward code → the box of its pack, and whether a change has touched it since.
     baked: Mutex<HashMap<String, ([f64; 4], bool)>>,
@@ -159,10 +157,11 @@ pub struct Packs {
 }
 
 impl Packs {
-    /// Packs kept in a fresh directory under the system's temporary directory.
-    pub fn new() -> Self {
+    /// Packs of `index`'s wards, kept in a fresh directory under the system's temporary
+    /// directory.
+    pub fn new(index: Arc<Index>) -> Self {
         let dir = std::env::temp_dir().join(format!("diaba-packs-{}", std::process::id()));
-        Self { dir, baked: Mutex::new(HashMap::new()), baking: tokio::sync::Mutex::new(()) }
+        Self { index, dir, baked: Mutex::new(HashMap::new()), baking: tokio::sync::Mutex::new(()) }
     }
 
     /// Marks packs whose ward box meets `bbox` as out of date.
@@ -178,8 +177,8 @@ impl Packs {
 
     /// The path of ward `code`'s current pack, baking it first if there is none or a
     /// change touched it.
-    pub async fn current(&self, tiles: std::sync::Arc<TileService>, code: &str) -> Result<PathBuf, PackError> {
-        let (_, shape) = ward(&tiles, code)?;
+    pub async fn current(&self, code: &str) -> Result<PathBuf, PackError> {
+        let (_, shape) = ward(&self.index, code)?;
         let path = self.dir.join(format!("{code}.pmtiles"));
         let fresh = |packs: &Self| packs.baked.lock().expect("packs lock").get(code).is_some_and(|(_, stale)| !stale);
         if fresh(self) && path.exists() {
@@ -195,12 +194,12 @@ impl Packs {
             .lock()
             .expect("packs lock")
             .insert(code.to_string(), ([bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y], false));
-        let (dir, code_owned, target) = (self.dir.clone(), code.to_string(), path.clone());
+        let (index, dir, code_owned, target) = (self.index.clone(), self.dir.clone(), code.to_string(), path.clone());
         let baked = tokio::task::spawn_blocking(move || -> Result<(), PackError> {
             std::fs::create_dir_all(&dir)?;
             let partial = dir.join(format!(".{code_owned}.pmtiles.partial"));
             let file = BufWriter::new(std::fs::File::create(&partial)?);
-            bake(&tiles, &code_owned, PACK_ZOOMS.0, PACK_ZOOMS.1, file, |_, _| {})?;
+            bake(&index, &code_owned, PACK_ZOOMS.0, PACK_ZOOMS.1, file, |_, _| {})?;
             std::fs::rename(&partial, &target)?;
             Ok(())
         })
@@ -213,9 +212,9 @@ impl Packs {
     }
 }
 
-impl Default for Packs {
-    fn default() -> Self {
-        Self::new()
+impl std::fmt::Debug for Packs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Packs").field("dir", &self.dir).field("baked", &self.baked).finish()
     }
 }
 

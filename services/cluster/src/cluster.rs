@@ -16,7 +16,6 @@
 //! cluster runs as an unprivileged OS user (default `postgres`) that owns `pg/` and `run/`.
 
 use crate::error::{Error, Result};
-use sqlx::postgres::PgConnectOptions;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::os::unix::process::CommandExt;
@@ -29,7 +28,7 @@ pub const CLUSTER_SUPERUSER: &str = "diaba";
 /// Default OS user for the cluster when diaba runs as root.
 pub const DEFAULT_CLUSTER_USER: &str = "postgres";
 /// Socket "port": only names the socket file, there is no TCP listener.
-const SOCKET_PORT: u16 = 5432;
+pub const SOCKET_PORT: u16 = 5432;
 /// A Unix socket path must fit in `sun_path` (108 bytes on Linux, with its NUL).
 const MAX_SOCKET_PATH: usize = 107;
 
@@ -118,13 +117,9 @@ impl Cluster {
         Ok(Self { paths, runner, socket_dir, postmaster_pid, users_lock })
     }
 
-    /// Connection options for the cluster's socket, logged in as the cluster superuser.
-    pub fn connect_options(&self, database: &str) -> PgConnectOptions {
-        PgConnectOptions::new()
-            .socket(&self.socket_dir)
-            .port(SOCKET_PORT)
-            .username(CLUSTER_SUPERUSER)
-            .database(database)
+    /// The directory holding the cluster's Unix socket (its port is [`SOCKET_PORT`]).
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
     }
 
     /// A `postgres://` URL for the socket, e.g. for `psql` or `DATABASE_URL`.

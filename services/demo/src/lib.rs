@@ -11,6 +11,8 @@
 //!
 //! Sheets (tờ bản đồ) are a north-up grid per ward, numbered from the north-west; parcels
 //! (thửa) are numbered within their sheet the same way, as a survey would.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use diaba_core::crs::Vn2000;
 use geo::{Area, BoundingRect, Contains, Coord, InteriorPoint, MultiPolygon, Polygon, coord};
@@ -446,8 +448,8 @@ pub struct DemoHousehold {
 
 /// Households for the demo: about 3 000 (small) or 150 000 (full), on residential lots
 /// (ODT, ONT). Most are verified; some wait for review; a few were rejected.
-pub fn households(parcels: &[DemoParcel], profile: Profile, seed: u64) -> crate::Result<Vec<DemoHousehold>> {
-    let postcodes = crate::postcode_table()?;
+pub fn households(parcels: &[DemoParcel], profile: Profile, seed: u64) -> diaba_geodata::Result<Vec<DemoHousehold>> {
+    let postcodes = diaba_geodata::postcode_table()?;
     let target = match profile {
         Profile::Small => 3_000.0,
         Profile::Full => 150_000.0,
@@ -601,7 +603,7 @@ mod profile_tests {
 
     #[test]
     fn profiles_have_their_documented_sizes() {
-        let wards = crate::service_wards().unwrap();
+        let wards = diaba_geodata::service_wards().unwrap();
         let vn2000 = Vn2000::can_tho().unwrap();
         let small = parcels(Profile::Small, 1, &wards, &vn2000, |_| {}).unwrap();
         eprintln!("small: {}", small.len());
@@ -622,7 +624,7 @@ mod full_profile {
     #[test]
     #[ignore]
     fn the_full_profile_has_about_250_000_parcels() {
-        let wards = crate::service_wards().unwrap();
+        let wards = diaba_geodata::service_wards().unwrap();
         let full = parcels(Profile::Full, 1, &wards, &Vn2000::can_tho().unwrap(), |_| {}).unwrap();
         eprintln!("full: {}", full.len());
         assert!((225_000..275_000).contains(&full.len()), "full profile has {} parcels", full.len());

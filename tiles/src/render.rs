@@ -1,19 +1,21 @@
-//! One tile from the in-memory index: query, project, clip, generalise, encode (MVT 2.1).
+//! One tile from features: project, clip, generalise, encode (MVT 2.1).
 //!
 //! Geometry goes through the same steps for every layer: project to the tile's integer
 //! grid (Web Mercator, y down), drop what would be smaller than [`MIN_FEATURE_UNITS`],
 //! clip what crosses the buffered tile edge, simplify where the layer allows, snap to
 //! integers, drop repeated points and rings that collapse, and orient rings as MVT wants
 //! (exterior positive by the surveyor's formula in tile coordinates, holes negative).
+//! Which features a tile holds is the caller's business (an index query); this module
+//! only draws what it is given, through [`TileFeature`].
 
 use crate::coord::{BUFFER, EXTENT, TileCoord};
+use crate::feature::{Shape, TileFeature, Value};
 use crate::source::Source;
-use diaba_core::{AsOf, Layer, UnitLevel};
-use diaba_index::Index;
+use diaba_core::Layer;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MapCoords, MultiPolygon, Point, Polygon, Rect, Simplify};
 use geozero::ToMvt;
 use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
-use rstar::AABB;
+use std::ops::Deref;
 
 /// Polygons whose projected box is smaller than this on both sides are left out: at
 /// 4096 units per tile that is ¼ of a pixel on a 512-pixel tile, invisible.
@@ -52,15 +54,54 @@ impl Generalise {
 /// z14–z15 tiles of the densest wards under 500 KB.
 pub const DETAIL_ZOOM: u8 = 16;
 
-/// The MVT bytes of `source` at `tile`; empty when the tile has no feature.
-pub fn render(index: &Index, source: Source, tile: TileCoord) -> Vec<u8> {
-    let layers: Vec<tile::Layer> = source
-        .layers()
-        .iter()
-        .filter(|layer| tile.z >= layer.minzoom())
-        .filter_map(|layer| render_layer(index, layer, tile))
-        .collect();
-    if layers.is_empty() { Vec::new() } else { Tile { layers }.encode_to_vec() }
+/// One encoded MVT layer, ready to go into a tile with [`encode_tile`].
+#[derive(Debug, Clone)]
+pub struct MvtLayer(tile::Layer);
+
+/// The MVT bytes of a tile made of `layers` (drawing order kept); empty when there is none.
+pub fn encode_tile(layers: Vec<MvtLayer>) -> Vec<u8> {
+    if layers.is_empty() {
+        return Vec::new();
+    }
+    Tile { layers: layers.into_iter().map(|l| l.0).collect() }.encode_to_vec()
+}
+
+/// Draws `features` (in the order given; callers sort by id for stable tiles) as the MVT
+/// layer of `source` at `tile`. `None` when the source has no layer at that zoom or
+/// nothing of the features is visible.
+pub fn draw_layer<F, R>(source: Source, tile: TileCoord, features: impl IntoIterator<Item = R>) -> Option<MvtLayer>
+where
+    F: TileFeature + ?Sized,
+    R: Deref<Target = F>,
+{
+    let layer = source.layer()?;
+    if tile.z() < source.minzoom() {
+        return None;
+    }
+    let rule = Generalise::of(layer, tile.z());
+    let detail = tile.z() >= DETAIL_ZOOM;
+    let mut out = LayerBuilder::new(source);
+    for feature in features {
+        let geometry: geo::Geometry<f64> = match feature.shape() {
+            Shape::Polygons(shape) => match tile_polygons(shape, tile, rule) {
+                Some(shape) => shape.into(),
+                None => continue,
+            },
+            Shape::Point { lon, lat } => match tile_point(lon, lat, tile) {
+                Some(point) => point.into(),
+                None => continue,
+            },
+        };
+        out.push(feature.id(), geometry, feature.attributes(detail));
+    }
+    out.finish().map(MvtLayer)
+}
+
+/// A point in the tile's grid (buffer included), snapped to integers.
+fn tile_point(lon: f64, lat: f64, tile: TileCoord) -> Option<Point<f64>> {
+    let [x, y] = tile.project(lon, lat);
+    let (low, high) = (-f64::from(BUFFER), f64::from(EXTENT + BUFFER));
+    ((low..=high).contains(&x) && (low..=high).contains(&y)).then(|| Point::new(x.round(), y.round()))
 }
 
 /// Collects one MVT layer's features and their attribute table.
@@ -75,10 +116,15 @@ impl LayerBuilder {
         Self { name: source.name(), features: Vec::new(), tags: TagsBuilder::new() }
     }
 
-    fn push(&mut self, id: i64, geometry: geo::Geometry<f64>, attributes: Vec<(&'static str, TileValue)>) {
+    fn push(&mut self, id: i64, geometry: geo::Geometry<f64>, attributes: Vec<(&'static str, Value<'_>)>) {
         let Ok(mut feature) = geometry.to_mvt_unscaled() else { return };
         feature.id = u64::try_from(id).ok();
         for (key, value) in attributes {
+            let value = match value {
+                Value::Text(text) => TileValue::Str(text.to_owned()),
+                Value::Int(n) => TileValue::Int(n),
+                Value::Number(x) => TileValue::Double(x),
+            };
             let (k, v) = self.tags.insert_ref(key, value);
             feature.tags.extend([k, v]);
         }
@@ -99,101 +145,6 @@ impl LayerBuilder {
             extent: Some(EXTENT),
         })
     }
-}
-
-fn text(value: &str) -> TileValue {
-    TileValue::Str(value.to_string())
-}
-
-fn render_layer(index: &Index, source: &Source, tile: TileCoord) -> Option<tile::Layer> {
-    let layer = source.layer()?;
-    let [w, s, e, n] = tile.bounds(BUFFER);
-    let query = AABB::from_corners([w, s], [e, n]);
-    let rule = Generalise::of(layer, tile.z);
-    let detail = tile.z >= DETAIL_ZOOM;
-    let mut out = LayerBuilder::new(*source);
-    match layer {
-        Layer::Parcels => {
-            let mut parcels = index.parcels.in_envelope(&query);
-            parcels.sort_unstable_by_key(|p| p.id);
-            for p in parcels {
-                let Some(shape) = tile_polygons(&p.shape, tile, rule) else { continue };
-                let land_use = p.land_uses.first().map(String::as_str).unwrap_or("");
-                let mut attributes = vec![("land_use", text(land_use))];
-                if detail {
-                    attributes.extend([
-                        ("national_id", text(&p.national_id)),
-                        ("ward_code", text(&p.ward_code)),
-                        ("sheet", TileValue::Int(p.sheet.into())),
-                        ("number", TileValue::Int(p.number.into())),
-                        ("legal_area_m2", TileValue::Double(p.legal_area_m2)),
-                    ]);
-                }
-                out.push(p.id, shape.into(), attributes);
-            }
-        }
-        Layer::Units => {
-            let today = AsOf::today();
-            let mut units: Vec<_> = index
-                .units
-                .in_envelope(&query)
-                .into_iter()
-                .filter(|u| u.valid_on(today) && matches!(u.level, UnitLevel::Ward | UnitLevel::Province))
-                .collect();
-            units.sort_unstable_by_key(|u| u.id);
-            for u in units {
-                let Some(shape) = tile_polygons(&u.shape, tile, rule) else { continue };
-                let mut attributes =
-                    vec![("code", text(&u.code)), ("name", text(&u.name)), ("level", text(u.level.as_str()))];
-                if let Some(postcode) = &u.postcode {
-                    attributes.push(("postcode", text(postcode)));
-                }
-                out.push(u.id, shape.into(), attributes);
-            }
-        }
-        Layer::FloodZones => {
-            let mut zones = index.flood.in_envelope(&query);
-            zones.sort_unstable_by_key(|z| z.id);
-            for z in zones {
-                let Some(shape) = tile_polygons(&z.shape, tile, rule) else { continue };
-                out.push(
-                    z.id,
-                    shape.into(),
-                    vec![
-                        ("name", text(&z.name)),
-                        ("risk_level", TileValue::Int(z.risk_level.into())),
-                        ("scenario", text(&z.scenario)),
-                        ("source", text(&z.source)),
-                    ],
-                );
-            }
-        }
-        Layer::Addresses => {
-            let mut addresses = index.addresses.in_envelope(&query);
-            addresses.sort_unstable_by_key(|a| a.id);
-            for a in addresses {
-                let [x, y] = tile.project(a.lon, a.lat);
-                let limit = f64::from(EXTENT + BUFFER);
-                let buffer = -f64::from(BUFFER);
-                if !(buffer..=limit).contains(&x) || !(buffer..=limit).contains(&y) {
-                    continue;
-                }
-                let mut attributes = Vec::new();
-                if detail {
-                    attributes.extend([("vpostcode", text(&a.vpostcode)), ("ward_code", text(&a.ward_code))]);
-                    for (key, value) in
-                        [("house_number", &a.house_number), ("street", &a.street), ("hamlet", &a.hamlet)]
-                    {
-                        if let Some(value) = value {
-                            attributes.push((key, text(value)));
-                        }
-                    }
-                }
-                out.push(a.id, Point::new(x.round(), y.round()).into(), attributes);
-            }
-        }
-    }
-    out.finish()
 }
 
 /// A (multi)polygon in lon/lat → the tile's integer grid, or `None` when nothing of it

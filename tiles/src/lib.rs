@@ -1,0 +1,20 @@
+//! diaba's vector tiles, pure: Web Mercator tile math, the per-layer contract (what each
+//! register layer shows, at which zooms, with which fields), generalisation, clipping and
+//! MVT 2.1 encoding over any [`TileFeature`], TileJSON and the MapLibre style (DESIGN §8).
+//!
+//! Nothing here does I/O or holds state: which features a tile holds, caching and offline
+//! packs belong to the service that draws from its index (`diaba-tilecache`).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod coord;
+mod feature;
+mod render;
+mod source;
+mod tilejson;
+
+pub use coord::{BUFFER, CoordError, EXTENT, MAX_ZOOM, TileCoord};
+pub use feature::{Shape, TileFeature, Value};
+pub use render::{DETAIL_ZOOM, Generalise, MIN_FEATURE_UNITS, MvtLayer, draw_layer, encode_tile, tile_polygons};
+pub use source::{Field, LayerSpec, Source, spec};
+pub use tilejson::{style, tilejson, vector_layers};
