@@ -47,7 +47,7 @@ impl Auth {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::Unauthorized { detail: "use Authorization: Bearer <token>".into() })?;
-        match state.store.caller_for_token(token).await? {
+        match state.register.caller_for_token(token).await? {
             Some(caller) => Ok(Auth(Some(caller))),
             None => {
                 if let Some(ip) = client {
@@ -63,20 +63,8 @@ impl Auth {
         self.0.as_ref().ok_or_else(|| ApiError::Unauthorized { detail: "this request needs a bearer token".into() })
     }
 
-    /// A registrar (or admin) whose wards include `ward`: 401 without token, 403 otherwise.
-    pub fn registrar_of(&self, ward: &str) -> Result<&Caller, ApiError> {
-        let caller = self.required()?;
-        if !caller.is_registrar() {
-            return Err(ApiError::Forbidden { detail: format!("a {} cannot change parcels", caller.role.as_str()) });
-        }
-        if !caller.covers_ward(ward) {
-            return Err(ApiError::Forbidden { detail: format!("ward {ward} is not among your wards") });
-        }
-        Ok(caller)
-    }
-
-    /// Whether owners (personal data) may be shown.
-    pub fn sees_owners(&self) -> bool {
-        self.0.as_ref().is_some_and(Caller::is_registrar)
+    /// The caller, `None` for the public.
+    pub fn caller(&self) -> Option<&Caller> {
+        self.0.as_ref()
     }
 }

@@ -69,9 +69,12 @@ pub enum ApiError {
     /// The body is not JSON (Content-Type).
     #[error("unsupported media type")]
     UnsupportedMediaType,
-    /// The body is over the configured limit.
-    #[error("payload too large")]
-    PayloadTooLarge,
+    /// The body (or the items in it) is over a limit.
+    #[error("payload too large: {detail}")]
+    PayloadTooLarge {
+        /// which limit
+        detail: String,
+    },
     /// Too many failed attempts (unknown tokens) from one client.
     #[error("too many requests: {detail}")]
     TooManyRequests {
@@ -110,7 +113,7 @@ impl ApiError {
             ApiError::PreconditionRequired { .. } => StatusCode::PRECONDITION_REQUIRED,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -124,25 +127,21 @@ impl From<diaba_core::Error> for ApiError {
     }
 }
 
-impl From<diaba_store::parcels::WriteRefused> for ApiError {
-    fn from(refused: diaba_store::parcels::WriteRefused) -> Self {
-        use diaba_store::parcels::WriteRefused;
-        let detail = refused.to_string();
-        match refused {
-            WriteRefused::NotFound { .. } => ApiError::NotFound { detail },
-            WriteRefused::Stale { .. } => ApiError::PreconditionFailed { detail },
-            WriteRefused::OutOfScope { .. } => ApiError::Forbidden { detail },
-            WriteRefused::KeyTaken { .. } => ApiError::Conflict { detail },
-            WriteRefused::Invalid { field, parcels, .. } => {
-                ApiError::Unprocessable { field: field.into(), detail, parcels }
-            }
+impl From<diaba_register::Error> for ApiError {
+    fn from(error: diaba_register::Error) -> Self {
+        use diaba_register::Error as E;
+        match error {
+            E::Invalid { field, detail } => ApiError::InvalidParameter { field, detail },
+            E::Unprocessable { field, detail, parcels } => ApiError::Unprocessable { field, detail, parcels },
+            E::NotFound { detail } => ApiError::NotFound { detail },
+            E::Unauthenticated { detail } => ApiError::Unauthorized { detail },
+            E::Forbidden { detail } => ApiError::Forbidden { detail },
+            E::Conflict { detail } => ApiError::Conflict { detail },
+            E::Stale { detail } => ApiError::PreconditionFailed { detail },
+            E::VersionRequired { detail } => ApiError::PreconditionRequired { detail },
+            E::TooLarge { detail } => ApiError::PayloadTooLarge { detail },
+            E::Store(error) => error.into(),
         }
-    }
-}
-
-impl From<diaba_core::parcel::GeometryError> for ApiError {
-    fn from(error: diaba_core::parcel::GeometryError) -> Self {
-        ApiError::Unprocessable { field: error.field.into(), detail: error.detail, parcels: Vec::new() }
     }
 }
 
@@ -211,11 +210,11 @@ impl ApiError {
             | ApiError::Conflict { detail }
             | ApiError::PreconditionFailed { detail }
             | ApiError::PreconditionRequired { detail }
+            | ApiError::PayloadTooLarge { detail }
             | ApiError::TooManyRequests { detail, .. } => Problem::new(status, detail.clone()),
             ApiError::UnsupportedMediaType => {
                 Problem::new(status, "send the body as JSON with Content-Type: application/json")
             }
-            ApiError::PayloadTooLarge => Problem::new(status, "the request body is larger than this server accepts"),
             ApiError::Unprocessable { field, detail, parcels } => Problem {
                 kind: "/problems/validation".into(),
                 title: "Validation failed".into(),

@@ -46,56 +46,14 @@ where
             }
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
             Err(JsonRejection::BytesRejection(e)) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge)
+                Err(ApiError::PayloadTooLarge { detail: "the request body is larger than this server accepts".into() })
             }
             Err(other) => Err(ApiError::invalid("body", other.body_text())),
         }
     }
 }
 
-/// Keyset paging from `?limit=&after=`: at most [`MAX_PAGE`] items after an id.
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    /// Items per page.
-    pub limit: i64,
-    /// Only items with a larger id.
-    pub after: i64,
-}
-
-/// Most items one page may ask for.
-pub const MAX_PAGE: i64 = 1_000;
-/// Items per page when `limit` is not given.
-pub const DEFAULT_PAGE: i64 = 100;
-
-impl Page {
-    /// Reads `limit` (1 to [`MAX_PAGE`], default [`DEFAULT_PAGE`]) and `after` (an id, default 0).
-    pub fn parse(limit: Option<&str>, after: Option<&str>) -> Result<Self, ApiError> {
-        let limit = match limit {
-            Some(text) => text
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE).contains(n))
-                .ok_or_else(|| ApiError::invalid("limit", format!("limit must be 1 to {MAX_PAGE}")))?,
-            None => DEFAULT_PAGE,
-        };
-        let after = match after {
-            Some(text) => text.parse::<i64>().map_err(|_| ApiError::invalid("after", "after must be an id"))?,
-            None => 0,
-        };
-        Ok(Self { limit, after })
-    }
-}
-
-/// The version named by `If-Match` (a strong or weak ETag such as `"3"`): 428 when absent,
-/// so no one's change is silently lost, 400 when it is not a version.
-pub fn if_match(headers: &axum::http::HeaderMap) -> Result<i32, ApiError> {
-    let value = headers.get(axum::http::header::IF_MATCH).ok_or_else(|| ApiError::PreconditionRequired {
-        detail: "send If-Match with the ETag (version) you edited, so no one's change is lost".into(),
-    })?;
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| ApiError::invalid("If-Match", "If-Match must be the record's ETag, e.g. \"3\""))
+/// The `If-Match` header as sent, for a use case that needs the version it names.
+pub fn if_match(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(axum::http::header::IF_MATCH).and_then(|v| v.to_str().ok())
 }

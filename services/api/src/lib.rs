@@ -16,7 +16,6 @@ mod openapi;
 mod routes;
 mod sign_in;
 mod state;
-mod sync;
 
 pub use access::{Access, ENDPOINTS, Endpoint};
 pub use config::{
@@ -26,7 +25,6 @@ pub use config::{
 pub use error::ApiError;
 pub use routes::app;
 pub use state::AppState;
-pub use sync::load as load_index;
 
 use std::future::Future;
 use tokio::net::TcpListener;

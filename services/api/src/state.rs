@@ -1,6 +1,4 @@
-use diaba_core::PostcodeTable;
-use diaba_index::Index;
-use diaba_store::Store;
+use diaba_register::Register;
 use diaba_tilecache::TileService;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
@@ -8,33 +6,31 @@ use std::sync::atomic::AtomicI64;
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The database.
-    pub store: Arc<Store>,
-    /// The in-memory index, kept current by [`crate::sync`].
-    pub index: Arc<Index>,
+    /// The use cases, over the store and the index.
+    pub register: Arc<Register>,
     /// Vector tiles drawn from the index, cached until a change touches them.
     pub tiles: Arc<TileService>,
     /// Last change-feed sequence number reflected in the index.
     pub applied_seq: Arc<AtomicI64>,
-    /// Largest number of vertices accepted in one parcel.
-    pub max_vertices: usize,
-    /// Most points in one batch lookup.
-    pub max_batch: usize,
-    /// Worst GPS accuracy (metres) accepted for a household submission.
-    pub max_accuracy_m: f32,
-    /// Every postcode area (current and pre-2025), for Vpostcodes.
-    pub postcodes: Arc<PostcodeTable>,
     /// Unknown tokens per client address, to slow down guessing.
     pub sign_in_failures: crate::sign_in::SignInFailures,
-    /// Turns for address searches (see [`crate::Config::search_concurrency`]).
-    pub search_permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// Drops the tiles (and marks the packs) each applied change touched.
+struct TilesObserver(Arc<TileService>);
+
+impl diaba_register::ChangeObserver for TilesObserver {
+    fn changed(&self, layer: diaba_core::Layer, bbox: Option<[f64; 4]>) {
+        let dropped = self.0.invalidate(layer, bbox);
+        tracing::debug!(%layer, dropped, "tiles invalidated");
+    }
 }
 
 impl AppState {
     /// Loads the index from the store and starts following the change feed.
-    pub async fn start(store: Arc<Store>, config: &crate::Config) -> diaba_store::Result<Self> {
+    pub async fn start(store: Arc<diaba_store::Store>, config: &crate::Config) -> diaba_store::Result<Self> {
         let started = std::time::Instant::now();
-        let (index, seq) = crate::sync::load(&store).await?;
+        let (index, seq) = diaba_register::load_index(&store).await?;
         tracing::info!(
             parcels = index.parcels.len(),
             units = index.units.len(),
@@ -46,22 +42,23 @@ impl AppState {
         let index = Arc::new(index);
         let applied_seq = Arc::new(AtomicI64::new(seq));
         let tiles = Arc::new(TileService::new(index.clone(), config.tile_cache_bytes));
-        crate::sync::spawn(store.clone(), tiles.clone(), applied_seq.clone());
-        let mut postcodes = PostcodeTable::default();
-        for unit in index.units.all() {
-            postcodes.extend(unit.postcode_area.clone());
-        }
-        Ok(Self {
-            store,
-            index,
-            tiles,
-            applied_seq,
+        diaba_register::follow_changes(
+            store.clone(),
+            index.clone(),
+            Arc::new(TilesObserver(tiles.clone())),
+            applied_seq.clone(),
+        );
+        let limits = diaba_register::Limits {
             max_vertices: config.max_vertices,
             max_batch: config.max_batch,
             max_accuracy_m: config.max_accuracy_m,
-            postcodes: Arc::new(postcodes),
+            search_concurrency: config.search_concurrency,
+        };
+        Ok(Self {
+            register: Arc::new(Register::new(store, index, limits)),
+            tiles,
+            applied_seq,
             sign_in_failures: crate::sign_in::SignInFailures::new(config.auth_failures_per_minute),
-            search_permits: Arc::new(tokio::sync::Semaphore::new(config.search_concurrency.max(1))),
         })
     }
 }

@@ -263,7 +263,7 @@ fn write_address_csv(
 /// `diaba bake`: the ward's tiles as they are in the database now, into a PMTiles file.
 async fn bake(args: crate::args::BakeArgs) -> anyhow::Result<()> {
     let store = open_migrated(&args.db, 4).await?;
-    let loaded = diaba_api::load_index(&store).await;
+    let loaded = diaba_register::load_index(&store).await;
     store.close().await?;
     let index = loaded?.0;
     let out = args.out.clone();

@@ -35,6 +35,65 @@ impl Role {
     }
 }
 
+impl TryFrom<String> for Role {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text).ok_or_else(|| format!("unknown role {text:?}"))
+    }
+}
+
+/// Something a caller may or may not do in a ward: every authorization decision of the
+/// register is one [`Caller::may`] over one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// See personal data (owners, household heads, personal ID numbers) of a record.
+    SeePersonalData,
+    /// Register, correct, split or merge parcels.
+    WriteParcels,
+    /// Submit household addresses found in the field.
+    SubmitAddresses,
+    /// List, verify and reject household submissions.
+    ReviewAddresses,
+}
+
+impl Action {
+    /// The roles that may do it at all (in their wards; admins everywhere).
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Action::SeePersonalData | Action::WriteParcels | Action::ReviewAddresses => &[Role::Registrar, Role::Admin],
+            Action::SubmitAddresses => &[Role::Collector, Role::Admin],
+        }
+    }
+
+    /// What is refused, for the 403 sentence ("a collector cannot change parcels").
+    fn refused(self) -> &'static str {
+        match self {
+            Action::SeePersonalData => "see personal data",
+            Action::WriteParcels => "change parcels",
+            Action::SubmitAddresses => "submit households (a registrar reviews them)",
+            Action::ReviewAddresses => "review submissions",
+        }
+    }
+
+    /// Whether the ward of the record matters, or the role alone decides.
+    fn ward_scoped(self) -> bool {
+        match self {
+            // Owners were shown to every registrar before the review of 2026-11; the
+            // security issue's first fix makes this ward-scoped like the rest.
+            Action::SeePersonalData => false,
+            Action::WriteParcels | Action::SubmitAddresses | Action::ReviewAddresses => true,
+        }
+    }
+}
+
+/// Why a caller may not do something, in a sentence for them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct Denied {
+    /// The sentence.
+    pub detail: String,
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone, Serialize)]
 pub struct Caller {
@@ -54,8 +113,37 @@ impl Caller {
         self.role == Role::Admin || self.wards.iter().any(|w| w == ward)
     }
 
-    /// True for registrars and admins: who may see owners and write parcels.
+    /// True for registrars and admins.
     pub fn is_registrar(&self) -> bool {
         matches!(self.role, Role::Registrar | Role::Admin)
     }
+
+    /// Whether the caller may do `action` on a record of `ward`.
+    ///
+    /// ```
+    /// use diaba_core::auth::{Action, Caller, Role};
+    /// let registrar = Caller { user_id: 1, name: "r".into(), role: Role::Registrar, wards: vec!["31135".into()] };
+    /// assert!(registrar.may(Action::WriteParcels, "31135"));
+    /// assert!(!registrar.may(Action::WriteParcels, "31120"));
+    /// assert!(!registrar.may(Action::SubmitAddresses, "31135"));
+    /// ```
+    pub fn may(&self, action: Action, ward: &str) -> bool {
+        self.check(action, ward).is_ok()
+    }
+
+    /// As [`Caller::may`], with the reason when not.
+    pub fn check(&self, action: Action, ward: &str) -> Result<(), Denied> {
+        if !action.roles().contains(&self.role) {
+            return Err(Denied { detail: format!("a {} cannot {}", self.role.as_str(), action.refused()) });
+        }
+        if action.ward_scoped() && !self.covers_ward(ward) {
+            return Err(Denied { detail: format!("ward {ward} is not among your wards") });
+        }
+        Ok(())
+    }
+}
+
+/// Whether a caller (or the public, `None`) may do `action` on a record of `ward`.
+pub fn may(caller: Option<&Caller>, action: Action, ward: &str) -> bool {
+    caller.is_some_and(|c| c.may(action, ward))
 }

@@ -2,10 +2,11 @@
 //! search, progress reports and export. Every write is audited and, when it changes what
 //! the public sees (a verification, or a verified address leaving), enters the change feed.
 
-use crate::error::{QueryContext, Result};
+use crate::error::{Error, QueryContext, Result};
 use crate::feed::{ChangeOp, append};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
+use diaba_core::AddressStatus;
 use diaba_core::Layer;
 use diaba_core::auth::Caller;
 use serde::Serialize;
@@ -40,7 +41,8 @@ pub struct AddressRecord {
     /// Parcel the household stands on.
     pub parcel_id: Option<i64>,
     /// submitted, verified or rejected.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: AddressStatus,
     /// Why it was rejected.
     pub status_reason: Option<String>,
     /// Head of household: personal data.
@@ -148,7 +150,7 @@ pub enum Reviewed {
     /// The caller may not review in that ward.
     OutOfScope(String),
     /// Already decided (verified or rejected).
-    AlreadyDecided(String),
+    AlreadyDecided(AddressStatus),
 }
 
 /// Progress of digitisation.
@@ -298,7 +300,7 @@ impl Store {
     pub async fn address_submissions(
         &self,
         ward: &str,
-        status: &str,
+        status: AddressStatus,
         after: i64,
         limit: i64,
     ) -> Result<Vec<AddressRecord>> {
@@ -306,7 +308,7 @@ impl Store {
             "{RECORD} WHERE a.ward_code = $1 AND a.status = $2 AND a.id > $3 ORDER BY a.id LIMIT $4"
         ))
         .bind(ward)
-        .bind(status)
+        .bind(status.as_str())
         .bind(after)
         .bind(limit)
         .fetch_all(self.pool())
@@ -337,7 +339,8 @@ impl Store {
         if version != expected {
             return Ok(Reviewed::Stale(version));
         }
-        if status != "submitted" {
+        let status = AddressStatus::try_from(status).map_err(|detail| Error::Geometry { detail })?;
+        if status != AddressStatus::Submitted {
             return Ok(Reviewed::AlreadyDecided(status));
         }
         let before = record_in(&mut tx, id).await?;
@@ -346,7 +349,7 @@ impl Store {
                version = version + 1, updated_at = now() WHERE id = $1",
         )
         .bind(id)
-        .bind(if verify { "verified" } else { "rejected" })
+        .bind(if verify { AddressStatus::Verified } else { AddressStatus::Rejected }.as_str())
         .bind(reason)
         .bind(caller.user_id)
         .execute(&mut *tx)
@@ -466,7 +469,7 @@ async fn history(conn: &mut PgConnection, record: &AddressRecord, caller: &Calle
     .bind(record.id)
     .bind(record.version)
     .bind(caller.user_id)
-    .bind(&record.status)
+    .bind(record.status.as_str())
     .bind(&record.status_reason)
     .bind(serde_json::to_value(record).expect("records serialise"))
     .execute(conn)

@@ -145,10 +145,22 @@ impl Collection {
         self.filters.iter().map(|(name, _)| *name)
     }
 
-    /// Only parcels carry owners.
-    fn owners(self) -> Option<&'static str> {
-        (self.layer == Layer::Parcels).then_some("v.owners")
+    /// Only parcels carry owners: their column, and the column of the record's ward.
+    fn owners(self) -> Option<(&'static str, &'static str)> {
+        (self.layer == Layer::Parcels).then_some(("v.owners", "v.ward_code"))
     }
+}
+
+/// Whose owners a page of features carries: personal data goes only to those entitled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum OwnersShown {
+    /// None (the public, collectors).
+    #[default]
+    Nobody,
+    /// Owners of records in these wards (a registrar's).
+    InWards(Vec<String>),
+    /// Every owner (admins).
+    Everyone,
 }
 
 /// What to fetch.
@@ -166,8 +178,8 @@ pub struct FeatureQuery {
     pub filters: Vec<(String, String)>,
     /// One feature.
     pub id: Option<i64>,
-    /// Include owners (registrars only).
-    pub with_owners: bool,
+    /// Whose owners (personal data) to include.
+    pub owners: OwnersShown,
     /// Page size.
     pub limit: i64,
     /// Features skipped.
@@ -275,8 +287,17 @@ impl Store {
             (true, None) => format!("ST_SetSRID(ST_Transform({}, '{}'), 5897)", c.geometry, pinned_vn2000()),
         };
         let digits = if q.vn2000 { 3 } else { 9 };
-        let owners = match (q.with_owners, c.owners()) {
-            (true, Some(column)) => format!(", 'owners', {column}"),
+        let owners = match (&q.owners, c.owners()) {
+            (OwnersShown::Everyone, Some((column, _))) => format!(", 'owners', {column}"),
+            (OwnersShown::InWards(wards), Some((column, ward))) => {
+                // Codes are checked digits (UnitCode), never free text: safe to inline.
+                let list: Vec<String> =
+                    wards.iter().filter(|w| w.bytes().all(|b| b.is_ascii_digit())).map(|w| format!("'{w}'")).collect();
+                format!(
+                    ", 'owners', CASE WHEN {ward} IN ({}) THEN {column} END",
+                    if list.is_empty() { "NULL".into() } else { list.join(", ") }
+                )
+            }
             _ => String::new(),
         };
         let (from, id, properties) = (c.from, c.id_column, c.properties);

@@ -51,7 +51,9 @@ pub struct ParcelRecord {
     pub registry_number: Option<String>,
     /// Address text.
     pub address_text: Option<String>,
-    /// Owners (personal data).
+    /// Owners (personal data): answers carry them only through a view that decided who
+    /// may see them (absent here once taken).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owners: Option<Value>,
     /// Where the record comes from ("synthetic-demo…" for demo data).
     pub source: String,

@@ -14,7 +14,9 @@ pub fn router() -> Router<AppState> {
 /// 200 when the database answers, 503 when it does not (the process itself is alive).
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let service = env!("CARGO_PKG_VERSION");
-    match state.store.health().await {
+    let store = state.register.store();
+    let index = state.register.index();
+    match store.health().await {
         // Pages label synthetic data from this (and from each record's `source`).
         Ok(health) => (
             StatusCode::OK,
@@ -24,13 +26,13 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 "database": "reachable",
                 "postgis": health.postgis,
                 "data_version": health.data_version,
-                "demo_profile": state.store.demo_profile().await.ok().flatten(),
+                "demo_profile": store.demo_profile().await.ok().flatten(),
                 "index": {
                     "feed_seq": state.applied_seq.load(std::sync::atomic::Ordering::Acquire),
-                    "parcels": state.index.parcels.len(),
-                    "units": state.index.units.len(),
-                    "flood_zones": state.index.flood.len(),
-                    "addresses": state.index.addresses.len(),
+                    "parcels": index.parcels.len(),
+                    "units": index.units.len(),
+                    "flood_zones": index.flood.len(),
+                    "addresses": index.addresses.len(),
                 },
             })),
         ),

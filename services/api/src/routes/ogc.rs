@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
-use diaba_core::AsOf;
 use diaba_store::ogc::{Collection, FeatureQuery};
 use serde_json::{Value, json};
 
@@ -92,7 +91,7 @@ fn collection_of(id: &str) -> Result<Collection, ApiError> {
 
 fn collection_json(state: &AppState, c: Collection, base: &str) -> Value {
     let href = format!("{base}/collections/{}", c.id());
-    let extent = state.index.extent(c.layer()).unwrap_or([105.2, 9.9, 105.9, 10.4]);
+    let extent = state.register.index().extent(c.layer()).unwrap_or([105.2, 9.9, 105.9, 10.4]);
     json!({
         "id": c.id(),
         "title": c.title(),
@@ -155,11 +154,7 @@ fn instant(text: &str) -> Result<DateTime<Utc>, ApiError> {
     if text.contains('/') {
         return Err(ApiError::invalid("datetime", "give one instant or date (as of); intervals are not offered"));
     }
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let day = AsOf::parse(text).map_err(|e| ApiError::invalid("datetime", e.to_string()))?;
-    Ok(diaba_core::end_of_day(day.date()))
+    Ok(diaba_register::parse_instant("datetime", text)?)
 }
 
 async fn items(
@@ -170,7 +165,7 @@ async fn items(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let c = collection_of(&id)?;
-    let mut q = FeatureQuery { limit: DEFAULT_LIMIT, with_owners: auth.sees_owners(), ..FeatureQuery::default() };
+    let mut q = FeatureQuery { limit: DEFAULT_LIMIT, ..FeatureQuery::default() };
     let mut bbox_crs = None;
     let mut bbox = None;
     let params = pairs(raw.as_deref());
@@ -232,7 +227,7 @@ async fn items(
     }
     q.bbox = bbox;
     q.bbox_vn2000 = crs("bbox-crs", bbox_crs.as_deref())?;
-    let page = state.store.ogc_features(c, &q).await?;
+    let page = state.register.features(c, q.clone(), auth.caller()).await?;
     let base = format!("{}/ogc/collections/{}/items", base_url(&headers), c.id());
     let returned = page.features.len() as i64;
     let link = |offset: i64, rel: &str| {
@@ -285,8 +280,7 @@ async fn item(
     let c = collection_of(&id)?;
     let feature_id: i64 =
         feature.parse().map_err(|_| ApiError::not_found(format!("no feature {feature:?} in {}", c.id())))?;
-    let mut q =
-        FeatureQuery { id: Some(feature_id), limit: 1, with_owners: auth.sees_owners(), ..FeatureQuery::default() };
+    let mut q = FeatureQuery { id: Some(feature_id), limit: 1, ..FeatureQuery::default() };
     for (name, value) in pairs(raw.as_deref()) {
         match name.as_str() {
             "crs" => q.vn2000 = crs("crs", Some(&value))?,
@@ -300,7 +294,7 @@ async fn item(
             }
         }
     }
-    let page = state.store.ogc_features(c, &q).await?;
+    let page = state.register.features(c, q.clone(), auth.caller()).await?;
     let mut feature = page
         .features
         .into_iter()

@@ -4,7 +4,6 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use diaba_core::{AsOf, LonLat};
 use diaba_store::units::UnitsAt;
 use serde::Deserialize;
 
@@ -20,17 +19,6 @@ struct UnitsQuery {
 }
 
 /// The ward (and before 2025-07-01 the district) containing a point, on a date.
-async fn units_at(State(state): State<AppState>, Query(query): Query<UnitsQuery>) -> Result<Json<UnitsAt>, ApiError> {
-    let point = LonLat::parse(query.lat.as_deref(), query.lon.as_deref())?;
-    let at = match query.at.as_deref() {
-        Some(text) => AsOf::parse(text)?,
-        None => AsOf::today(),
-    };
-    state.store.units_at(point, at).await?.map(Json).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no administrative unit of Cần Thơ covers lat {}, lon {} on {at}; diaba covers the former Cần Thơ city",
-            point.lat(),
-            point.lon()
-        ))
-    })
+async fn units_at(State(state): State<AppState>, Query(q): Query<UnitsQuery>) -> Result<Json<UnitsAt>, ApiError> {
+    Ok(Json(state.register.units_at(q.lat.as_deref(), q.lon.as_deref(), q.at.as_deref()).await?))
 }

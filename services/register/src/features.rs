@@ -1,0 +1,31 @@
+//! Features for OGC API – Features and exports: a collection's GeoJSON, paged, with owners
+//! only for those who may see them.
+
+use crate::Register;
+use crate::error::Result;
+use diaba_core::auth::{Action, Caller, Role};
+use diaba_store::ogc::{Collection, FeaturePage, FeatureQuery, OwnersShown};
+
+/// Whose owners `caller` may see in a page of features.
+pub fn owners_shown(caller: Option<&Caller>) -> OwnersShown {
+    match caller {
+        Some(c) if c.role == Role::Admin => OwnersShown::Everyone,
+        // Decided per record's ward where the rule is ward-scoped; until then the role decides.
+        Some(c) if c.may(Action::SeePersonalData, "") => OwnersShown::Everyone,
+        Some(c) if c.is_registrar() => OwnersShown::InWards(c.wards.clone()),
+        _ => OwnersShown::Nobody,
+    }
+}
+
+impl Register {
+    /// A page of `collection`'s features as `caller` may see them.
+    pub async fn features(
+        &self,
+        collection: Collection,
+        mut query: FeatureQuery,
+        caller: Option<&Caller>,
+    ) -> Result<FeaturePage> {
+        query.owners = owners_shown(caller);
+        Ok(self.store.ogc_features(collection, &query).await?)
+    }
+}

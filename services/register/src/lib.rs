@@ -1,0 +1,88 @@
+//! diaba's use cases: what the HTTP API and the CLI ask of the register, and every rule
+//! that decides the answer.
+//!
+//! Edges (axum handlers, CLI subcommands) extract their input, make one call here, and
+//! shape the answer; the store below only reads and writes. Here live:
+//! - the writes and their rules: parcel registration, correction, split and merge
+//!   ([`parcels`]), household submissions and their review ([`addresses`]);
+//! - every authorization decision, as one [`diaba_core::auth::Caller::may`];
+//! - "as of" dates ([`parse_instant`]), search text ([`search_text`]), paging ([`Page`]);
+//! - the reads answered from the in-memory index (lookups, nearby households, zones);
+//! - keeping that index current from the change feed ([`load_index`], [`follow_changes`]).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod addresses;
+mod at;
+mod error;
+mod features;
+pub mod flood;
+pub mod lookup;
+mod page;
+pub mod parcels;
+mod search;
+mod sync;
+mod units;
+
+pub use at::{day_or_today, parse_at, parse_instant};
+pub use error::{Error, Result};
+pub use features::owners_shown;
+pub use page::{DEFAULT_PAGE, MAX_PAGE, Page};
+pub use search::search_text;
+pub use sync::{ChangeObserver, follow_changes, load_index};
+
+use diaba_core::PostcodeTable;
+use diaba_core::auth::Caller;
+use diaba_index::Index;
+use diaba_store::Store;
+use std::sync::Arc;
+
+/// Limits on what one request may ask.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest number of vertices in one parcel.
+    pub max_vertices: usize,
+    /// Most points in one batch lookup.
+    pub max_batch: usize,
+    /// Worst GPS accuracy (metres) accepted for a household submission.
+    pub max_accuracy_m: f32,
+    /// Address searches run at once (each a trigram query in PostGIS).
+    pub search_concurrency: usize,
+}
+
+/// The register: the store, the index kept current from it, and the limits.
+#[derive(Debug)]
+pub struct Register {
+    store: Arc<Store>,
+    index: Arc<Index>,
+    limits: Limits,
+    postcodes: PostcodeTable,
+    search_permits: tokio::sync::Semaphore,
+}
+
+impl Register {
+    /// Use cases over `store` and `index` (already loaded).
+    pub fn new(store: Arc<Store>, index: Arc<Index>, limits: Limits) -> Self {
+        let mut postcodes = PostcodeTable::default();
+        for unit in index.units.all() {
+            postcodes.extend(unit.postcode_area.clone());
+        }
+        let search_permits = tokio::sync::Semaphore::new(limits.search_concurrency.max(1));
+        Self { store, index, limits, postcodes, search_permits }
+    }
+
+    /// The store (for health checks and the change feed).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The in-memory index.
+    pub fn index(&self) -> &Arc<Index> {
+        &self.index
+    }
+
+    /// The caller a bearer token names: `None` for an unknown or revoked token.
+    pub async fn caller_for_token(&self, token: &str) -> Result<Option<Caller>> {
+        Ok(self.store.caller_for_token(token).await?)
+    }
+}

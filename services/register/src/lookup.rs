@@ -1,0 +1,217 @@
+//! Everything about a point in one call, answered from the in-memory index: units, the
+//! parcel, the Vpostcode, the nearest household and the flood zones.
+
+use crate::Register;
+use crate::error::{Error, Result};
+use diaba_core::spatial::{FloodFeature, UnitFeature};
+use diaba_core::{AsOf, LonLat, UnitLevel, Vpostcode};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Radius for "the nearest verified household".
+const ADDRESS_RADIUS_M: f64 = 30.0;
+
+/// The answer about one point.
+#[derive(Debug, Serialize)]
+pub struct PointAnswer {
+    point: PointOut,
+    at: AsOf,
+    ward: Option<UnitOut>,
+    district: Option<UnitOut>,
+    parcel: Option<ParcelOut>,
+    vpostcode: Option<String>,
+    address: Option<AddressOut>,
+    flood: FloodOut,
+}
+
+#[derive(Debug, Serialize)]
+struct PointOut {
+    lat: f64,
+    lon: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct UnitOut {
+    code: String,
+    name: String,
+    level: UnitLevel,
+    postcode: Option<String>,
+    valid_from: Option<chrono::NaiveDate>,
+    valid_to: Option<chrono::NaiveDate>,
+    in_service_area: bool,
+}
+
+impl UnitOut {
+    fn of(unit: &UnitFeature) -> Self {
+        Self {
+            code: unit.code.clone(),
+            name: unit.name.clone(),
+            level: unit.level,
+            postcode: unit.postcode.clone(),
+            valid_from: unit.valid_from,
+            valid_to: unit.valid_to,
+            in_service_area: unit.in_service_area,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ParcelOut {
+    id: i64,
+    national_id: String,
+    ward_code: String,
+    sheet: i32,
+    number: i32,
+    version: i32,
+    land_uses: Vec<String>,
+    legal_area_m2: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct AddressOut {
+    id: i64,
+    vpostcode: String,
+    house_number: Option<String>,
+    street: Option<String>,
+    hamlet: Option<String>,
+    ward_code: String,
+    distance_m: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct FloodOut {
+    zones: Vec<ZoneOut>,
+    max_risk_level: Option<i16>,
+}
+
+#[derive(Debug, Serialize)]
+struct ZoneOut {
+    zone_id: i64,
+    name: String,
+    risk_level: i16,
+    scenario: String,
+    source: String,
+}
+
+impl ZoneOut {
+    fn of(zone: &Arc<FloodFeature>) -> Self {
+        Self {
+            zone_id: zone.id,
+            name: zone.name.clone(),
+            risk_level: zone.risk_level,
+            scenario: zone.scenario.clone(),
+            source: zone.source.clone(),
+        }
+    }
+}
+
+/// One point of a batch: its answer, or why there is none.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum BatchAnswer {
+    /// The answer.
+    Found(Box<PointAnswer>),
+    /// Why not, in a sentence.
+    Failed {
+        /// The sentence.
+        error: String,
+    },
+}
+
+impl Register {
+    /// Everything about the point `lat`, `lon` on a day (`at`, today by default).
+    pub async fn lookup(&self, lat: Option<&str>, lon: Option<&str>, at: Option<&str>) -> Result<PointAnswer> {
+        let point = LonLat::parse(lat, lon)?;
+        let at = at.map(AsOf::parse).transpose()?;
+        self.lookup_point(point, at).await
+    }
+
+    /// The same for many points (at most [`crate::Limits::max_batch`]), each answered in
+    /// order; a point that fails gets an error object in its place.
+    pub async fn lookup_many(&self, points: &[(f64, f64)], at: Option<&str>) -> Result<Vec<BatchAnswer>> {
+        if points.len() > self.limits.max_batch {
+            return Err(Error::TooLarge {
+                detail: format!("{} points in one request; send at most {}", points.len(), self.limits.max_batch),
+            });
+        }
+        let at = at.map(AsOf::parse).transpose()?;
+        let mut answers = Vec::with_capacity(points.len());
+        for &(lat, lon) in points {
+            let answer = match LonLat::new(lon, lat) {
+                Ok(point) => self.lookup_point(point, at).await,
+                Err(error) => Err(error.into()),
+            };
+            answers.push(match answer {
+                Ok(found) => BatchAnswer::Found(Box::new(found)),
+                Err(error) => BatchAnswer::Failed { error: error.to_string() },
+            });
+        }
+        Ok(answers)
+    }
+
+    async fn lookup_point(&self, point: LonLat, at: Option<AsOf>) -> Result<PointAnswer> {
+        let p = [point.lon(), point.lat()];
+        let today = AsOf::today();
+        let day = at.unwrap_or(today);
+        let units = self.index.units_at(p, day);
+        let ward = units.iter().find(|u| u.level == UnitLevel::Ward);
+        let district = units.iter().find(|u| u.level == UnitLevel::District);
+        if ward.is_none() && district.is_none() {
+            return Err(Error::not_found(format!(
+                "lat {}, lon {} is outside the units of Cần Thơ diaba knows on {day}",
+                point.lat(),
+                point.lon()
+            )));
+        }
+        // Codes are issued with the postcode of the unit valid today (DESIGN §5).
+        let current_ward = if day == today {
+            ward.cloned()
+        } else {
+            self.index.units_at(p, today).into_iter().find(|u| u.level == UnitLevel::Ward)
+        };
+        let vpostcode = current_ward
+            .as_ref()
+            .and_then(|w| w.postcode_area.as_ref())
+            .and_then(|area| Vpostcode::encode(point, area).ok())
+            .map(|code| code.to_string());
+        let parcel = match at {
+            Some(day) if day != today => {
+                let instant = diaba_core::end_of_day(day.date());
+                self.store.parcel_covering(point.lon(), point.lat(), Some(instant)).await?.map(Arc::new)
+            }
+            _ => self.index.parcel_at(p),
+        };
+        let address = self.index.nearest_address(p, ADDRESS_RADIUS_M);
+        let zones = self.index.flood.covering(p);
+        Ok(PointAnswer {
+            point: PointOut { lat: point.lat(), lon: point.lon() },
+            at: day,
+            ward: ward.map(|w| UnitOut::of(w)),
+            district: district.map(|d| UnitOut::of(d)),
+            parcel: parcel.map(|f| ParcelOut {
+                id: f.id,
+                national_id: f.national_id.clone(),
+                ward_code: f.ward_code.clone(),
+                sheet: f.sheet,
+                number: f.number,
+                version: f.version,
+                land_uses: f.land_uses.clone(),
+                legal_area_m2: f.legal_area_m2,
+            }),
+            vpostcode,
+            address: address.map(|(a, distance)| AddressOut {
+                id: a.id,
+                vpostcode: a.vpostcode.clone(),
+                house_number: a.house_number.clone(),
+                street: a.street.clone(),
+                hamlet: a.hamlet.clone(),
+                ward_code: a.ward_code.clone(),
+                distance_m: (distance * 10.0).round() / 10.0,
+            }),
+            flood: FloodOut {
+                max_risk_level: zones.iter().map(|z| z.risk_level).max(),
+                zones: zones.iter().map(ZoneOut::of).collect(),
+            },
+        })
+    }
+}
