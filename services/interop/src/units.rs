@@ -108,7 +108,7 @@ pub fn read_units(
                 .map_err(|_| format!("valid_from {date:?} is not a date (2026-01-01 or 01/01/2026)"))?;
             // The register's "current" unit is the open version: one dated later would
             // take over before its day. Import it on or after that day.
-            let today = (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive();
+            let today = diaba_core::today_in_vietnam();
             if valid_from > today {
                 return Err(format!(
                     "valid_from {valid_from} is after today ({today}); import it on or after that day"

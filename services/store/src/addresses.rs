@@ -486,17 +486,13 @@ async fn audit(
     before: Option<&AddressRecord>,
     after: Option<&AddressRecord>,
 ) -> Result<()> {
-    let value = |r: Option<&AddressRecord>| r.map(|r| serde_json::to_value(r).expect("records serialise"));
-    sqlx::query(
-        "INSERT INTO audit_log (actor_id, action, entity, entity_id, before, after) VALUES ($1, $2, 'address', $3, $4, $5)",
-    )
-    .bind(caller.user_id)
-    .bind(action)
-    .bind(id)
-    .bind(value(before))
-    .bind(value(after))
-    .execute(conn)
-    .await
-    .query("audit address")?;
-    Ok(())
+    let entry = crate::audit::Entry {
+        actor: Some(caller),
+        action,
+        entity: "address",
+        id: Some(id),
+        before: before.map(crate::audit::snapshot),
+        after: after.map(crate::audit::snapshot),
+    };
+    crate::audit::record(conn, entry).await
 }

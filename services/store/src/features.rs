@@ -10,7 +10,7 @@ use diaba_core::{Layer, Postcode, PostcodeArea, UnitLevel};
 use geo::MultiPolygon;
 use geozero::ToGeo;
 
-fn multipolygon(wkb: &[u8]) -> Result<MultiPolygon<f64>> {
+pub(crate) fn multipolygon(wkb: &[u8]) -> Result<MultiPolygon<f64>> {
     match geozero::wkb::Wkb(wkb.to_vec()).to_geo().map_err(|e| Error::Geometry { detail: e.to_string() })? {
         geo::Geometry::MultiPolygon(m) => Ok(m),
         geo::Geometry::Polygon(p) => Ok(MultiPolygon(vec![p])),

@@ -12,7 +12,8 @@ const META_KEY: &str = "geodata_version";
 const LOADER_VERSION: u32 = 1;
 /// Pre-2025 units have no start date in the shipped sources: they simply predate our records.
 const SINCE_EVER: &str = "-infinity";
-const REFORM: &str = "2025-07-01";
+/// The reform date as the text the unit rows are written with.
+static REFORM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| diaba_core::REFORM_2025.to_string());
 use diaba_geodata::SERVICE_AREA_DISTRICTS;
 /// Wards missing from the GSO list of 2025-03-01 had been merged earlier; the sources give
 /// no exact date, so they are closed at the date of the list that no longer has them.
@@ -132,7 +133,7 @@ async fn load_units(conn: &mut PgConnection) -> Result<()> {
                 postcode: listed.map(|u| u.postcode_vnpost_2020.as_str()),
                 in_service_area: SERVICE_AREA_DISTRICTS.contains(&shape.code.as_str()),
                 valid_from: SINCE_EVER,
-                valid_to: Some(REFORM),
+                valid_to: Some(&REFORM),
                 geometry: Some(&shape.geometry),
                 source: shape.source,
             },
@@ -153,7 +154,7 @@ async fn load_units(conn: &mut PgConnection) -> Result<()> {
                 postcode: Some(&ward.postcode_vnpost_2020),
                 in_service_area: false,
                 valid_from: SINCE_EVER,
-                valid_to: Some(if ward.in_gso_list_2025_03_01 == 1 { REFORM } else { LAST_LIST_WITHOUT_THEM }),
+                valid_to: Some(if ward.in_gso_list_2025_03_01 == 1 { &REFORM } else { LAST_LIST_WITHOUT_THEM }),
                 geometry: None,
                 source: gso_source,
             },
@@ -176,7 +177,7 @@ async fn load_units(conn: &mut PgConnection) -> Result<()> {
             parent_id: None,
             postcode: None,
             in_service_area: false,
-            valid_from: REFORM,
+            valid_from: &REFORM,
             valid_to: None,
             geometry: Some(&city.geometry),
             source: city.source,
@@ -198,7 +199,7 @@ async fn load_units(conn: &mut PgConnection) -> Result<()> {
                 parent_id: Some(city_id),
                 postcode: scoped.map(|s| s.postcode.as_str()),
                 in_service_area: scoped.is_some(),
-                valid_from: REFORM,
+                valid_from: &REFORM,
                 valid_to: None,
                 geometry: Some(&ward.geometry),
                 source: ward.source,
@@ -244,7 +245,7 @@ async fn load_units(conn: &mut PgConnection) -> Result<()> {
         .bind(from)
         .bind(to)
         .bind(partial)
-        .bind(REFORM)
+        .bind(REFORM.as_str())
         .execute(&mut *conn)
         .await
         .query("insert succession")?;

@@ -73,13 +73,15 @@ pub(crate) async fn new_batch(
 
 /// The audit entry of an import (its report).
 pub(crate) async fn audit_import(conn: &mut PgConnection, entity: &str, report: &Value) -> Result<()> {
-    sqlx::query("INSERT INTO audit_log (action, entity, after) VALUES ('import', $1, $2)")
-        .bind(entity)
-        .bind(report)
-        .execute(conn)
-        .await
-        .query("audit import")?;
-    Ok(())
+    let entry = crate::audit::Entry {
+        actor: None,
+        action: "import",
+        entity,
+        id: None,
+        before: None,
+        after: Some(report.clone()),
+    };
+    crate::audit::record(conn, entry).await
 }
 
 impl Store {

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod addresses;
+mod audit;
 mod error;
 mod features;
 mod feed;

@@ -59,6 +59,7 @@ impl Store {
         copy.finish().await.query("copy finish")?;
         let inserted = sqlx::query(include_str!("sql/seed_insert.sql"))
             .bind(&source)
+            .bind(diaba_core::REFORM_2025)
             .execute(&mut *tx)
             .await
             .query("insert parcels")?

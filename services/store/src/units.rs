@@ -88,6 +88,7 @@ impl Store {
                 .bind(point.lon())
                 .bind(point.lat())
                 .bind(at.date())
+                .bind(diaba_core::REFORM_2025)
                 .fetch_all(self.pool())
                 .await
                 .query("ward candidates")?;
