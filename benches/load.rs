@@ -6,6 +6,8 @@
 //!
 //! Environment: DIABA_LOAD_URL, DIABA_LOAD_TOKEN (a collector of 31135), DIABA_LOAD_CONNECTIONS,
 //! DIABA_LOAD_SECONDS, DIABA_LOAD_RUN (tags the submissions), DIABA_LOAD_KEYS (file for the keys).
+// Tests and benchmarks unwrap: a failure there is the report.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -2,6 +2,8 @@
 //! sqlx on the same seeded points in the same run, index build time and memory at several
 //! sizes, and start-up on the loaded database. Run by `scripts/bench lookup`, which seeds
 //! the full profile first and passes its data directory in DIABA_BENCH_DATA_DIR.
+// Tests and benchmarks unwrap: a failure there is the report.
+#![allow(clippy::unwrap_used)]
 
 use diaba_core::spatial::LayerFeatures;
 use diaba_core::spatial::ParcelFeature;

@@ -1,4 +1,6 @@
 //! End-to-end tests: the real `diaba` binary, real HTTP, real PostGIS.
+// Tests and benchmarks unwrap: a failure there is the report.
+#![allow(clippy::unwrap_used)]
 
 mod access;
 mod addresses;

@@ -24,7 +24,7 @@ impl Registry {
         let token = |name: &'static str, role: Role, wards: &'static [&'static str]| {
             let store = &store;
             async move {
-                let wards: Vec<String> = wards.iter().map(|w| w.to_string()).collect();
+                let wards: Vec<String> = wards.iter().map(std::string::ToString::to_string).collect();
                 store.add_user(name, role, &wards, None).await.unwrap().1.reveal().to_owned()
             }
         };

@@ -44,7 +44,7 @@ async fn fetch(client: &Client, server: &Server, path: &str, headers: &[(&str, &
 
 impl Fetched {
     fn header(&self, name: &str) -> &str {
-        self.headers.get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
+        self.headers.get(name).map_or("", |v| v.to_str().unwrap())
     }
 }
 

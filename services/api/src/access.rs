@@ -75,6 +75,9 @@ pub struct Endpoint {
     pub summary: &'static str,
     /// Query parameters.
     pub query: &'static [Param],
+    /// The fields of the handler's query type, to check [`Endpoint::query`] against;
+    /// `None` where the handler reads no typed query (none, or OGC's free filters).
+    pub query_type: Option<fn() -> &'static [&'static str]>,
     /// Name of the request body schema in the OpenAPI components, if it takes one.
     pub body: Option<&'static str>,
     /// What the success answer is (media type).
@@ -98,7 +101,7 @@ const OGC_ITEMS: &[Param] = &[
 ];
 
 macro_rules! endpoint {
-    ($method:ident $path:literal, $access:ident, $tag:literal, $summary:literal $(, query: $query:expr)? $(, body: $body:literal)? $(, produces: $produces:expr)?) => {
+    ($method:ident $path:literal, $access:ident, $tag:literal, $summary:literal $(, query: $query:expr)? $(, from: $from:ty)? $(, body: $body:literal)? $(, produces: $produces:expr)?) => {
         Endpoint {
             method: Method::$method,
             path: $path,
@@ -106,6 +109,12 @@ macro_rules! endpoint {
             tag: $tag,
             summary: $summary,
             query: { #[allow(unused_variables)] let query: &[Param] = &[]; $(let query = $query;)? query },
+            query_type: {
+                #[allow(unused_variables)]
+                let from: Option<fn() -> &'static [&'static str]> = None;
+                $(let from: Option<fn() -> &'static [&'static str]> = Some(crate::fields::serde_fields::<$from>);)?
+                from
+            },
             body: { #[allow(unused_variables)] let body: Option<&str> = None; $(let body = Some($body);)? body },
             produces: { #[allow(unused_variables)] let produces = JSON; $(let produces = $produces;)? produces },
         }
@@ -117,35 +126,45 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/health", Public, "service", "Liveness and database reachability"),
     endpoint!(GET "/openapi.json", Public, "service", "This document"),
     endpoint!(GET "/v1/me", SignedIn, "service", "Who the bearer token belongs to: name, role, wards"),
-    endpoint!(GET "/v1/units", Public, "units", "Administrative units at a point and date", query: &[LAT, LON, AT]),
+    endpoint!(GET "/v1/units", Public, "units", "Administrative units at a point and date", query: &[LAT, LON, AT], from: crate::routes::units::UnitsQuery),
     endpoint!(GET "/v1/parcels", PublicOwnersToRegistrars, "parcels", "Find parcels by key, national id or bounding box",
         query: &[q("ward", "string", "5-digit ward code"), q("sheet", "integer", "map sheet"), q("number", "integer", "parcel number"),
-                 q("national_id", "string", "12-character national parcel id"), q("bbox", "string", "minLon,minLat,maxLon,maxLat"), AT, LIMIT, AFTER]),
+                 q("national_id", "string", "12-character national parcel id"), q("bbox", "string", "minLon,minLat,maxLon,maxLat"), AT, LIMIT, AFTER],
+        from: diaba_register::parcels::ParcelSearch),
     endpoint!(POST "/v1/parcels", Registrar, "parcels", "Register a new parcel", body: "ParcelBody"),
     endpoint!(POST "/v1/parcels/merge", Registrar, "parcels", "Merge adjacent parcels into one", body: "MergeBody"),
-    endpoint!(GET "/v1/parcels/{id}", PublicOwnersToRegistrars, "parcels", "One parcel (ETag = version)", query: &[AT]),
+    endpoint!(GET "/v1/parcels/{id}", PublicOwnersToRegistrars, "parcels", "One parcel (ETag = version)", query: &[AT], from: crate::routes::parcels::AtQuery),
     endpoint!(PUT "/v1/parcels/{id}", Registrar, "parcels", "Replace a parcel (If-Match)", body: "ParcelBody"),
     endpoint!(PATCH "/v1/parcels/{id}", Registrar, "parcels", "Correct a parcel's fields (If-Match)", body: "ParcelPatch"),
     endpoint!(GET "/v1/parcels/{id}/history", PublicOwnersToRegistrars, "parcels", "Every version of a parcel"),
     endpoint!(GET "/v1/parcels/{id}/lineage", Public, "parcels", "Parents and children through splits and merges"),
     endpoint!(POST "/v1/parcels/{id}/split", Registrar, "parcels", "Split a parcel (If-Match)", body: "SplitBody"),
-    endpoint!(GET "/v1/lookup", Public, "lookup", "Ward, parcel, flood zones, address and Vpostcode at a point", query: &[LAT, LON, AT]),
+    endpoint!(GET "/v1/lookup", Public, "lookup", "Ward, parcel, flood zones, address and Vpostcode at a point", query: &[LAT, LON, AT],
+        from: crate::routes::lookup::LookupQuery),
     endpoint!(POST "/v1/lookup", Public, "lookup", "The same for many points", body: "LookupBatch"),
-    endpoint!(GET "/v1/flood/zones", Public, "flood", "Flood-risk zones", query: &[q("scenario", "string", "scenario id"), q("bbox", "string", "minLon,minLat,maxLon,maxLat")]),
-    endpoint!(GET "/v1/flood/zones/{id}/exposure", Public, "flood", "Parcels and households in a flood zone"),
-    endpoint!(GET "/v1/flood/exposure", Public, "flood", "Flood exposure of a ward", query: &[q("ward", "string", "5-digit ward code"), q("scenario", "string", "scenario id")]),
+    endpoint!(GET "/v1/flood/zones", Public, "flood", "Flood-risk zones",
+        query: &[q("scenario", "string", "scenario id"), q("level", "integer", "risk level, 1 (low) to 5 (very high)"), q("bbox", "string", "minLon,minLat,maxLon,maxLat: zones meeting the box")],
+        from: crate::routes::flood::ZonesQuery),
+    endpoint!(GET "/v1/flood/zones/{id}/exposure", Public, "flood", "Parcels and households in a flood zone", query: &[LIMIT, AFTER], from: crate::routes::flood::PageQuery),
+    endpoint!(GET "/v1/flood/exposure", Public, "flood", "Flood exposure of a ward", query: &[q("ward", "string", "5-digit ward code"), q("scenario", "string", "scenario id")],
+        from: crate::routes::flood::WardQuery),
     endpoint!(POST "/v1/addresses/submissions", Collector, "addresses", "Submit a household (Idempotency-Key)", body: "Submission"),
     endpoint!(GET "/v1/addresses/submissions", Registrar, "addresses", "Submissions of a ward, by status",
-        query: &[required("ward", "string", "5-digit ward code"), q("status", "string", "pending, verified or rejected"), LIMIT, AFTER]),
+        query: &[required("ward", "string", "5-digit ward code"), q("status", "string", "pending, verified or rejected"), LIMIT, AFTER],
+        from: crate::routes::addresses::SubmissionsQuery),
     endpoint!(POST "/v1/addresses/submissions/batch", Collector, "addresses", "Up to 500 queued submissions, each answered", body: "SubmissionBatch"),
     endpoint!(POST "/v1/addresses/submissions/{id}/{decision}", Registrar, "addresses", "Verify or reject a submission (If-Match)", body: "Decision"),
     endpoint!(GET "/v1/addresses", Public, "addresses", "Search verified addresses",
-        query: &[required("q", "string", "words, with or without diacritics"), q("limit", "integer", "1 to 100"), q("offset", "integer", "0 to 10 000")]),
-    endpoint!(GET "/v1/addresses/nearest", Public, "addresses", "The nearest verified address", query: &[LAT, LON, q("radius_m", "number", "metres, at most 1000")]),
-    endpoint!(GET "/v1/addresses/nearby", Public, "addresses", "Verified addresses around a point, nearest first", query: &[LAT, LON, q("radius_m", "number", "metres, at most 1000")]),
-    endpoint!(GET "/v1/addresses/stats", Public, "addresses", "Households digitised, by ward, team and day", query: &[q("ward", "string", "5-digit ward code")]),
+        query: &[required("q", "string", "words, with or without diacritics"), q("limit", "integer", "1 to 100"), q("offset", "integer", "0 to 10 000")],
+        from: crate::routes::addresses::SearchQuery),
+    endpoint!(GET "/v1/addresses/nearest", Public, "addresses", "The nearest verified address", query: &[LAT, LON, q("radius_m", "number", "metres, at most 1000")],
+        from: crate::routes::addresses::PointQuery),
+    endpoint!(GET "/v1/addresses/nearby", Public, "addresses", "Verified addresses around a point, nearest first", query: &[LAT, LON, q("radius_m", "number", "metres, at most 1000")],
+        from: crate::routes::addresses::PointQuery),
+    endpoint!(GET "/v1/addresses/stats", Public, "addresses", "Households digitised, by ward, team and day", query: &[q("ward", "string", "5-digit ward code")],
+        from: crate::routes::addresses::StatsQuery),
     endpoint!(GET "/v1/addresses/{id}", Public, "addresses", "One address (personal fields to its collector and the ward's registrars)"),
-    endpoint!(GET "/v1/vpostcode", Public, "addresses", "The Vpostcode of a point", query: &[LAT, LON]),
+    endpoint!(GET "/v1/vpostcode", Public, "addresses", "The Vpostcode of a point", query: &[LAT, LON], from: crate::routes::addresses::EncodeQuery),
     endpoint!(GET "/v1/vpostcode/{code}", Public, "addresses", "Decode a Vpostcode: its cell and households"),
     endpoint!(GET "/ogc", Public, "ogc", "OGC API – Features landing page"),
     endpoint!(GET "/ogc/", Public, "ogc", "OGC API – Features landing page"),
@@ -196,7 +215,7 @@ pub async fn authorize(State(state): State<AppState>, matched: MatchedPath, requ
             Err(error) => return error.into_response(),
         };
         if !roles.contains(&caller.role) {
-            let wanted: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            let wanted: Vec<&str> = roles.iter().map(diaba_core::auth::Role::as_str).collect();
             return ApiError::Forbidden {
                 detail: format!(
                     "{} {path} is for a {}; you are a {}",
@@ -244,6 +263,26 @@ mod tests {
             }
         }
         found
+    }
+
+    #[test]
+    fn every_documented_query_parameter_is_one_the_handler_reads_and_back() {
+        for endpoint in ENDPOINTS {
+            let documented: BTreeSet<&str> = endpoint.query.iter().map(|p| p.name).collect();
+            let Some(fields) = endpoint.query_type else {
+                // OGC items read free property filters from the raw query; the rest read none.
+                let raw = endpoint.path.starts_with("/ogc/");
+                assert!(
+                    raw || documented.is_empty(),
+                    "{} {}: documented without a query type",
+                    endpoint.method,
+                    endpoint.path
+                );
+                continue;
+            };
+            let read: BTreeSet<&str> = fields().iter().copied().collect();
+            assert_eq!(documented, read, "{} {}: documented vs read by the handler", endpoint.method, endpoint.path);
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod auth;
 mod config;
 mod error;
 mod extract;
+mod fields;
 mod middleware;
 mod openapi;
 mod routes;

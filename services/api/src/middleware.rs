@@ -54,7 +54,7 @@ pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
         _ => status.canonical_reason().unwrap_or("error").to_owned(),
     };
     let mut rebuilt = Problem::new(status, detail).into_response_with(status);
-    for (name, value) in parts.headers.iter() {
+    for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             rebuilt.headers_mut().insert(name.clone(), value.clone());
         }

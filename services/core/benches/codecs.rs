@@ -3,6 +3,8 @@
 //! Each group puts diaba's codec and a reference side by side on the same input, so the
 //! ratio comes from one run: for Open Location Code the reference is Google's own Rust
 //! crate (`open-location-code` 0.1.0).
+// Tests and benchmarks unwrap: a failure there is the report.
+#![allow(clippy::unwrap_used)]
 
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use diaba_core::crs::Vn2000;
@@ -31,7 +33,7 @@ fn olc_codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("olc_encode_11");
     group.throughput(Throughput::Elements(POINTS as u64));
     group.bench_function(BenchmarkId::new("diaba", POINTS), |b| {
-        b.iter(|| points.iter().map(|p| olc::encode(p.lat(), p.lon(), 11).unwrap().len()).sum::<usize>())
+        b.iter(|| points.iter().map(|p| olc::encode(p.lat(), p.lon(), 11).unwrap().len()).sum::<usize>());
     });
     group.bench_function(BenchmarkId::new("reference_google_olc_crate", POINTS), |b| {
         b.iter(|| {
@@ -39,17 +41,17 @@ fn olc_codec(c: &mut Criterion) {
                 .iter()
                 .map(|p| open_location_code::encode(geo_04::Point::new(p.lon(), p.lat()), 11).len())
                 .sum::<usize>()
-        })
+        });
     });
     group.finish();
 
     let mut group = c.benchmark_group("olc_decode_11");
     group.throughput(Throughput::Elements(POINTS as u64));
     group.bench_function(BenchmarkId::new("diaba", POINTS), |b| {
-        b.iter(|| codes.iter().map(|code| olc::decode(code).unwrap().lat_lo).sum::<f64>())
+        b.iter(|| codes.iter().map(|code| olc::decode(code).unwrap().lat_lo).sum::<f64>());
     });
     group.bench_function(BenchmarkId::new("reference_google_olc_crate", POINTS), |b| {
-        b.iter(|| codes.iter().map(|code| open_location_code::decode(code).unwrap().south).sum::<f64>())
+        b.iter(|| codes.iter().map(|code| open_location_code::decode(code).unwrap().south).sum::<f64>());
     });
     group.finish();
 }
@@ -62,14 +64,14 @@ fn vpostcode_codec(c: &mut Criterion) {
     group.throughput(Throughput::Elements(points.len() as u64));
     // Encoding includes finding the ward by point-in-polygon over the 12 real ward outlines.
     group.bench_function("encode_with_ward_search", |b| {
-        b.iter(|| points.iter().map(|p| table.encode(*p).unwrap().postcode().as_str().len()).sum::<usize>())
+        b.iter(|| points.iter().map(|p| table.encode(*p).unwrap().postcode().as_str().len()).sum::<usize>());
     });
     group.bench_function("decode_with_area_check", |b| {
-        b.iter(|| codes.iter().map(|code| table.decode(code).unwrap().cell.lat_lo).sum::<f64>())
+        b.iter(|| codes.iter().map(|code| table.decode(code).unwrap().cell.lat_lo).sum::<f64>());
     });
     group.bench_function("parse", |b| {
-        let texts: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
-        b.iter(|| texts.iter().map(|t| Vpostcode::parse(black_box(t)).unwrap().compact().len()).sum::<usize>())
+        let texts: Vec<String> = codes.iter().map(std::string::ToString::to_string).collect();
+        b.iter(|| texts.iter().map(|t| Vpostcode::parse(black_box(t)).unwrap().compact().len()).sum::<usize>());
     });
     group.finish();
 }
@@ -80,7 +82,7 @@ fn geodesy(c: &mut Criterion) {
     let mut group = c.benchmark_group("vn2000");
     group.throughput(Throughput::Elements(POINTS as u64));
     group.bench_function("wgs84_to_vn2000", |b| {
-        b.iter(|| points.iter().map(|p| vn2000.to_vn2000(*p).unwrap().easting()).sum::<f64>())
+        b.iter(|| points.iter().map(|p| vn2000.to_vn2000(*p).unwrap().easting()).sum::<f64>());
     });
     group.finish();
 
@@ -98,7 +100,7 @@ fn geodesy(c: &mut Criterion) {
     let mut group = c.benchmark_group("parcel_id");
     group.throughput(Throughput::Elements(lots.len() as u64));
     group.bench_function("l_shaped_lot", |b| {
-        b.iter(|| lots.iter().map(|lot| NationalParcelId::for_parcel(lot).unwrap().as_str().len()).sum::<usize>())
+        b.iter(|| lots.iter().map(|lot| NationalParcelId::for_parcel(lot).unwrap().as_str().len()).sum::<usize>());
     });
     group.finish();
 }

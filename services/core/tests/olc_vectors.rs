@@ -1,5 +1,7 @@
 //! Every row of the official Open Location Code test vectors (tests/data/olc/SOURCE.md),
 //! run as data, the way geo's jts-test-runner runs JTS's suite.
+// Tests and benchmarks unwrap: a failure there is the report.
+#![allow(clippy::unwrap_used)]
 
 use diaba_core::olc;
 use std::path::PathBuf;

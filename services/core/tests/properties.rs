@@ -1,5 +1,7 @@
 //! Property tests: every codec round-trips over the service area, and no parser panics on
 //! arbitrary input (the bounded fuzzing that runs in CI with `cargo test`).
+// Tests and benchmarks unwrap: a failure there is the report.
+#![allow(clippy::unwrap_used)]
 
 use diaba_core::crs::Vn2000;
 use diaba_core::{AsOf, LonLat, NationalParcelId, UnitCode, Vpostcode, fold, olc};

@@ -1,4 +1,6 @@
 //! VN-2000 against PROJ's own command-line tool and against itself.
+// Tests and benchmarks unwrap: a failure there is the report.
+#![allow(clippy::unwrap_used)]
 
 use diaba_core::LonLat;
 use diaba_core::crs::{Tm3Zone, Vn2000, Vn2000Point};

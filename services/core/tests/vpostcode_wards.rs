@@ -1,4 +1,6 @@
 //! Vpostcodes over the real 12 wards of the service area (shipped geodata).
+// Tests and benchmarks unwrap: a failure there is the report.
+#![allow(clippy::unwrap_used)]
 
 use diaba_core::{LonLat, PostcodeTable, Vpostcode, VpostcodeError};
 use geo::{BoundingRect, Contains, Point};

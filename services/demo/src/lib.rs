@@ -189,7 +189,7 @@ fn ward_lots(code: &str, ward: &MultiPolygon<f64>, profile: Profile, rng: &mut R
     let class = Class::of(code);
     let layout = class.layout();
     let Some(bounds) = ward.bounding_rect() else { return Vec::new() };
-    let pivot = ward.interior_point().map(|p| p.0).unwrap_or_else(|| bounds.center());
+    let pivot = ward.interior_point().map_or_else(|| bounds.center(), |p| p.0);
     let angle = rng.range(-0.35, 0.35);
     let (sin, cos) = angle.sin_cos();
     let to_metres = |x: f64, y: f64| coord! { x: pivot.x + x * cos - y * sin, y: pivot.y + x * sin + y * cos };
@@ -282,7 +282,7 @@ fn number_and_describe(
 ) -> Result<Vec<DemoParcel>, diaba_core::crs::CrsError> {
     let class = Class::of(ward);
     let sheet_size = class.layout().sheet_size;
-    let centre = |lot: &Lot| lot.outline.bounding_rect().map(|r| r.center()).unwrap_or(Coord::zero());
+    let centre = |lot: &Lot| lot.outline.bounding_rect().map_or(Coord::zero(), geo::Rect::center);
     // Sheets and parcels numbered from the north-west, row by row.
     let sheet_key = |c: Coord<f64>| (-(c.y / sheet_size).floor() as i64, (c.x / sheet_size).floor() as i64);
     let mut by_sheet: BTreeMap<(i64, i64), Vec<Lot>> = BTreeMap::new();

@@ -9,10 +9,10 @@ use geo::{BoundingRect, MultiPolygon};
 use rstar::AABB;
 
 fn envelope_of(shape: &MultiPolygon<f64>) -> AABB<[f64; 2]> {
-    shape
-        .bounding_rect()
-        .map(|r| AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]))
-        .unwrap_or_else(|| AABB::from_point([f64::NAN, f64::NAN]))
+    shape.bounding_rect().map_or_else(
+        || AABB::from_point([f64::NAN, f64::NAN]),
+        |r| AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+    )
 }
 
 /// Polygon features are indexed by their outline's bounding box and tested exactly.

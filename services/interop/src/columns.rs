@@ -60,7 +60,7 @@ impl Columns {
                     }
                     vec![field.clone()]
                 }
-                None => names.iter().map(|n| n.to_string()).collect(),
+                None => names.iter().map(std::string::ToString::to_string).collect(),
             };
             if let Some((index, name)) = names.iter().find_map(|n| index_of(n).map(|i| (i, present[i].clone()))) {
                 columns.found.insert(attribute, (index as i32, name));

@@ -83,7 +83,7 @@ pub fn read_flood_zones(
             out.rejected.push(reject(format!("risk level {level:?} is not 1 to 5 (QĐ 18/2021/QĐ-TTg)")));
             continue;
         };
-        let shape = match feature.geometry().map(|g| g.wkb()) {
+        let shape = match feature.geometry().map(gdal::vector::Geometry::wkb) {
             Some(Ok(wkb)) => match crate::polygons_from_wkb(&wkb) {
                 Ok(shape) => shape,
                 Err(reason) => {

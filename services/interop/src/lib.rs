@@ -64,7 +64,7 @@ pub(crate) fn crs_of(layer: &gdal::vector::Layer<'_>, path: &str) -> Result<diab
     })?;
     // A .prj is ESRI WKT without codes: let GDAL match it against the EPSG database first.
     let _ = srs.auto_identify_epsg();
-    let code = srs.auth_code().ok().map(|c| format!("EPSG:{c}")).unwrap_or_else(|| "unknown".into());
+    let code = srs.auth_code().ok().map_or_else(|| "unknown".into(), |c| format!("EPSG:{c}"));
     diaba_core::parcel::SubmittedCrs::parse(&code).map_err(|_| Error::Crs {
         path: path.to_owned(),
         reason: format!(

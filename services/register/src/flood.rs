@@ -38,8 +38,9 @@ pub struct WardExposure {
 }
 
 impl Register {
-    /// Zones in force, from the index, by `scenario` and risk `level` (1 to 5).
-    pub fn flood_zones(&self, scenario: Option<&str>, level: Option<&str>) -> Result<Zones> {
+    /// Zones in force, from the index, by `scenario`, risk `level` (1 to 5) and a box they
+    /// meet (`minLon,minLat,maxLon,maxLat`).
+    pub fn flood_zones(&self, scenario: Option<&str>, level: Option<&str>, bbox: Option<&str>) -> Result<Zones> {
         let level = level
             .map(|l| {
                 l.parse::<i16>()
@@ -48,6 +49,12 @@ impl Register {
                     .ok_or_else(|| Error::invalid("level", "level is 1 to 5"))
             })
             .transpose()?;
+        let bbox = bbox.map(crate::parcels::parse_bbox).transpose()?;
+        let meets = |zone: &Option<[f64; 4]>| {
+            bbox.is_none_or(|[w, s, e, n]| {
+                zone.is_some_and(|[zw, zs, ze, zn]| zw <= e && w <= ze && zs <= n && s <= zn)
+            })
+        };
         let mut zones: Vec<Zone> = self
             .index
             .flood
@@ -62,6 +69,7 @@ impl Register {
                 source: z.source.clone(),
                 bbox: z.shape.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]),
             })
+            .filter(|z| meets(&z.bbox))
             .collect();
         zones.sort_by_key(|z| z.id);
         Ok(Zones { zones, scale: SCALE })

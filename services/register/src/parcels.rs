@@ -283,7 +283,7 @@ impl Register {
         if let Some(ward) = q.ward.as_deref() {
             let ward = UnitCode::parse(ward).map_err(|e| Error::invalid("ward", e.to_string()))?;
             let (sheet, number) = (positive("sheet", q.sheet.as_deref())?, positive("number", q.number.as_deref())?);
-            let date = at.map(|t| AsOf::from_date(diaba_core::vietnam_date(t))).unwrap_or_else(AsOf::today);
+            let date = at.map_or_else(AsOf::today, |t| AsOf::from_date(diaba_core::vietnam_date(t)));
             let era = self.store.ward_era(ward.as_str(), date.date()).await?.ok_or_else(|| {
                 Error::not_found(format!(
                     "there was no ward {ward} on {date}; pre-2025 codes need at= before 2025-07-01"

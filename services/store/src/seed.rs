@@ -205,7 +205,7 @@ impl Store {
                 h.lat.to_string(),
                 h.vpostcode.clone(),
                 h.house_number.clone(),
-                h.street.map(str::to_owned).unwrap_or_else(|| NULL.into()),
+                h.street.map_or_else(|| NULL.into(), str::to_owned),
                 h.hamlet.clone().unwrap_or_else(|| NULL.into()),
                 h.head_name.clone(),
                 h.team.clone(),

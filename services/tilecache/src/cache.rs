@@ -143,7 +143,7 @@ impl TileService {
         let Some(cache) = &self.cache else { return 0 };
         let _exclusive = self.gate.write().expect("tile gate");
         let mut dropped = 0;
-        for (key, _) in cache.iter() {
+        for (key, _) in cache {
             let (source, coord) = *key;
             if !source.draws(layer) || coord.z() < drawn.minzoom() {
                 continue;

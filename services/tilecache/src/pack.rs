@@ -67,7 +67,7 @@ fn tiles_over(shape: &MultiPolygon<f64>, minzoom: u8, maxzoom: u8) -> Vec<TileCo
             Rect::new((w, s), (e, n)).intersects(shape)
         })
         .collect();
-    out.sort_by_key(|t| pmtiles_coord(*t).map(|c| pmtiles::TileId::from(c).value()).unwrap_or(u64::MAX));
+    out.sort_by_key(|t| pmtiles_coord(*t).map_or(u64::MAX, |c| pmtiles::TileId::from(c).value()));
     out
 }
 

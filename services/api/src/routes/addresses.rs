@@ -89,7 +89,7 @@ async fn submit_batch(
 }
 
 #[derive(Debug, Deserialize)]
-struct SubmissionsQuery {
+pub(crate) struct SubmissionsQuery {
     ward: Option<String>,
     status: Option<String>,
     limit: Option<String>,
@@ -144,7 +144,7 @@ async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) 
 }
 
 #[derive(Debug, Deserialize)]
-struct SearchQuery {
+pub(crate) struct SearchQuery {
     q: Option<String>,
     limit: Option<String>,
     offset: Option<String>,
@@ -158,7 +158,7 @@ async fn search(State(state): State<AppState>, Query(q): Query<SearchQuery>) -> 
 }
 
 #[derive(Debug, Deserialize)]
-struct PointQuery {
+pub(crate) struct PointQuery {
     lat: Option<String>,
     lon: Option<String>,
     radius_m: Option<String>,
@@ -179,7 +179,7 @@ async fn nearby(State(state): State<AppState>, Query(q): Query<PointQuery>) -> R
 }
 
 #[derive(Debug, Deserialize)]
-struct StatsQuery {
+pub(crate) struct StatsQuery {
     ward: Option<String>,
 }
 
@@ -189,7 +189,7 @@ async fn stats(State(state): State<AppState>, Query(q): Query<StatsQuery>) -> Re
 }
 
 #[derive(Debug, Deserialize)]
-struct EncodeQuery {
+pub(crate) struct EncodeQuery {
     lat: Option<String>,
     lon: Option<String>,
 }

@@ -17,18 +17,20 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize)]
-struct ZonesQuery {
+pub(crate) struct ZonesQuery {
     scenario: Option<String>,
     level: Option<String>,
+    bbox: Option<String>,
 }
 
 /// Zones in force (from the index), without geometry: tiles and OGC serve shapes.
 async fn zones(State(state): State<AppState>, Query(q): Query<ZonesQuery>) -> Result<Response, ApiError> {
-    Ok(axum::Json(state.register.flood_zones(q.scenario.as_deref(), q.level.as_deref())?).into_response())
+    let zones = state.register.flood_zones(q.scenario.as_deref(), q.level.as_deref(), q.bbox.as_deref())?;
+    Ok(axum::Json(zones).into_response())
 }
 
 #[derive(Debug, Deserialize)]
-struct PageQuery {
+pub(crate) struct PageQuery {
     limit: Option<String>,
     after: Option<String>,
 }
@@ -43,7 +45,7 @@ async fn zone_exposure(
 }
 
 #[derive(Debug, Deserialize)]
-struct WardQuery {
+pub(crate) struct WardQuery {
     ward: Option<String>,
     scenario: Option<String>,
 }

@@ -15,7 +15,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize)]
-struct LookupQuery {
+pub(crate) struct LookupQuery {
     lat: Option<String>,
     lon: Option<String>,
     at: Option<String>,

@@ -1,17 +1,17 @@
 //! The routers of each resource, merged in one place.
 
-mod addresses;
-mod flood;
-mod health;
-mod lookup;
-mod me;
-mod ogc;
-mod ogc_html;
-mod openapi;
-mod parcels;
+pub(crate) mod addresses;
+pub(crate) mod flood;
+pub(crate) mod health;
+pub(crate) mod lookup;
+pub(crate) mod me;
+pub(crate) mod ogc;
+pub(crate) mod ogc_html;
+pub(crate) mod openapi;
+pub(crate) mod parcels;
 pub(crate) mod tiles;
-mod units;
-mod web;
+pub(crate) mod units;
+pub(crate) mod web;
 
 use crate::config::Config;
 use crate::middleware::{SequentialRequestId, problem_for_bare_errors};
@@ -31,7 +31,7 @@ use tower_http::trace::TraceLayer;
 pub fn app(state: AppState, config: &Config) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
-            let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("-");
+            let route = request.extensions().get::<MatchedPath>().map_or("-", MatchedPath::as_str);
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), route, id)
         })

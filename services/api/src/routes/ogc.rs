@@ -137,8 +137,8 @@ async fn collection(
 fn crs(field: &str, value: Option<&str>) -> Result<bool, ApiError> {
     match value {
         None => Ok(false),
-        Some(CRS84) | Some("CRS84") | Some("OGC:CRS84") => Ok(false),
-        Some(EPSG_5897) | Some("EPSG:5897") => Ok(true),
+        Some(CRS84 | "CRS84" | "OGC:CRS84") => Ok(false),
+        Some(EPSG_5897 | "EPSG:5897") => Ok(true),
         Some(other) => {
             Err(ApiError::invalid(field, format!("{field} {other:?} is not offered; use {CRS84} or {EPSG_5897}")))
         }
@@ -176,14 +176,14 @@ async fn items(
                     .parse()
                     .ok()
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| ApiError::invalid("limit", format!("limit is 1 to {MAX_LIMIT}")))?
+                    .ok_or_else(|| ApiError::invalid("limit", format!("limit is 1 to {MAX_LIMIT}")))?;
             }
             "offset" => {
                 q.offset = value
                     .parse()
                     .ok()
                     .filter(|n: &i64| *n >= 0)
-                    .ok_or_else(|| ApiError::invalid("offset", "offset is 0 or more"))?
+                    .ok_or_else(|| ApiError::invalid("offset", "offset is 0 or more"))?;
             }
             "bbox" => {
                 let numbers: Vec<f64> = value
@@ -193,7 +193,7 @@ async fn items(
                     .map_err(|_| ApiError::invalid("bbox", "bbox is west,south,east,north as four numbers"))?;
                 match numbers[..] {
                     [w, s, e, n] if w <= e && s <= n && numbers.iter().all(|v| v.is_finite()) => {
-                        bbox = Some([w, s, e, n])
+                        bbox = Some([w, s, e, n]);
                     }
                     _ => {
                         return Err(ApiError::invalid(

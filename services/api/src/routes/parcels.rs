@@ -47,7 +47,7 @@ async fn search(
 }
 
 #[derive(Debug, Deserialize)]
-struct AtQuery {
+pub(crate) struct AtQuery {
     at: Option<String>,
 }
 

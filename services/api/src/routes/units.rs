@@ -12,7 +12,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize)]
-struct UnitsQuery {
+pub(crate) struct UnitsQuery {
     lat: Option<String>,
     lon: Option<String>,
     at: Option<String>,

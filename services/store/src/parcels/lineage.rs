@@ -129,7 +129,7 @@ impl Store {
             for used in record.land_uses.iter().cloned() {
                 match land_uses.iter_mut().find(|u| u.code == used.code) {
                     Some(existing) => {
-                        existing.area_m2 = Some(existing.area_m2.unwrap_or(0.0) + used.area_m2.unwrap_or(0.0))
+                        existing.area_m2 = Some(existing.area_m2.unwrap_or(0.0) + used.area_m2.unwrap_or(0.0));
                     }
                     None => land_uses.push(used),
                 }
