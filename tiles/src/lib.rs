@@ -9,12 +9,14 @@
 
 mod coord;
 mod feature;
+mod layers;
 mod render;
 mod source;
 mod tilejson;
 
 pub use coord::{BUFFER, CoordError, EXTENT, MAX_ZOOM, TileCoord};
 pub use feature::{Shape, TileFeature, Value};
+pub use layers::{Field, LayerSpec, spec};
 pub use render::{DETAIL_ZOOM, Generalise, MIN_FEATURE_UNITS, MvtLayer, draw_layer, encode_tile, tile_polygons};
-pub use source::{Field, LayerSpec, Source, spec};
+pub use source::Source;
 pub use tilejson::{style, tilejson, vector_layers};

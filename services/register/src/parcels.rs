@@ -480,3 +480,43 @@ impl Register {
         Ok(ParcelView::of(child, Some(caller)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diaba_core::auth::Role;
+
+    #[test]
+    fn if_match_takes_strong_weak_and_bare_versions_and_requires_one() {
+        for sent in ["\"3\"", "W/\"3\"", "3", " \"3\" "] {
+            assert_eq!(expected_version(Some(sent)).unwrap(), 3, "{sent}");
+        }
+        assert!(matches!(expected_version(None), Err(Error::VersionRequired { .. })));
+        assert!(matches!(expected_version(Some("\"abc\"")), Err(Error::Invalid { .. })));
+    }
+
+    #[test]
+    fn a_box_is_four_ordered_numbers_of_at_most_one_square_degree() {
+        assert_eq!(parse_bbox("105.7,10.0,105.8,10.1").unwrap(), [105.7, 10.0, 105.8, 10.1]);
+        for bad in ["105.8,10.0,105.7,10.1", "1,2,3", "a,b,c,d", "104,9,106,11", "NaN,1,2,3"] {
+            assert!(parse_bbox(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parcel_ids_are_positive_integers() {
+        assert_eq!(parse_parcel_id("42").unwrap(), 42);
+        for bad in ["0", "-1", "4.2", "x", ""] {
+            assert!(parse_parcel_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_collector_cannot_write_parcels_and_a_registrar_only_in_their_wards() {
+        let caller = |role| Caller { user_id: 1, name: "t".into(), role, wards: vec!["31135".into()] };
+        assert!(caller(Role::Collector).check(Action::WriteParcels, "31135").is_err());
+        assert!(caller(Role::Registrar).check(Action::WriteParcels, "31135").is_ok());
+        assert!(caller(Role::Registrar).check(Action::WriteParcels, "31120").is_err());
+        assert!(caller(Role::Admin).check(Action::WriteParcels, "31120").is_ok());
+    }
+}

@@ -88,19 +88,6 @@ fn decode((seq, layer, id, op, bbox): ChangeRow) -> FeedEntry {
     }
 }
 
-/// The extent, old and new shapes together, of entity `$1` of a layer, as seen inside the
-/// writing transaction: versions closed by it end at `now()`, the transaction's start.
-fn extent_sql(layer: Layer) -> Option<&'static str> {
-    match layer {
-        Layer::Units => None,
-        Layer::Parcels => Some(
-            "SELECT ST_Extent(geom) FROM parcel_version WHERE parcel_id = $1 AND (valid_to IS NULL OR valid_to = now())",
-        ),
-        Layer::Addresses => Some("SELECT ST_Extent(location) FROM address WHERE id = $1"),
-        Layer::FloodZones => Some("SELECT ST_Extent(geom) FROM flood_zone WHERE id = $1"),
-    }
-}
-
 /// Appends a "reload the whole layer" entry (bulk loads) and wakes the listeners.
 pub(crate) async fn append_reload(conn: &mut PgConnection, layer: Layer) -> Result<i64> {
     append(conn, layer, None, ChangeOp::Reload).await
@@ -114,7 +101,7 @@ pub(crate) async fn append(conn: &mut PgConnection, layer: Layer, id: Option<i64
         .execute(&mut *conn)
         .await
         .query("feed lock")?;
-    let extent = match (id, extent_sql(layer)) {
+    let extent = match (id, crate::layers::extent_sql(layer)) {
         (Some(id), Some(sql)) => {
             let sql = format!("SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] FROM ({sql}) s(e)");
             sqlx::query_scalar::<_, Option<Vec<f64>>>(&sql)

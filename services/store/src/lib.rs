@@ -12,11 +12,11 @@
 pub mod addresses;
 mod audit;
 mod error;
-mod features;
 mod feed;
 mod flood;
 mod geodata;
 pub mod import;
+mod layers;
 pub mod ogc;
 pub mod parcels;
 mod seed;

@@ -13,7 +13,7 @@ use sqlx::{Postgres, QueryBuilder};
 
 /// How a collection's rows are chosen in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Validity {
+pub(crate) enum Validity {
     /// Parcel versions: the live one, or the one in force at the asked instant.
     ParcelVersions,
     /// Administrative units: valid on the asked day in Vietnam (today by default).
@@ -26,90 +26,20 @@ enum Validity {
 /// features. Made for each layer by [`Collection::of`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Collection {
-    layer: Layer,
-    id: &'static str,
-    title: &'static str,
-    from: &'static str,
-    id_column: &'static str,
-    geometry: &'static str,
+    pub(crate) layer: Layer,
+    pub(crate) id: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) from: &'static str,
+    pub(crate) id_column: &'static str,
+    pub(crate) geometry: &'static str,
     /// The legal VN-2000 geometry when the table stores one (else it is transformed).
-    vn2000_geometry: Option<&'static str>,
-    properties: &'static str,
-    filters: &'static [(&'static str, &'static str)],
-    validity: Validity,
+    pub(crate) vn2000_geometry: Option<&'static str>,
+    pub(crate) properties: &'static str,
+    pub(crate) filters: &'static [(&'static str, &'static str)],
+    pub(crate) validity: Validity,
 }
 
 impl Collection {
-    /// The collection of `layer`, or `None` for a layer not published over OGC API.
-    pub fn of(layer: Layer) -> Option<Collection> {
-        Some(match layer {
-            Layer::Units => Collection {
-                layer,
-                id: "wards",
-                title: "Administrative units (wards, districts before 2025-07-01, the province)",
-                from: "admin_unit u",
-                id_column: "u.id",
-                geometry: "u.geom",
-                vn2000_geometry: None,
-                properties: "'code', u.code, 'name', u.name, 'level', u.level, 'kind', u.kind, 'postcode', u.postcode, \
-                     'valid_from', CASE WHEN isfinite(u.valid_from) THEN u.valid_from END, 'valid_to', u.valid_to, \
-                     'in_service_area', u.in_service_area",
-                filters: &[("code", "u.code"), ("level", "u.level")],
-                validity: Validity::UnitDates,
-            },
-            Layer::Parcels => Collection {
-                layer,
-                id: "parcels",
-                title: "Land parcels (thửa đất)",
-                from: "parcel_version v JOIN parcel p ON p.id = v.parcel_id",
-                id_column: "v.parcel_id",
-                geometry: "v.geom",
-                vn2000_geometry: Some("v.geom_vn2000"),
-                properties: "'national_id', p.national_id, 'ward_code', v.ward_code, 'sheet', v.sheet, 'number', v.number, \
-                     'version', v.version, 'land_use', (SELECT u.code FROM parcel_land_use u WHERE u.parcel_version_id = v.id \
-                       ORDER BY u.area_m2 DESC NULLS LAST, u.code LIMIT 1), 'legal_area_m2', v.legal_area_m2, \
-                     'address_text', v.address_text, 'source', v.source, 'valid_from', v.valid_from",
-                filters: &[
-                    ("ward", "v.ward_code"),
-                    ("sheet", "v.sheet::text"),
-                    ("number", "v.number::text"),
-                    (
-                        "land_use",
-                        "EXISTS (SELECT 1 FROM parcel_land_use u WHERE u.parcel_version_id = v.id AND u.code = $)",
-                    ),
-                ],
-                validity: Validity::ParcelVersions,
-            },
-            Layer::Addresses => Collection {
-                layer,
-                id: "addresses",
-                title: "Verified household addresses",
-                from: "address a",
-                id_column: "a.id",
-                geometry: "a.location",
-                vn2000_geometry: None,
-                properties: "'vpostcode', substr(a.vpostcode, 1, 5) || ' ' || substr(a.vpostcode, 6, 4) || '+' || substr(a.vpostcode, 10), \
-                     'house_number', a.house_number, 'street', a.street, 'hamlet', a.hamlet, 'ward_code', a.ward_code, \
-                     'parcel_id', a.parcel_id, 'source', a.source",
-                filters: &[("ward", "a.ward_code"), ("street", "a.street"), ("hamlet", "a.hamlet")],
-                validity: Validity::Live("a.status = 'verified'"),
-            },
-            Layer::FloodZones => Collection {
-                layer,
-                id: "flood-zones",
-                title: "Flood-risk zones, national 5-level scale",
-                from: "flood_zone z",
-                id_column: "z.id",
-                geometry: "z.geom",
-                vn2000_geometry: None,
-                properties: "'name', z.name, 'risk_level', z.risk_level, 'scenario', z.scenario, \
-                     'return_period_years', z.return_period_years, 'source', z.source",
-                filters: &[("scenario", "z.scenario"), ("risk_level", "z.risk_level::text")],
-                validity: Validity::Live("z.valid_to IS NULL"),
-            },
-        })
-    }
-
     /// Every published collection, in listing order.
     pub fn all() -> impl Iterator<Item = Collection> {
         Layer::ALL.iter().copied().filter_map(Collection::of)

@@ -1,8 +1,10 @@
-//! The features the in-memory index holds, read from PostGIS: every one of a layer at
-//! start, one at a time as the change feed names them. Geometry travels as WKB (compact,
-//! exact doubles) and is read with geozero.
+//! What the store knows of each layer, in one place: the features the in-memory index
+//! holds (every one of a layer at start, one at a time as the change feed names them),
+//! the box a change of the layer touched, and its OGC API collection. Geometry travels as
+//! WKB (compact, exact doubles) and is read with geozero.
 
 use crate::error::{Error, QueryContext, Result};
+use crate::ogc::{Collection, Validity};
 use crate::store::Store;
 use chrono::NaiveDate;
 use diaba_core::spatial::{AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, UnitFeature};
@@ -209,5 +211,90 @@ impl Store {
             }
         }
         .query("parcel ids covering")
+    }
+}
+
+/// The extent, old and new shapes together, of entity `$1` of a layer, as seen inside the
+/// writing transaction: versions closed by it end at `now()`, the transaction's start.
+pub(crate) fn extent_sql(layer: Layer) -> Option<&'static str> {
+    match layer {
+        Layer::Units => None,
+        Layer::Parcels => Some(
+            "SELECT ST_Extent(geom) FROM parcel_version WHERE parcel_id = $1 AND (valid_to IS NULL OR valid_to = now())",
+        ),
+        Layer::Addresses => Some("SELECT ST_Extent(location) FROM address WHERE id = $1"),
+        Layer::FloodZones => Some("SELECT ST_Extent(geom) FROM flood_zone WHERE id = $1"),
+    }
+}
+
+impl Collection {
+    /// The collection of `layer`, or `None` for a layer not published over OGC API.
+    pub fn of(layer: Layer) -> Option<Collection> {
+        Some(match layer {
+            Layer::Units => Collection {
+                layer,
+                id: "wards",
+                title: "Administrative units (wards, districts before 2025-07-01, the province)",
+                from: "admin_unit u",
+                id_column: "u.id",
+                geometry: "u.geom",
+                vn2000_geometry: None,
+                properties: "'code', u.code, 'name', u.name, 'level', u.level, 'kind', u.kind, 'postcode', u.postcode, \
+                     'valid_from', CASE WHEN isfinite(u.valid_from) THEN u.valid_from END, 'valid_to', u.valid_to, \
+                     'in_service_area', u.in_service_area",
+                filters: &[("code", "u.code"), ("level", "u.level")],
+                validity: Validity::UnitDates,
+            },
+            Layer::Parcels => Collection {
+                layer,
+                id: "parcels",
+                title: "Land parcels (thửa đất)",
+                from: "parcel_version v JOIN parcel p ON p.id = v.parcel_id",
+                id_column: "v.parcel_id",
+                geometry: "v.geom",
+                vn2000_geometry: Some("v.geom_vn2000"),
+                properties: "'national_id', p.national_id, 'ward_code', v.ward_code, 'sheet', v.sheet, 'number', v.number, \
+                     'version', v.version, 'land_use', (SELECT u.code FROM parcel_land_use u WHERE u.parcel_version_id = v.id \
+                       ORDER BY u.area_m2 DESC NULLS LAST, u.code LIMIT 1), 'legal_area_m2', v.legal_area_m2, \
+                     'address_text', v.address_text, 'source', v.source, 'valid_from', v.valid_from",
+                filters: &[
+                    ("ward", "v.ward_code"),
+                    ("sheet", "v.sheet::text"),
+                    ("number", "v.number::text"),
+                    (
+                        "land_use",
+                        "EXISTS (SELECT 1 FROM parcel_land_use u WHERE u.parcel_version_id = v.id AND u.code = $)",
+                    ),
+                ],
+                validity: Validity::ParcelVersions,
+            },
+            Layer::Addresses => Collection {
+                layer,
+                id: "addresses",
+                title: "Verified household addresses",
+                from: "address a",
+                id_column: "a.id",
+                geometry: "a.location",
+                vn2000_geometry: None,
+                properties: "'vpostcode', substr(a.vpostcode, 1, 5) || ' ' || substr(a.vpostcode, 6, 4) || '+' || substr(a.vpostcode, 10), \
+                     'house_number', a.house_number, 'street', a.street, 'hamlet', a.hamlet, 'ward_code', a.ward_code, \
+                     'parcel_id', a.parcel_id, 'source', a.source",
+                filters: &[("ward", "a.ward_code"), ("street", "a.street"), ("hamlet", "a.hamlet")],
+                validity: Validity::Live("a.status = 'verified'"),
+            },
+            Layer::FloodZones => Collection {
+                layer,
+                id: "flood-zones",
+                title: "Flood-risk zones, national 5-level scale",
+                from: "flood_zone z",
+                id_column: "z.id",
+                geometry: "z.geom",
+                vn2000_geometry: None,
+                properties: "'name', z.name, 'risk_level', z.risk_level, 'scenario', z.scenario, \
+                     'return_period_years', z.return_period_years, 'source', z.source",
+                filters: &[("scenario", "z.scenario"), ("risk_level", "z.risk_level::text")],
+                validity: Validity::Live("z.valid_to IS NULL"),
+            },
+        })
     }
 }

@@ -1,0 +1,273 @@
+//! What each register layer shows in tiles, in one place: its MVT layer name, zooms and
+//! public fields (the TileJSON contract), and the attribute values its features give.
+//! A test holds the two against each other.
+
+use crate::feature::{Shape, TileFeature, Value};
+use diaba_core::Layer;
+use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
+
+/// How a register layer is drawn in tiles.
+#[derive(Debug)]
+pub struct LayerSpec {
+    /// Path segment and MVT layer name.
+    pub name: &'static str,
+    /// Lowest zoom with features; below it the layer is left out (tiles are empty).
+    pub minzoom: u8,
+    /// Drawing order in the combined tile, bottom first.
+    pub draw_order: u8,
+    /// Public attributes of its features (never owners or personal data).
+    pub fields: &'static [Field],
+    /// What the layer holds, for TileJSON.
+    pub description: &'static str,
+}
+
+/// One attribute of a layer's features.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// Attribute key.
+    pub name: &'static str,
+    /// TileJSON type: `String` or `Number`.
+    pub kind: &'static str,
+    /// What it holds.
+    pub description: &'static str,
+}
+
+const fn field(name: &'static str, kind: &'static str, description: &'static str) -> Field {
+    Field { name, kind, description }
+}
+
+const WARD_FIELDS: &[Field] = &[
+    field("code", "String", "GSO unit code"),
+    field("name", "String", "Unit name"),
+    field("level", "String", "province or ward"),
+    field("postcode", "String", "5-digit postcode"),
+];
+const PARCEL_FIELDS: &[Field] = &[
+    field("national_id", "String", "National parcel id"),
+    field("ward_code", "String", "Ward of the survey"),
+    field("sheet", "Number", "Map sheet (tờ bản đồ)"),
+    field("number", "Number", "Parcel number (số thửa)"),
+    field("land_use", "String", "Main land-use code (ONT, ODT, LUC, CLN …)"),
+    field("legal_area_m2", "Number", "Legal area, m²"),
+];
+const ADDRESS_FIELDS: &[Field] = &[
+    field("vpostcode", "String", "Vpostcode"),
+    field("house_number", "String", "House number"),
+    field("street", "String", "Street"),
+    field("hamlet", "String", "Hamlet (ấp / khu vực)"),
+    field("ward_code", "String", "Ward"),
+];
+const FLOOD_FIELDS: &[Field] = &[
+    field("name", "String", "Zone name"),
+    field("risk_level", "Number", "1 (low) to 5 (very high), QĐ 18/2021/QĐ-TTg"),
+    field("scenario", "String", "Scenario"),
+    field("source", "String", "Source; synthetic-demo… for demo zones"),
+];
+
+const UNITS: LayerSpec = LayerSpec {
+    name: "wards",
+    // 12 ward outlines at city scale: from z8.
+    minzoom: 8,
+    draw_order: 1,
+    fields: WARD_FIELDS,
+    description: "Current wards of the service area and the province (real boundaries)",
+};
+const PARCELS: LayerSpec = LayerSpec {
+    name: "parcels",
+    // 250 000 parcels at city scale would be noise, and heavy.
+    minzoom: 14,
+    draw_order: 2,
+    fields: PARCEL_FIELDS,
+    description: "Live land parcels (thửa đất), public attributes from z16; at z14–15 land_use only, lots under \
+                  ≈360 m² (z14) left out",
+};
+const ADDRESSES: LayerSpec = LayerSpec {
+    name: "addresses",
+    minzoom: 15,
+    draw_order: 3,
+    fields: ADDRESS_FIELDS,
+    description: "Verified household addresses (no personal data); attributes from z16",
+};
+const FLOOD_ZONES: LayerSpec = LayerSpec {
+    name: "flood",
+    minzoom: 10,
+    draw_order: 0,
+    fields: FLOOD_FIELDS,
+    description: "Flood-risk zones in force on the national 5-level scale, every scenario",
+};
+
+/// How `layer` is drawn, or `None` for a layer that has no tiles.
+pub fn spec(layer: Layer) -> Option<&'static LayerSpec> {
+    match layer {
+        Layer::Units => Some(&UNITS),
+        Layer::Parcels => Some(&PARCELS),
+        Layer::Addresses => Some(&ADDRESSES),
+        Layer::FloodZones => Some(&FLOOD_ZONES),
+    }
+}
+
+impl TileFeature for ParcelFeature {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn shape(&self) -> Shape<'_> {
+        Shape::Polygons(&self.shape)
+    }
+    fn attributes(&self, detail: bool) -> Vec<(&'static str, Value<'_>)> {
+        let mut out = vec![("land_use", Value::Text(self.land_uses.first().map_or("", String::as_str)))];
+        if detail {
+            out.extend([
+                ("national_id", Value::Text(&self.national_id)),
+                ("ward_code", Value::Text(&self.ward_code)),
+                ("sheet", Value::Int(self.sheet.into())),
+                ("number", Value::Int(self.number.into())),
+                ("legal_area_m2", Value::Number(self.legal_area_m2)),
+            ]);
+        }
+        out
+    }
+}
+
+impl TileFeature for UnitFeature {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn shape(&self) -> Shape<'_> {
+        Shape::Polygons(&self.shape)
+    }
+    fn attributes(&self, _detail: bool) -> Vec<(&'static str, Value<'_>)> {
+        let mut out = vec![
+            ("code", Value::Text(&self.code)),
+            ("name", Value::Text(&self.name)),
+            ("level", Value::Text(self.level.as_str())),
+        ];
+        if let Some(postcode) = &self.postcode {
+            out.push(("postcode", Value::Text(postcode)));
+        }
+        out
+    }
+}
+
+impl TileFeature for FloodFeature {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn shape(&self) -> Shape<'_> {
+        Shape::Polygons(&self.shape)
+    }
+    fn attributes(&self, _detail: bool) -> Vec<(&'static str, Value<'_>)> {
+        vec![
+            ("name", Value::Text(&self.name)),
+            ("risk_level", Value::Int(self.risk_level.into())),
+            ("scenario", Value::Text(&self.scenario)),
+            ("source", Value::Text(&self.source)),
+        ]
+    }
+}
+
+impl TileFeature for AddressFeature {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn shape(&self) -> Shape<'_> {
+        Shape::Point { lon: self.lon, lat: self.lat }
+    }
+    fn attributes(&self, detail: bool) -> Vec<(&'static str, Value<'_>)> {
+        let mut out = Vec::new();
+        if detail {
+            out.extend([("vpostcode", Value::Text(&self.vpostcode)), ("ward_code", Value::Text(&self.ward_code))]);
+            for (key, value) in
+                [("house_number", &self.house_number), ("street", &self.street), ("hamlet", &self.hamlet)]
+            {
+                if let Some(value) = value {
+                    out.push((key, Value::Text(value)));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Source;
+    use diaba_core::{Layer, UnitLevel};
+    use geo::MultiPolygon;
+
+    fn square() -> MultiPolygon<f64> {
+        let ring = geo::LineString::from(vec![(105.78, 10.03), (105.79, 10.03), (105.79, 10.04), (105.78, 10.03)]);
+        MultiPolygon(vec![geo::Polygon::new(ring, vec![])])
+    }
+
+    /// One feature of each drawn layer, every optional attribute set (synthetic values).
+    fn sample(layer: Layer) -> Box<dyn TileFeature> {
+        match layer {
+            Layer::Units => Box::new(UnitFeature {
+                id: 1,
+                code: "31135".into(),
+                level: UnitLevel::Ward,
+                name: "Phường Ninh Kiều".into(),
+                postcode: Some("94119".into()),
+                valid_from: None,
+                valid_to: None,
+                in_service_area: true,
+                shape: square(),
+                postcode_area: None,
+            }),
+            Layer::Parcels => Box::new(ParcelFeature {
+                id: 2,
+                national_id: "w6ugq0zzzzzz".into(),
+                ward_code: "31135".into(),
+                sheet: 1,
+                number: 1,
+                version: 1,
+                land_uses: vec!["ODT".into()],
+                legal_area_m2: 80.5,
+                shape: square(),
+            }),
+            Layer::Addresses => Box::new(AddressFeature {
+                id: 3,
+                vpostcode: "94119 2QMM+262".into(),
+                house_number: Some("12/3A".into()),
+                street: Some("Đường thử (synthetic)".into()),
+                hamlet: Some("Khu vực 1".into()),
+                ward_code: "31135".into(),
+                lon: 105.785,
+                lat: 10.035,
+            }),
+            Layer::FloodZones => Box::new(FloodFeature {
+                id: 4,
+                name: "synthetic zone".into(),
+                risk_level: 3,
+                scenario: "tidal-peak".into(),
+                source: "synthetic-demo".into(),
+                shape: square(),
+            }),
+        }
+    }
+
+    #[test]
+    fn every_attribute_a_feature_gives_is_a_field_of_its_layer_with_that_kind() {
+        for &layer in Layer::ALL {
+            let Some(spec) = spec(layer) else { continue };
+            let feature = sample(layer);
+            let mut seen = std::collections::BTreeSet::new();
+            for detail in [false, true] {
+                for (key, value) in feature.attributes(detail) {
+                    let field = spec.fields.iter().find(|f| f.name == key);
+                    let field = field.unwrap_or_else(|| panic!("{layer}: {key} is not among the layer's fields"));
+                    let kind = match value {
+                        Value::Text(_) => "String",
+                        Value::Int(_) | Value::Number(_) => "Number",
+                    };
+                    assert_eq!(field.kind, kind, "{layer}.{key}");
+                    seen.insert(key);
+                }
+            }
+            let listed: std::collections::BTreeSet<&str> = spec.fields.iter().map(|f| f.name).collect();
+            assert_eq!(seen, listed, "{layer}: the field list and the attributes drawn must agree");
+            assert!(Source::of(layer).is_some());
+        }
+    }
+}
