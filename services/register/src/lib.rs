@@ -37,6 +37,34 @@ use diaba_index::Index;
 use diaba_store::Store;
 use std::sync::Arc;
 
+/// The state of the register, for `/health`.
+#[derive(Debug, serde::Serialize)]
+pub struct Health {
+    /// PostGIS version.
+    pub postgis: String,
+    /// Fingerprint of the shipped geodata loaded.
+    pub data_version: Option<String>,
+    /// The synthetic demo profile loaded, if any (pages label synthetic data from it).
+    pub demo_profile: Option<String>,
+    /// What the index holds.
+    pub index: IndexHealth,
+}
+
+/// Sizes of the index and the change-feed position it reflects.
+#[derive(Debug, serde::Serialize)]
+pub struct IndexHealth {
+    /// Last change-feed sequence number applied.
+    pub feed_seq: i64,
+    /// Live parcels.
+    pub parcels: usize,
+    /// Units with polygons.
+    pub units: usize,
+    /// Flood zones in force.
+    pub flood_zones: usize,
+    /// Verified addresses.
+    pub addresses: usize,
+}
+
 /// Limits on what one request may ask.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -79,6 +107,24 @@ impl Register {
     /// The in-memory index.
     pub fn index(&self) -> &Arc<Index> {
         &self.index
+    }
+
+    /// What the database holds and the index reflects, for `/health`; an error when the
+    /// database does not answer.
+    pub async fn health(&self, feed_seq: i64) -> Result<Health> {
+        let health = self.store.health().await?;
+        Ok(Health {
+            postgis: health.postgis,
+            data_version: health.data_version,
+            demo_profile: self.store.demo_profile().await.ok().flatten(),
+            index: IndexHealth {
+                feed_seq,
+                parcels: self.index.parcels.len(),
+                units: self.index.units.len(),
+                flood_zones: self.index.flood.len(),
+                addresses: self.index.addresses.len(),
+            },
+        })
     }
 
     /// The caller a bearer token names: `None` for an unknown or revoked token.

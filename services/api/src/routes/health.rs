@@ -14,27 +14,14 @@ pub fn router() -> Router<AppState> {
 /// 200 when the database answers, 503 when it does not (the process itself is alive).
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let service = env!("CARGO_PKG_VERSION");
-    let store = state.register.store();
-    let index = state.register.index();
-    match store.health().await {
+    let feed_seq = state.applied_seq.load(std::sync::atomic::Ordering::Acquire);
+    match state.register.health(feed_seq).await {
         // Pages label synthetic data from this (and from each record's `source`).
-        Ok(health) => (
+        Ok(report) => (
             StatusCode::OK,
-            Json(json!({
-                "status": "ok",
-                "version": service,
-                "database": "reachable",
-                "postgis": health.postgis,
-                "data_version": health.data_version,
-                "demo_profile": store.demo_profile().await.ok().flatten(),
-                "index": {
-                    "feed_seq": state.applied_seq.load(std::sync::atomic::Ordering::Acquire),
-                    "parcels": index.parcels.len(),
-                    "units": index.units.len(),
-                    "flood_zones": index.flood.len(),
-                    "addresses": index.addresses.len(),
-                },
-            })),
+            Json(
+                json!({ "status": "ok", "version": service, "database": "reachable", "postgis": report.postgis, "data_version": report.data_version, "demo_profile": report.demo_profile, "index": report.index }),
+            ),
         ),
         Err(error) => {
             tracing::warn!(%error, "health check: database unreachable");

@@ -7,6 +7,7 @@ pub(crate) mod lookup;
 pub(crate) mod me;
 pub(crate) mod ogc;
 pub(crate) mod ogc_html;
+pub(crate) mod ogc_query;
 pub(crate) mod openapi;
 pub(crate) mod parcels;
 pub(crate) mod tiles;

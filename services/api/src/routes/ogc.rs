@@ -4,6 +4,7 @@
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::routes::ogc_html;
+use crate::routes::ogc_query::{CRS84, EPSG_5897, item_query, items_query, paging_links, pairs};
 use crate::routes::tiles::base_url;
 use crate::state::AppState;
 use axum::Router;
@@ -11,15 +12,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
-use diaba_store::ogc::{Collection, FeatureQuery};
+use chrono::Utc;
+use diaba_store::ogc::Collection;
 use serde_json::{Value, json};
 
-const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
-const EPSG_5897: &str = "http://www.opengis.net/def/crs/EPSG/0/5897";
 const GEOJSON: &str = "application/geo+json";
-const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 10_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -133,30 +130,6 @@ async fn collection(
     Ok(respond(&headers, raw.as_deref(), c.title(), collection_json(&state, c, &base), "application/json"))
 }
 
-/// Reads a CRS parameter: CRS84 (default) or EPSG:5897, by URI or short name.
-fn crs(field: &str, value: Option<&str>) -> Result<bool, ApiError> {
-    match value {
-        None => Ok(false),
-        Some(CRS84 | "CRS84" | "OGC:CRS84") => Ok(false),
-        Some(EPSG_5897 | "EPSG:5897") => Ok(true),
-        Some(other) => {
-            Err(ApiError::invalid(field, format!("{field} {other:?} is not offered; use {CRS84} or {EPSG_5897}")))
-        }
-    }
-}
-
-/// The query string as (name, value) pairs, decoded.
-fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw.unwrap_or("").as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-fn instant(text: &str) -> Result<DateTime<Utc>, ApiError> {
-    if text.contains('/') {
-        return Err(ApiError::invalid("datetime", "give one instant or date (as of); intervals are not offered"));
-    }
-    Ok(diaba_register::parse_instant("datetime", text)?)
-}
-
 async fn items(
     State(state): State<AppState>,
     auth: Auth,
@@ -165,98 +138,20 @@ async fn items(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let c = collection_of(&id)?;
-    let mut q = FeatureQuery { limit: DEFAULT_LIMIT, ..FeatureQuery::default() };
-    let mut bbox_crs = None;
-    let mut bbox = None;
     let params = pairs(raw.as_deref());
-    for (name, value) in &params {
-        match name.as_str() {
-            "limit" => {
-                q.limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| ApiError::invalid("limit", format!("limit is 1 to {MAX_LIMIT}")))?;
-            }
-            "offset" => {
-                q.offset = value
-                    .parse()
-                    .ok()
-                    .filter(|n: &i64| *n >= 0)
-                    .ok_or_else(|| ApiError::invalid("offset", "offset is 0 or more"))?;
-            }
-            "bbox" => {
-                let numbers: Vec<f64> = value
-                    .split(',')
-                    .map(|n| n.trim().parse::<f64>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| ApiError::invalid("bbox", "bbox is west,south,east,north as four numbers"))?;
-                match numbers[..] {
-                    [w, s, e, n] if w <= e && s <= n && numbers.iter().all(|v| v.is_finite()) => {
-                        bbox = Some([w, s, e, n]);
-                    }
-                    _ => {
-                        return Err(ApiError::invalid(
-                            "bbox",
-                            "bbox is west,south,east,north with west ≤ east, south ≤ north",
-                        ));
-                    }
-                }
-            }
-            "bbox-crs" => bbox_crs = Some(value.clone()),
-            "crs" => q.vn2000 = crs("crs", Some(value))?,
-            "datetime" => q.at = Some(instant(value)?),
-            "f" => {
-                if !matches!(value.as_str(), "json" | "geojson" | "html") {
-                    return Err(ApiError::invalid("f", "f is json, geojson or html"));
-                }
-            }
-            other if c.filter_names().any(|n| n == other) => q.filters.push((name.clone(), value.clone())),
-            other => {
-                let known: Vec<&str> = c.filter_names().collect();
-                return Err(ApiError::invalid(
-                    other,
-                    format!(
-                        "unknown parameter {other:?}; besides limit, offset, bbox, bbox-crs, crs, datetime and f, {} accepts {}",
-                        c.id(),
-                        known.join(", ")
-                    ),
-                ));
-            }
-        }
-    }
-    q.bbox = bbox;
-    q.bbox_vn2000 = crs("bbox-crs", bbox_crs.as_deref())?;
+    let q = items_query(c, &params)?;
     let page = state.register.features(c, q.clone(), auth.caller()).await?;
     let base = format!("{}/ogc/collections/{}/items", base_url(&headers), c.id());
     let returned = page.features.len() as i64;
-    let link = |offset: i64, rel: &str| {
-        let mut query: Vec<String> =
-            params.iter().filter(|(n, _)| n != "offset").map(|(n, v)| format!("{}={}", encode(n), encode(v))).collect();
-        query.push(format!("offset={offset}"));
-        json!({ "href": format!("{base}?{}", query.join("&")), "rel": rel, "type": GEOJSON })
-    };
-    let mut links = vec![link(q.offset, "self")];
-    if q.offset + returned < page.matched {
-        links.push(link(q.offset + returned, "next"));
-    }
-    if q.offset > 0 {
-        links.push(link((q.offset - q.limit).max(0), "prev"));
-    }
-    let mut response = respond(
-        &headers,
-        raw.as_deref(),
-        c.title(),
-        json!({
-            "type": "FeatureCollection",
-            "numberMatched": page.matched,
-            "numberReturned": returned,
-            "timeStamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "links": links,
-            "features": page.features,
-        }),
-        GEOJSON,
-    );
+    let body = json!({
+        "type": "FeatureCollection",
+        "numberMatched": page.matched,
+        "numberReturned": returned,
+        "timeStamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "links": paging_links(&base, &params, &q, returned, page.matched),
+        "features": page.features,
+    });
+    let mut response = respond(&headers, raw.as_deref(), c.title(), body, GEOJSON);
     content_crs(&mut response, q.vn2000);
     Ok(response)
 }
@@ -264,10 +159,6 @@ async fn items(
 fn content_crs(response: &mut Response, vn2000: bool) {
     let uri = if vn2000 { EPSG_5897 } else { CRS84 };
     response.headers_mut().insert("content-crs", HeaderValue::from_str(&format!("<{uri}>")).expect("ascii"));
-}
-
-fn encode(text: &str) -> String {
-    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 async fn item(
@@ -278,31 +169,14 @@ async fn item(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let c = collection_of(&id)?;
-    let feature_id: i64 =
-        feature.parse().map_err(|_| ApiError::not_found(format!("no feature {feature:?} in {}", c.id())))?;
-    let mut q = FeatureQuery { id: Some(feature_id), limit: 1, ..FeatureQuery::default() };
-    for (name, value) in pairs(raw.as_deref()) {
-        match name.as_str() {
-            "crs" => q.vn2000 = crs("crs", Some(&value))?,
-            "datetime" => q.at = Some(instant(&value)?),
-            "f" => {}
-            other => {
-                return Err(ApiError::invalid(
-                    other,
-                    format!("unknown parameter {other:?}; items take crs, datetime and f"),
-                ));
-            }
-        }
-    }
+    let q = item_query(c, &feature, &pairs(raw.as_deref()))?;
     let page = state.register.features(c, q.clone(), auth.caller()).await?;
-    let mut feature = page
-        .features
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::not_found(format!("no feature {feature_id} in {}", c.id())))?;
+    let missing = || ApiError::not_found(format!("no feature {feature} in {}", c.id()));
+    let mut feature = page.features.into_iter().next().ok_or_else(missing)?;
     let base = format!("{}/ogc/collections/{}", base_url(&headers), c.id());
+    let href = format!("{base}/items/{}", q.id.unwrap_or_default());
     feature["links"] = json!([
-        { "href": format!("{base}/items/{feature_id}"), "rel": "self", "type": GEOJSON },
+        { "href": href, "rel": "self", "type": GEOJSON },
         { "href": base, "rel": "collection", "type": "application/json" },
     ]);
     let mut response = respond(&headers, raw.as_deref(), c.title(), feature, GEOJSON);

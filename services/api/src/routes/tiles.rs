@@ -49,15 +49,7 @@ async fn tile(
     let (z, x, y) = (number("z", &z)?, number("x", &x)?, number("y", y)?);
     let coord = TileCoord::new(z, x, y).map_err(|e| ApiError::not_found(format!("{e} (zooms 0..={MAX_ZOOM})")))?;
     let (tile, status) = state.tiles.tile(source, coord);
-
-    let mut response_headers = HeaderMap::new();
-    response_headers.insert(header::ETAG, HeaderValue::from_str(&tile.etag).expect("hex etag"));
-    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(TILE_CACHE_CONTROL));
-    response_headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    response_headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    let cache = if status == CacheStatus::Hit { "hit" } else { "miss" };
-    response_headers.insert("x-tile-cache", HeaderValue::from_static(cache));
-
+    let mut response_headers = tile_headers(&tile.etag, status);
     if etag_matches(&headers, &tile.etag) {
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
     }
@@ -72,6 +64,18 @@ async fn tile(
         tile.mvt.clone()
     };
     Ok((StatusCode::OK, response_headers, body).into_response())
+}
+
+/// Validator, caching, CORS and cache-status headers of every tile answer.
+fn tile_headers(etag: &str, status: CacheStatus) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ETAG, HeaderValue::from_str(etag).expect("hex etag"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(TILE_CACHE_CONTROL));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    let cache = if status == CacheStatus::Hit { "hit" } else { "miss" };
+    headers.insert("x-tile-cache", HeaderValue::from_static(cache));
+    headers
 }
 
 /// `If-None-Match` names this tag (weak comparison, as RFC 9110 asks for GET).
