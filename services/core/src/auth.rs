@@ -78,10 +78,8 @@ impl Action {
     /// Whether the ward of the record matters, or the role alone decides.
     fn ward_scoped(self) -> bool {
         match self {
-            // Owners were shown to every registrar before the review of 2026-11; the
-            // security issue's first fix makes this ward-scoped like the rest.
-            Action::SeePersonalData => false,
-            Action::WriteParcels | Action::SubmitAddresses | Action::ReviewAddresses => true,
+            // Personal data goes only to registrars of the record's ward (and admins).
+            Action::SeePersonalData | Action::WriteParcels | Action::SubmitAddresses | Action::ReviewAddresses => true,
         }
     }
 }

@@ -10,9 +10,8 @@ use diaba_store::ogc::{Collection, FeaturePage, FeatureQuery, OwnersShown};
 pub fn owners_shown(caller: Option<&Caller>) -> OwnersShown {
     match caller {
         Some(c) if c.role == Role::Admin => OwnersShown::Everyone,
-        // Decided per record's ward where the rule is ward-scoped; until then the role decides.
-        Some(c) if c.may(Action::SeePersonalData, "") => OwnersShown::Everyone,
-        Some(c) if c.is_registrar() => OwnersShown::InWards(c.wards.clone()),
+        // Decided per record by its ward, in the query: the same rule as Caller::may.
+        Some(c) if Action::SeePersonalData.roles().contains(&c.role) => OwnersShown::InWards(c.wards.clone()),
         _ => OwnersShown::Nobody,
     }
 }

@@ -217,19 +217,6 @@ impl Store {
             (true, None) => format!("ST_SetSRID(ST_Transform({}, '{}'), 5897)", c.geometry, pinned_vn2000()),
         };
         let digits = if q.vn2000 { 3 } else { 9 };
-        let owners = match (&q.owners, c.owners()) {
-            (OwnersShown::Everyone, Some((column, _))) => format!(", 'owners', {column}"),
-            (OwnersShown::InWards(wards), Some((column, ward))) => {
-                // Codes are checked digits (UnitCode), never free text: safe to inline.
-                let list: Vec<String> =
-                    wards.iter().filter(|w| w.bytes().all(|b| b.is_ascii_digit())).map(|w| format!("'{w}'")).collect();
-                format!(
-                    ", 'owners', CASE WHEN {ward} IN ({}) THEN {column} END",
-                    if list.is_empty() { "NULL".into() } else { list.join(", ") }
-                )
-            }
-            _ => String::new(),
-        };
         let (from, id, properties) = (c.from, c.id_column, c.properties);
 
         let mut count = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {from}"));
@@ -238,8 +225,25 @@ impl Store {
 
         let mut select = QueryBuilder::<Postgres>::new(format!(
             "SELECT json_build_object('type', 'Feature', 'id', {id}, 'geometry', ST_AsGeoJSON({geometry}, {digits})::json, \
-             'properties', json_build_object({properties}{owners})) FROM {from}"
+             'properties', "
         ));
+        // Owners are personal data: the key is there only for whom may see them, per record.
+        let public = format!("json_build_object({properties})");
+        match (&q.owners, c.owners()) {
+            (OwnersShown::Everyone, Some((column, _))) => {
+                select.push(format!("json_build_object({properties}, 'owners', {column})"));
+            }
+            (OwnersShown::InWards(wards), Some((column, ward))) => {
+                select
+                    .push(format!("CASE WHEN {ward} = ANY("))
+                    .push_bind(wards.clone())
+                    .push(format!(") THEN json_build_object({properties}, 'owners', {column}) ELSE {public} END"));
+            }
+            _ => {
+                select.push(&public);
+            }
+        }
+        select.push(format!(") FROM {from}"));
         push_conditions(&mut select, c, q);
         select.push(format!(" ORDER BY {id} LIMIT ")).push_bind(q.limit).push(" OFFSET ").push_bind(q.offset);
         let features: Vec<Value> = select.build_query_scalar().fetch_all(self.pool()).await.query("ogc features")?;
