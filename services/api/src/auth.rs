@@ -1,8 +1,8 @@
 //! Bearer-token authentication. A present but unknown token is 401 even on public reads:
 //! a client with a wrong token should learn it at once, not see public data silently.
 //! Clients that keep sending unknown tokens are slowed down: after
-//! [`crate::Config::auth_failures_per_minute`] failures from one address, token-bearing
-//! requests from it get 429 until a minute passes without a failure.
+//! [`crate::Config::auth_failures_per_minute`] failures from one address, unknown tokens
+//! from it get 429 until a minute passes without a failure; valid tokens always work.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -33,13 +33,6 @@ impl Auth {
     /// unknown or revoked token, 429 for an address that failed too often.
     pub async fn resolve(parts: &Parts, state: &AppState) -> Result<Auth, ApiError> {
         let Some(header) = parts.headers.get(AUTHORIZATION) else { return Ok(Auth(None)) };
-        let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        if client.is_some_and(|ip| state.sign_in_failures.blocked(ip)) {
-            return Err(ApiError::TooManyRequests {
-                detail: "too many unknown tokens from this address; wait a minute and check the token".into(),
-                retry_after: 60,
-            });
-        }
         let token = header
             .to_str()
             .ok()
@@ -47,15 +40,22 @@ impl Auth {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::Unauthorized { detail: "use Authorization: Bearer <token>".into() })?;
-        match state.register.caller_for_token(token).await? {
-            Some(caller) => Ok(Auth(Some(caller))),
-            None => {
-                if let Some(ip) = client {
-                    state.sign_in_failures.record(ip);
-                }
-                Err(ApiError::Unauthorized { detail: "the token is unknown or revoked".into() })
-            }
+        if let Some(caller) = state.register.caller_for_token(token).await? {
+            return Ok(Auth(Some(caller)));
         }
+        // Only unknown tokens are counted and refused: phones behind one carrier NAT share
+        // an address, and a valid token must never pay for someone else's guesses.
+        let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        if client.is_some_and(|ip| state.sign_in_failures.blocked(ip)) {
+            return Err(ApiError::TooManyRequests {
+                detail: "too many unknown tokens from this address; wait a minute and check the token".into(),
+                retry_after: 60,
+            });
+        }
+        if let Some(ip) = client {
+            state.sign_in_failures.record(ip);
+        }
+        Err(ApiError::Unauthorized { detail: "the token is unknown or revoked".into() })
     }
 
     /// The caller, or 401 for writes without a token.
