@@ -86,6 +86,16 @@ async fn with_the_database_stopped_reads_answer_writes_get_503_and_no_acknowledg
     let tile = client.get(server.url(&format!("/tiles/wards/{tile}.mvt"))).send().await.unwrap();
     assert_eq!(tile.status(), 200, "tiles come from the index");
     assert_eq!(client.get(server.url("/health")).send().await.unwrap().status(), 503);
+    // An as-of batch needs PostgreSQL: one 503 problem, never the driver's or the pool's text.
+    let points = json!({ "points": [{ "lat": IN_NINH_KIEU.1, "lon": IN_NINH_KIEU.0 }, { "lat": 10.03, "lon": 105.78 }],
+                         "at": "2025-01-01" });
+    let batch = client.post(server.url("/v1/lookup")).json(&points).send().await.unwrap();
+    assert_eq!(batch.status(), 503, "an as-of batch with the database down");
+    assert_eq!(batch.headers()["content-type"], "application/problem+json");
+    let text = batch.text().await.unwrap().to_lowercase();
+    for internal in ["pool", "sqlx", "query", "postgres", "connection", "socket"] {
+        assert!(!text.contains(internal), "{internal:?} leaked to the client: {text}");
+    }
 
     pg_ctl(dir.path(), &["start", "-w", "-l", &format!("{}/pg/restart.log", dir.path())]);
     // The pool reconnects by itself; the first writes after the restart may still race it.

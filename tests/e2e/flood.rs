@@ -92,3 +92,50 @@ async fn zone_exposure_counts_match_postgis_and_lookup_reports_the_zone() {
         assert_eq!(get(&server, path).await.0, status, "{path}");
     }
 }
+
+#[tokio::test]
+async fn exposures_are_computed_once_until_the_register_changes() {
+    let db = demo_database().await;
+    let server = Server::with_database(&db.url);
+    let path = "/v1/flood/exposure?ward=31135&scenario=tidal-peak";
+    let (status, first) = get(&server, path).await;
+    assert_eq!(status, 200);
+    let before = crate::server::committed(&db).await;
+    for _ in 0..30 {
+        let (status, again) = get(&server, path).await;
+        assert_eq!((status, &again), (200, &first));
+    }
+    let queries = crate::server::committed(&db).await - before;
+    // Once a query each (30 full aggregates); now none, but the feed's polling and this
+    // test's statistics reads.
+    assert!(queries < 15, "{queries} transactions for 30 identical exposure requests");
+
+    // A change of the register from the feed makes the next answer fresh again.
+    let mut conn = db.connect().await;
+    let level5: i64 =
+        first["levels"].as_array().unwrap().iter().find(|l| l["risk_level"] == 5).unwrap()["parcels"].as_i64().unwrap();
+    let retired: i64 = sqlx::query_scalar(
+        "WITH hit AS (SELECT v.parcel_id FROM parcel_version v JOIN flood_zone z ON z.scenario = 'tidal-peak' \
+           AND z.risk_level = 5 AND ST_Intersects(v.geom, z.geom) WHERE v.valid_to IS NULL AND v.ward_code = '31135' \
+           ORDER BY v.parcel_id LIMIT 1), \
+         closed AS (UPDATE parcel_version SET valid_to = now() WHERE parcel_id IN (SELECT parcel_id FROM hit) \
+           AND valid_to IS NULL RETURNING parcel_id) \
+         INSERT INTO change (layer, entity_id, op) SELECT 'parcels', parcel_id, 'retire' FROM closed RETURNING entity_id",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query("SELECT pg_notify('diaba_change', 'x')").execute(&mut conn).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, now) = get(&server, path).await;
+        let parcels = now["levels"].as_array().unwrap().iter().find(|l| l["risk_level"] == 5).unwrap()["parcels"]
+            .as_i64()
+            .unwrap();
+        if parcels == level5 - 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "parcel {retired} still counted: {now}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

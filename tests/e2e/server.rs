@@ -92,3 +92,14 @@ pub async fn get_json(url: &str) -> (u16, String, serde_json::Value) {
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, content_type, body)
 }
+
+/// Transactions the database has committed so far (each autocommit query is one).
+pub async fn committed(db: &diaba_test_harness::TestDb) -> i64 {
+    let mut conn = db.connect().await;
+    // Backends report their counts when idle, at most once a second: wait for them.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    sqlx::query_scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}

@@ -36,7 +36,14 @@ pub struct Config {
     /// Address searches run at once (each a trigram query in PostGIS); more wait their
     /// turn, so searches never take the connections that writes need.
     pub search_concurrency: usize,
+    /// Other database reads at once (as-of lookups, OGC pages, exposures, history); more
+    /// wait their turn, then get 503 with Retry-After, so writes are never starved.
+    pub read_concurrency: usize,
 }
+
+/// Default database reads at once: with the default 16 connections and 4 searches, 4 stay
+/// for writes and token checks whatever the readers do.
+pub const DEFAULT_READ_CONCURRENCY: usize = 8;
 
 /// Default address searches at once.
 pub const DEFAULT_SEARCH_CONCURRENCY: usize = 4;
@@ -67,6 +74,7 @@ impl Default for Config {
             auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
             cors_origins: Vec::new(),
             search_concurrency: DEFAULT_SEARCH_CONCURRENCY,
+            read_concurrency: DEFAULT_READ_CONCURRENCY,
         }
     }
 }

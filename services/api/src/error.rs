@@ -83,6 +83,12 @@ pub enum ApiError {
         /// seconds to wait
         retry_after: u32,
     },
+    /// Too many reads at once; this one waited and gave up.
+    #[error("busy: {detail}")]
+    Busy {
+        /// what to do
+        detail: String,
+    },
     /// The database cannot be reached; reads from memory may still work, this one cannot.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] diaba_store::Error),
@@ -115,7 +121,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -140,6 +146,7 @@ impl From<diaba_register::Error> for ApiError {
             E::Stale { detail } => ApiError::PreconditionFailed { detail },
             E::VersionRequired { detail } => ApiError::PreconditionRequired { detail },
             E::TooLarge { detail } => ApiError::PayloadTooLarge { detail },
+            E::Busy { detail } => ApiError::Busy { detail },
             E::Store(error) => error.into(),
         }
     }
@@ -211,6 +218,7 @@ impl ApiError {
             | ApiError::PreconditionFailed { detail }
             | ApiError::PreconditionRequired { detail }
             | ApiError::PayloadTooLarge { detail }
+            | ApiError::Busy { detail }
             | ApiError::TooManyRequests { detail, .. } => Problem::new(status, detail.clone()),
             ApiError::UnsupportedMediaType => {
                 Problem::new(status, "send the body as JSON with Content-Type: application/json")

@@ -16,12 +16,17 @@ pub struct AppState {
     pub sign_in_failures: crate::sign_in::SignInFailures,
 }
 
-/// Drops the tiles (and marks the packs) each applied change touched.
-struct TilesObserver(Arc<TileService>);
+/// Drops the tiles (and marks the packs) each applied change touched, and the register's
+/// answers it may have changed.
+struct Invalidate {
+    tiles: Arc<TileService>,
+    register: Arc<Register>,
+}
 
-impl diaba_register::ChangeObserver for TilesObserver {
+impl diaba_register::ChangeObserver for Invalidate {
     fn changed(&self, layer: diaba_core::Layer, bbox: Option<[f64; 4]>) {
-        let dropped = self.0.invalidate(layer, bbox);
+        let dropped = self.tiles.invalidate(layer, bbox);
+        self.register.changed(layer);
         tracing::debug!(%layer, dropped, "tiles invalidated");
     }
 }
@@ -42,20 +47,18 @@ impl AppState {
         let index = Arc::new(index);
         let applied_seq = Arc::new(AtomicI64::new(seq));
         let tiles = Arc::new(TileService::new(index.clone(), config.tile_cache_bytes));
-        diaba_register::follow_changes(
-            store.clone(),
-            index.clone(),
-            Arc::new(TilesObserver(tiles.clone())),
-            applied_seq.clone(),
-        );
         let limits = diaba_register::Limits {
             max_vertices: config.max_vertices,
             max_batch: config.max_batch,
             max_accuracy_m: config.max_accuracy_m,
             search_concurrency: config.search_concurrency,
+            read_concurrency: config.read_concurrency,
         };
+        let register = Arc::new(Register::new(store.clone(), index.clone(), limits));
+        let invalidate = Arc::new(Invalidate { tiles: tiles.clone(), register: register.clone() });
+        diaba_register::follow_changes(store, index, invalidate, applied_seq.clone());
         Ok(Self {
-            register: Arc::new(Register::new(store, index, limits)),
+            register,
             tiles,
             applied_seq,
             sign_in_failures: crate::sign_in::SignInFailures::new(config.auth_failures_per_minute),

@@ -92,6 +92,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         auth_failures_per_minute: args.auth_failures_per_minute,
         cors_origins: args.cors_origins,
         search_concurrency: args.search_concurrency,
+        read_concurrency: args.read_concurrency,
     };
     let state = diaba_api::AppState::start(store.clone(), &config).await.context("loading the index")?;
     diaba_api::serve(

@@ -336,6 +336,7 @@ impl Register {
         status: Option<&str>,
         (limit, after): (Option<&str>, Option<&str>),
     ) -> Result<Submissions> {
+        let _turn = self.read_turn().await?;
         let ward = ward.ok_or_else(|| Error::invalid("ward", "give the ward code, e.g. ward=31135"))?;
         let caller =
             caller.ok_or_else(|| Error::Unauthenticated { detail: "this request needs a bearer token".into() })?;
@@ -393,6 +394,7 @@ impl Register {
     /// One address: a verified one for everyone; a submission only for its collector and
     /// the ward's registrars, who also see its personal fields.
     pub async fn address(&self, caller: Option<&Caller>, id: &str) -> Result<AddressRecord> {
+        let _turn = self.read_turn().await?;
         let id = address_id(id)?;
         let missing = || Error::not_found(format!("no verified address {id}"));
         let record = self.store.address(id).await?.ok_or_else(missing)?;
@@ -479,6 +481,7 @@ impl Register {
     /// Households digitised, verified, pending and rejected, by ward and team, and per
     /// capture day (Vietnam time).
     pub async fn address_stats(&self, ward: Option<&str>) -> Result<Value> {
+        let _turn = self.read_turn().await?;
         if let Some(ward) = ward {
             UnitCode::parse(ward)?;
         }
@@ -548,6 +551,7 @@ impl Register {
 
     /// Where a code is, and the verified households there.
     pub async fn decode_vpostcode(&self, text: &str) -> Result<Value> {
+        let _turn = self.read_turn().await?;
         let code = Vpostcode::parse(text).map_err(|e| Error::invalid("code", e.to_string()))?;
         let decoded = self.postcodes.decode(&code).map_err(|e| match e {
             VpostcodeError::UnknownPostcode { .. } => Error::not_found(e.to_string()),

@@ -65,6 +65,13 @@ pub enum Error {
         /// the limit
         detail: String,
     },
+    /// Too many database reads are running; this one waited its turn and gave up (HTTP 503
+    /// with Retry-After): reads queue, so writes always find a connection.
+    #[error("{detail}")]
+    Busy {
+        /// what to do
+        detail: String,
+    },
     /// The database failed or cannot be reached.
     #[error(transparent)]
     Store(#[from] diaba_store::Error),

@@ -24,6 +24,7 @@ impl Register {
         mut query: FeatureQuery,
         caller: Option<&Caller>,
     ) -> Result<FeaturePage> {
+        let _turn = self.read_turn().await?;
         query.owners = owners_shown(caller);
         Ok(self.store.ogc_features(collection, &query).await?)
     }

@@ -8,6 +8,7 @@ use diaba_store::LevelSummary;
 use geo::BoundingRect;
 use serde::Serialize;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// National scale the levels come from.
 const SCALE: &str = "QĐ 18/2021/QĐ-TTg, levels 1 (low) to 5 (very high)";
@@ -76,21 +77,30 @@ impl Register {
     }
 
     /// Parcels and households in zone `id`: counts by land use and a page of each.
-    pub async fn zone_exposure(&self, id: &str, limit: Option<&str>, after: Option<&str>) -> Result<Value> {
+    pub async fn zone_exposure(&self, id: &str, limit: Option<&str>, after: Option<&str>) -> Result<Arc<Value>> {
         let id: i64 = id
             .parse()
             .ok()
             .filter(|i| *i > 0)
             .ok_or_else(|| Error::invalid("id", "zone id must be a positive integer"))?;
         let page = Page::parse(limit, after)?;
-        self.store
+        let key = format!("zone {id} {} {}", page.after, page.limit);
+        if let Some(kept) = self.exposures.get(&key) {
+            return Ok(kept);
+        }
+        let _turn = self.read_turn().await?;
+        let exposure = self
+            .store
             .zone_exposure(id, page.after, page.limit)
             .await?
-            .ok_or_else(|| Error::not_found(format!("no flood zone {id} in force")))
+            .ok_or_else(|| Error::not_found(format!("no flood zone {id} in force")))?;
+        let exposure = Arc::new(exposure);
+        self.exposures.insert(key, exposure.clone());
+        Ok(exposure)
     }
 
     /// A current ward's exposure, by scenario and risk level.
-    pub async fn ward_exposure(&self, ward: Option<&str>, scenario: Option<&str>) -> Result<WardExposure> {
+    pub async fn ward_exposure(&self, ward: Option<&str>, scenario: Option<&str>) -> Result<Arc<Value>> {
         let ward = ward.ok_or_else(|| Error::invalid("ward", "ward is required (a current ward code, e.g. 31135)"))?;
         let ward = UnitCode::parse(ward).map_err(|e| Error::invalid("ward", e.to_string()))?;
         let known = self
@@ -102,7 +112,14 @@ impl Register {
         if !known {
             return Err(Error::not_found(format!("{ward} is not a current ward of Cần Thơ")));
         }
+        let key = format!("ward {ward} {}", scenario.unwrap_or("\u{0}"));
+        if let Some(kept) = self.exposures.get(&key) {
+            return Ok(kept);
+        }
+        let _turn = self.read_turn().await?;
         let levels = self.store.ward_exposure(ward.as_str(), scenario).await?;
-        Ok(WardExposure { ward, levels })
+        let exposure = Arc::new(serde_json::to_value(WardExposure { ward, levels }).expect("exposures serialise"));
+        self.exposures.insert(key, exposure.clone());
+        Ok(exposure)
     }
 }

@@ -76,7 +76,16 @@ pub struct Limits {
     pub max_accuracy_m: f32,
     /// Address searches run at once (each a trigram query in PostGIS).
     pub search_concurrency: usize,
+    /// Other database reads run at once (as-of lookups, OGC pages, exposures, history …);
+    /// the rest of the pool stays free for writes.
+    pub read_concurrency: usize,
 }
+
+/// Flood exposure answers kept in memory.
+const EXPOSURES_KEPT: u64 = 2_000;
+
+/// How long a read waits for its turn before it is answered "busy, retry".
+const READ_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The register: the store, the index kept current from it, and the limits.
 #[derive(Debug)]
@@ -86,6 +95,10 @@ pub struct Register {
     limits: Limits,
     postcodes: PostcodeTable,
     search_permits: tokio::sync::Semaphore,
+    read_permits: tokio::sync::Semaphore,
+    /// Flood exposures (aggregates over every parcel and household of a zone or ward),
+    /// kept until a change of parcels, addresses or zones arrives from the feed.
+    exposures: moka::sync::Cache<String, std::sync::Arc<serde_json::Value>>,
 }
 
 impl Register {
@@ -96,7 +109,27 @@ impl Register {
             postcodes.extend(unit.postcode_area.clone());
         }
         let search_permits = tokio::sync::Semaphore::new(limits.search_concurrency.max(1));
-        Self { store, index, limits, postcodes, search_permits }
+        let read_permits = tokio::sync::Semaphore::new(limits.read_concurrency.max(1));
+        let exposures = moka::sync::Cache::new(EXPOSURES_KEPT);
+        Self { store, index, limits, postcodes, search_permits, read_permits, exposures }
+    }
+
+    /// A turn to read from the database: at most [`Limits::read_concurrency`] at once, the
+    /// others queue for [`READ_WAIT`] and are then told to retry.
+    pub(crate) async fn read_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        match tokio::time::timeout(READ_WAIT, self.read_permits.acquire()).await {
+            Ok(permit) => Ok(permit.expect("the semaphore is never closed")),
+            Err(_) => Err(Error::Busy { detail: "the register is busy answering other reads; retry shortly".into() }),
+        }
+    }
+
+    /// A change of `layer` reached the index: forget the answers it may have changed.
+    pub fn changed(&self, layer: diaba_core::Layer) {
+        use diaba_core::Layer as L;
+        match layer {
+            L::Parcels | L::Addresses | L::FloodZones => self.exposures.invalidate_all(),
+            L::Units => {}
+        }
     }
 
     /// The store (for health checks and the change feed).

@@ -3,7 +3,7 @@
 
 use crate::Register;
 use crate::error::{Error, Result};
-use diaba_core::spatial::{FloodFeature, UnitFeature};
+use diaba_core::spatial::{FloodFeature, ParcelFeature, UnitFeature};
 use diaba_core::{AsOf, LonLat, UnitLevel, Vpostcode};
 use serde::Serialize;
 use std::sync::Arc;
@@ -123,11 +123,14 @@ impl Register {
     pub async fn lookup(&self, lat: Option<&str>, lon: Option<&str>, at: Option<&str>) -> Result<PointAnswer> {
         let point = LonLat::parse(lat, lon)?;
         let at = at.map(AsOf::parse).transpose()?;
-        self.lookup_point(point, at).await
+        let parcels = self.parcels_on(&[point], at).await?;
+        self.answer(point, at, parcels.into_iter().next().flatten())
     }
 
     /// The same for many points (at most [`crate::Limits::max_batch`]), each answered in
-    /// order; a point that fails gets an error object in its place.
+    /// order; a point that fails gets an error object in its place. The database is asked
+    /// once however many points (only for a past date; today is answered from memory),
+    /// and if it fails the whole request fails, so no internal text reaches an answer.
     pub async fn lookup_many(&self, points: &[(f64, f64)], at: Option<&str>) -> Result<Vec<BatchAnswer>> {
         if points.len() > self.limits.max_batch {
             return Err(Error::TooLarge {
@@ -135,21 +138,38 @@ impl Register {
             });
         }
         let at = at.map(AsOf::parse).transpose()?;
-        let mut answers = Vec::with_capacity(points.len());
-        for &(lat, lon) in points {
-            let answer = match LonLat::new(lon, lat) {
-                Ok(point) => self.lookup_point(point, at).await,
-                Err(error) => Err(error.into()),
-            };
-            answers.push(match answer {
-                Ok(found) => BatchAnswer::Found(Box::new(found)),
-                Err(error) => BatchAnswer::Failed { error: error.to_string() },
-            });
-        }
+        let checked: Vec<Result<LonLat>> =
+            points.iter().map(|&(lat, lon)| LonLat::new(lon, lat).map_err(Error::from)).collect();
+        let valid: Vec<LonLat> = checked.iter().filter_map(|p| p.as_ref().ok().copied()).collect();
+        let mut parcels = self.parcels_on(&valid, at).await?.into_iter();
+        let answers = checked
+            .into_iter()
+            .map(|point| {
+                let answer = point.and_then(|point| self.answer(point, at, parcels.next().flatten()));
+                match answer {
+                    Ok(found) => BatchAnswer::Found(Box::new(found)),
+                    Err(error) => BatchAnswer::Failed { error: error.to_string() },
+                }
+            })
+            .collect();
         Ok(answers)
     }
 
-    async fn lookup_point(&self, point: LonLat, at: Option<AsOf>) -> Result<PointAnswer> {
+    /// The parcel at each point on `at`: from the index for today, from PostGIS in one
+    /// statement for a past day (the index holds the live register only).
+    async fn parcels_on(&self, points: &[LonLat], at: Option<AsOf>) -> Result<Vec<Option<Arc<ParcelFeature>>>> {
+        match at {
+            Some(day) if day != AsOf::today() && !points.is_empty() => {
+                let lonlat: Vec<(f64, f64)> = points.iter().map(|p| (p.lon(), p.lat())).collect();
+                let _turn = self.read_turn().await?;
+                let found = self.store.parcels_covering_at(&lonlat, diaba_core::end_of_day(day.date())).await?;
+                Ok(found.into_iter().map(|f| f.map(Arc::new)).collect())
+            }
+            _ => Ok(points.iter().map(|p| self.index.parcel_at([p.lon(), p.lat()])).collect()),
+        }
+    }
+
+    fn answer(&self, point: LonLat, at: Option<AsOf>, parcel: Option<Arc<ParcelFeature>>) -> Result<PointAnswer> {
         let p = [point.lon(), point.lat()];
         let today = AsOf::today();
         let day = at.unwrap_or(today);
@@ -174,13 +194,6 @@ impl Register {
             .and_then(|w| w.postcode_area.as_ref())
             .and_then(|area| Vpostcode::encode(point, area).ok())
             .map(|code| code.to_string());
-        let parcel = match at {
-            Some(day) if day != today => {
-                let instant = diaba_core::end_of_day(day.date());
-                self.store.parcel_covering(point.lon(), point.lat(), Some(instant)).await?.map(Arc::new)
-            }
-            _ => self.index.parcel_at(p),
-        };
         let address = self.index.nearest_address(p, ADDRESS_RADIUS_M);
         let zones = self.index.flood.covering(p);
         Ok(PointAnswer {

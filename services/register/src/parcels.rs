@@ -279,6 +279,7 @@ fn signed_in(caller: Option<&Caller>) -> Result<&Caller> {
 impl Register {
     /// Parcels by key (`ward`, `sheet`, `number`), national id, or box, live or as of `at`.
     pub async fn find_parcels(&self, q: ParcelSearch, caller: Option<&Caller>) -> Result<ParcelsFound> {
+        let _turn = self.read_turn().await?;
         let at = parse_at(q.at.as_deref())?;
         if let Some(ward) = q.ward.as_deref() {
             let ward = UnitCode::parse(ward).map_err(|e| Error::invalid("ward", e.to_string()))?;
@@ -316,6 +317,7 @@ impl Register {
 
     /// One parcel, live or as of `at`; a retired parcel's last state when asked without `at`.
     pub async fn parcel(&self, id: &str, at: Option<&str>, caller: Option<&Caller>) -> Result<ParcelView> {
+        let _turn = self.read_turn().await?;
         let id = parse_parcel_id(id)?;
         let at = parse_at(at)?;
         let record = match at {
@@ -331,6 +333,7 @@ impl Register {
 
     /// Every version of a parcel, oldest first, and its lineage.
     pub async fn parcel_history(&self, id: &str, caller: Option<&Caller>) -> Result<History> {
+        let _turn = self.read_turn().await?;
         let id = parse_parcel_id(id)?;
         let versions = self.store.parcel_history(id).await?;
         if versions.is_empty() {
@@ -343,6 +346,7 @@ impl Register {
 
     /// A parcel's ancestors and descendants.
     pub async fn parcel_lineage(&self, id: &str) -> Result<Lineage> {
+        let _turn = self.read_turn().await?;
         let id = parse_parcel_id(id)?;
         self.store.parcel_latest(id).await?.ok_or_else(|| Error::not_found(format!("no parcel {id}")))?;
         let (ancestors, descendants) =

@@ -9,6 +9,7 @@ use diaba_store::units::UnitsAt;
 impl Register {
     /// The ward (and before 2025-07-01 the district) containing a point on a day.
     pub async fn units_at(&self, lat: Option<&str>, lon: Option<&str>, at: Option<&str>) -> Result<UnitsAt> {
+        let _turn = self.read_turn().await?;
         let point = LonLat::parse(lat, lon)?;
         let at = day_or_today(at)?;
         self.store.units_at(point, at).await?.ok_or_else(|| {

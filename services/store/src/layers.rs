@@ -21,6 +21,8 @@ pub(crate) fn multipolygon(wkb: &[u8]) -> Result<MultiPolygon<f64>> {
 }
 
 type ParcelRow = (i64, String, String, i32, i32, i32, f64, Vec<String>, Vec<u8>);
+/// A [`ParcelRow`] after the number of the point it answers.
+type OrdinalParcelRow = (i64, i64, String, String, i32, i32, i32, f64, Vec<String>, Vec<u8>);
 
 fn parcel_feature(row: ParcelRow) -> Result<ParcelFeature> {
     let (id, national_id, ward_code, sheet, number, version, legal_area_m2, land_uses, wkb) = row;
@@ -179,6 +181,43 @@ impl Store {
         };
         let row: Option<ParcelRow> = query.fetch_optional(self.pool()).await.query("parcel covering")?;
         row.map(parcel_feature).transpose()
+    }
+
+    /// The parcel covering each point on an instant (lowest id on a shared edge), in one
+    /// statement however many points: an as-of batch costs one query, not one per point.
+    pub async fn parcels_covering_at(
+        &self,
+        points: &[(f64, f64)],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Option<ParcelFeature>>> {
+        let (lons, lats): (Vec<f64>, Vec<f64>) = points.iter().copied().unzip();
+        // Every covering version per point (two on a shared edge), the lowest id kept below:
+        // an ORDER BY … LIMIT 1 inside the lateral may walk the primary key instead of GiST.
+        let sql = format!(
+            "WITH pts AS (SELECT ord, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS g \
+               FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS t(lon, lat, ord)) \
+             SELECT pts.ord, hit.* FROM pts JOIN LATERAL ({} WHERE v.valid_from < $3 AND (v.valid_to IS NULL OR v.valid_to >= $3) \
+               AND ST_Covers(v.geom, pts.g)) hit ON true",
+            PARCELS.replace(" AND v.valid_to IS NULL", "")
+        );
+        let rows: Vec<OrdinalParcelRow> = sqlx::query_as(&sql)
+            .persistent(false)
+            .bind(&lons)
+            .bind(&lats)
+            .bind(at)
+            .fetch_all(self.pool())
+            .await
+            .query("parcels covering at")?;
+        let mut found: Vec<Option<ParcelFeature>> = vec![None; points.len()];
+        for (ord, id, national_id, ward_code, sheet, number, version, area, land_uses, wkb) in rows {
+            let row = (id, national_id, ward_code, sheet, number, version, area, land_uses, wkb);
+            let Some(slot) = usize::try_from(ord - 1).ok().and_then(|i| found.get_mut(i)) else { continue };
+            if slot.as_ref().is_some_and(|kept| kept.id < row.0) {
+                continue;
+            }
+            *slot = Some(parcel_feature(row)?);
+        }
+        Ok(found)
     }
 
     /// Ids of the parcels covering a point, live or on an instant: the plain PostGIS

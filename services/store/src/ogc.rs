@@ -119,11 +119,15 @@ pub struct FeatureQuery {
     pub after_id: Option<i64>,
 }
 
+/// Most features counted for `numberMatched`: counting all of a city-wide query would cost
+/// as much as reading it.
+pub const MAX_COUNTED: i64 = 100_000;
+
 /// A page of GeoJSON features and how many match in all.
 #[derive(Debug, Clone)]
 pub struct FeaturePage {
-    /// Features matching the query (all pages).
-    pub matched: i64,
+    /// Features matching the query (all pages), when there are at most [`MAX_COUNTED`].
+    pub matched: Option<i64>,
     /// GeoJSON Feature objects of this page.
     pub features: Vec<Value>,
 }
@@ -219,9 +223,13 @@ impl Store {
         let digits = if q.vn2000 { 3 } else { 9 };
         let (from, id, properties) = (c.from, c.id_column, c.properties);
 
-        let mut count = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {from}"));
-        push_conditions(&mut count, c, q);
+        let mut count = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM (SELECT 1 FROM {from}"));
+        let mut counted = q.clone();
+        counted.after_id = None;
+        push_conditions(&mut count, c, &counted);
+        count.push(" LIMIT ").push_bind(MAX_COUNTED + 1).push(") bounded");
         let matched: i64 = count.build_query_scalar().fetch_one(self.pool()).await.query("ogc count")?;
+        let matched = (matched <= MAX_COUNTED).then_some(matched);
 
         let mut select = QueryBuilder::<Postgres>::new(format!(
             "SELECT json_build_object('type', 'Feature', 'id', {id}, 'geometry', ST_AsGeoJSON({geometry}, {digits})::json, \

@@ -143,14 +143,19 @@ async fn items(
     let page = state.register.features(c, q.clone(), auth.caller()).await?;
     let base = format!("{}/ogc/collections/{}/items", base_url(&headers), c.id());
     let returned = page.features.len() as i64;
-    let body = json!({
+    let full = returned == q.limit;
+    let last_id = page.features.last().and_then(|f| f["id"].as_i64()).filter(|_| full);
+    let mut body = json!({
         "type": "FeatureCollection",
-        "numberMatched": page.matched,
         "numberReturned": returned,
         "timeStamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "links": paging_links(&base, &params, &q, returned, page.matched),
+        "links": paging_links(&base, &params, &q, last_id),
         "features": page.features,
     });
+    // Counted up to a bound: beyond it the count is left out (the standard allows it).
+    if let Some(matched) = page.matched {
+        body["numberMatched"] = json!(matched);
+    }
     let mut response = respond(&headers, raw.as_deref(), c.title(), body, GEOJSON);
     content_crs(&mut response, q.vn2000);
     Ok(response)

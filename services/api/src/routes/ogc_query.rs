@@ -14,6 +14,9 @@ pub(crate) const EPSG_5897: &str = "http://www.opengis.net/def/crs/EPSG/0/5897";
 const GEOJSON: &str = "application/geo+json";
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 10_000;
+/// Deepest `offset` served: beyond it PostgreSQL would walk every row before the page for
+/// each request. The `next` links page by the last id instead, at the same cost each page.
+pub(crate) const MAX_OFFSET: i64 = 10_000;
 
 /// Reads a CRS parameter: CRS84 (default) or EPSG:5897, by URI or short name.
 fn crs(field: &str, value: Option<&str>) -> Result<bool, ApiError> {
@@ -54,11 +57,20 @@ pub(crate) fn items_query(c: Collection, params: &[(String, String)]) -> Result<
                     .ok_or_else(|| ApiError::invalid("limit", format!("limit is 1 to {MAX_LIMIT}")))?;
             }
             "offset" => {
-                q.offset = value
-                    .parse()
-                    .ok()
-                    .filter(|n: &i64| *n >= 0)
-                    .ok_or_else(|| ApiError::invalid("offset", "offset is 0 or more"))?;
+                q.offset = value.parse().ok().filter(|n: &i64| (0..=MAX_OFFSET).contains(n)).ok_or_else(|| {
+                    ApiError::invalid(
+                        "offset",
+                        format!("offset is 0 to {MAX_OFFSET}; follow the next link to page further"),
+                    )
+                })?;
+            }
+            "after" => {
+                q.after_id = Some(value.parse().map_err(|_| {
+                    ApiError::invalid(
+                        "after",
+                        "after is the id of the last feature of the previous page (from a next link)",
+                    )
+                })?);
             }
             "bbox" => {
                 let numbers: Vec<f64> = value
@@ -92,7 +104,7 @@ pub(crate) fn items_query(c: Collection, params: &[(String, String)]) -> Result<
                 return Err(ApiError::invalid(
                     other,
                     format!(
-                        "unknown parameter {other:?}; besides limit, offset, bbox, bbox-crs, crs, datetime and f, {} accepts {}",
+                        "unknown parameter {other:?}; besides limit, offset, after, bbox, bbox-crs, crs, datetime and f, {} accepts {}",
                         c.id(),
                         known.join(", ")
                     ),
@@ -126,26 +138,31 @@ pub(crate) fn item_query(c: Collection, feature: &str, params: &[(String, String
     Ok(q)
 }
 
-/// `self`, `next` and `prev` links of a page, keeping the client's other parameters.
+/// `self`, `next` and `prev` links of a page, keeping the client's other parameters. The
+/// next page starts after the last id of this one (keyset: every page costs the same);
+/// `prev` is offered to clients that paged by offset.
 pub(crate) fn paging_links(
     base: &str,
     params: &[(String, String)],
     q: &FeatureQuery,
-    returned: i64,
-    matched: i64,
+    last_id: Option<i64>,
 ) -> Vec<Value> {
-    let link = |offset: i64, rel: &str| {
-        let mut query: Vec<String> =
-            params.iter().filter(|(n, _)| n != "offset").map(|(n, v)| format!("{}={}", encode(n), encode(v))).collect();
-        query.push(format!("offset={offset}"));
+    let link = |paging: Option<String>, rel: &str| {
+        let mut query: Vec<String> = params
+            .iter()
+            .filter(|(n, _)| n != "offset" && n != "after")
+            .map(|(n, v)| format!("{}={}", encode(n), encode(v)))
+            .collect();
+        query.extend(paging);
         json!({ "href": format!("{base}?{}", query.join("&")), "rel": rel, "type": GEOJSON })
     };
-    let mut links = vec![link(q.offset, "self")];
-    if q.offset + returned < matched {
-        links.push(link(q.offset + returned, "next"));
+    let own = params.iter().find(|(n, _)| n == "offset" || n == "after").map(|(n, v)| format!("{n}={}", encode(v)));
+    let mut links = vec![link(own, "self")];
+    if let Some(last) = last_id {
+        links.push(link(Some(format!("after={last}")), "next"));
     }
-    if q.offset > 0 {
-        links.push(link((q.offset - q.limit).max(0), "prev"));
+    if q.offset > 0 && q.after_id.is_none() {
+        links.push(link(Some(format!("offset={}", (q.offset - q.limit).max(0))), "prev"));
     }
     links
 }
