@@ -417,3 +417,41 @@ async fn a_revised_ward_outline_becomes_its_next_version_and_the_previous_one_cl
     // The file carried 9 decimals (~0.1 mm); the old outline differs by ~10 %.
     assert!(difference < 1e-6, "the imported outline is stored as given: {difference}");
 }
+
+#[tokio::test]
+async fn an_imported_parcel_reaching_into_another_ward_is_refused_with_the_area_outside() {
+    let db = fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = db.connect().await;
+    let inside = |code: &'static str| {
+        sqlx::query_as::<_, (f64, f64)>(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM admin_unit \
+             WHERE code = $1 AND level = 'ward' AND valid_to IS NULL) s",
+        )
+        .bind(code)
+    };
+    let (ax, ay) = inside("31135").fetch_one(&mut conn).await.unwrap();
+    let (bx, by) = inside("31120").fetch_one(&mut conn).await.unwrap();
+    let square = |x: f64, y: f64, d: f64| {
+        json!([[[x - d, y - d], [x + d, y - d], [x + d, y + d], [x - d, y + d], [x - d, y - d]]])
+    };
+    let file = dir.path().join("straddling.geojson");
+    let feature = |n: i32, geometry: serde_json::Value| {
+        json!({ "type": "Feature", "properties": { "MaXa": "31135", "SoHieuToBanDo": 80, "SoThuTuThua": n, "LoaiDat": "ODT" },
+                "geometry": geometry })
+    };
+    std::fs::write(
+        &file,
+        json!({ "type": "FeatureCollection", "features": [
+            // Part one (wide) in Ninh Kiều, part two, about 3 600 m², in another ward (synthetic lots).
+            feature(1, json!({ "type": "MultiPolygon", "coordinates": [square(ax, ay, 0.00055), square(bx, by, 0.00027)] })),
+            feature(2, json!({ "type": "Polygon", "coordinates": square(ax + 0.002, ay, 0.0001) })),
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let (ok, _, stderr) = diaba(&["import", file.to_str().unwrap(), "--layer", "parcels", "--database-url", &db.url]);
+    assert!(!ok, "refused");
+    assert!(stderr.contains("rejected feature 0") && stderr.contains("outside ward 31135"), "{stderr}");
+    assert!(!stderr.contains("rejected feature 1"), "the lot inside its ward is fine: {stderr}");
+}

@@ -471,3 +471,66 @@ async fn a_registrar_registers_a_new_parcel_in_vn2000_and_finds_it_by_bbox() {
         .unwrap();
     assert_eq!(feed, 1, "the write is in the change feed");
 }
+
+/// A square of `side` metres (about) around a point, as a lon/lat ring.
+fn square_around(lon: f64, lat: f64, side_m: f64) -> Vec<[f64; 2]> {
+    let (dlon, dlat) = (side_m / 2.0 / 109_400.0, side_m / 2.0 / 110_600.0);
+    vec![
+        [lon - dlon, lat - dlat],
+        [lon + dlon, lat - dlat],
+        [lon + dlon, lat + dlat],
+        [lon - dlon, lat + dlat],
+        [lon - dlon, lat - dlat],
+    ]
+}
+
+#[tokio::test]
+async fn a_parcel_must_lie_in_its_declared_ward_not_just_its_interior_point() {
+    let db = diaba_test_harness::fresh_database().await;
+    let store = db.store().await;
+    let (_, token) = store.add_user("registrar-a", Role::Registrar, &["31135".into()], None).await.unwrap();
+    store.close().await.unwrap();
+    let token = token.reveal().to_owned();
+    let mut conn = db.connect().await;
+    // A point well inside Ninh Kiều (A), and one well inside another current ward (B).
+    let inside = |code: &'static str| {
+        let sql = "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM admin_unit \
+                   WHERE code = $1 AND level = 'ward' AND valid_to IS NULL) s";
+        sqlx::query_as::<_, (f64, f64)>(sql).bind(code)
+    };
+    let (ax, ay) = inside("31135").fetch_one(&mut conn).await.unwrap();
+    let (bx, by) = inside("31120").fetch_one(&mut conn).await.unwrap();
+    // Part one is 120 m wide in A (its interior point, the old test, is there); part two is
+    // 3 600 m² of B.
+    let straddling = json!({ "type": "MultiPolygon", "coordinates": [[square_around(ax, ay, 120.0)], [square_around(bx, by, 60.0)]] });
+    let client = Client::new();
+    let server = Server::with_database(&db.url);
+    let post = |body: Value| client.post(server.url("/v1/parcels")).bearer_auth(&token).json(&body).send();
+    let parcel = |geometry: Value, number: i32| json!({ "ward": "31135", "sheet": 700, "number": number, "geometry": geometry, "land_uses": [{ "code": "ODT", "area_m2": 100.0 }] });
+    let refused = post(parcel(straddling.clone(), 1)).await.unwrap();
+    assert_eq!(refused.status(), 422, "a parcel mostly registered in another ward");
+    let problem: Value = refused.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("31135") && detail.contains("outside"), "{detail}");
+    let outside: f64 = detail.split("lies ").nth(1).and_then(|t| t.split(" m²").next()).unwrap().parse().unwrap();
+    assert!((3_000.0..4_200.0).contains(&outside), "names the area outside: {detail}");
+
+    // Within the ward it is registered; a PATCH moving it into B is refused, and the record
+    // is unchanged.
+    let created =
+        post(parcel(json!({ "type": "Polygon", "coordinates": [square_around(ax, ay, 20.0)] }), 2)).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let moved = client
+        .patch(server.url(&format!("/v1/parcels/{id}")))
+        .bearer_auth(&token)
+        .header("If-Match", "\"1\"")
+        .json(&json!({ "geometry": straddling }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 422, "a PATCH into another ward");
+    let now = crate::server::get_json_as(&server.url(&format!("/v1/parcels/{id}")), &token).await;
+    assert_eq!(now["version"], 1, "{now}");
+}

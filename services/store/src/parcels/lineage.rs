@@ -1,7 +1,7 @@
 //! Splits (tách thửa) and merges (hợp thửa): parents retired, children made, and the two
 //! linked so "what was here on date D" and "where did this parcel go" stay answerable.
 
-use super::write::{Version, close_live, insert_version, invalid, issue_national_id, json, lock_live};
+use super::write::{Version, check_in_ward, close_live, insert_version, invalid, issue_national_id, json, lock_live};
 use super::{ParcelRecord, SPLIT_TOLERANCE_M2, SplitPart, WriteRefused, WriteResult};
 use crate::audit;
 use crate::error::{QueryContext, Result};
@@ -49,6 +49,13 @@ impl Store {
                 ),
                 vec![id],
             )));
+        }
+        for (i, part) in parts.iter().enumerate() {
+            if let Err(WriteRefused::Invalid { detail, parcels, .. }) =
+                check_in_ward(&mut tx, &parent.ward_code, &part.geometry).await?
+            {
+                return Ok(Err(invalid("parts", format!("part {i}: {detail}"), parcels)));
+            }
         }
         let parent_uses: Vec<LandUse> = parent.land_uses.clone();
         retire(&mut tx, id, "split").await?;
@@ -124,6 +131,9 @@ impl Store {
                 return Ok(Err(invalid("parcels", format!("the merged outline is not valid: {detail}"), ids)));
             }
         };
+        if let Err(WriteRefused::Invalid { detail, .. }) = check_in_ward(&mut tx, &first.ward_code, &geometry).await? {
+            return Ok(Err(invalid("parcels", format!("the merged parcel: {detail}"), ids)));
+        }
         let mut land_uses: Vec<LandUse> = Vec::new();
         for record in &locked {
             for used in record.land_uses.iter().cloned() {

@@ -149,10 +149,24 @@ pub(super) async fn check_placement(
     geometry: &ParcelGeometry,
     exclude: &[i64],
 ) -> Result<WriteResult<()>> {
-    let (covered_ratio, in_ward, ward_at_point): (Option<f64>, bool, Option<String>) =
+    if let Err(refused) = check_in_ward(tx, ward, geometry).await? {
+        return Ok(Err(refused));
+    }
+    check_overlaps(tx, geometry, exclude).await
+}
+
+/// Inside the service area and inside its declared ward: at most 0.5 m² (or 0.1 % of a
+/// large lot) outside it, measured in EPSG:5897, not merely its interior point.
+pub(super) async fn check_in_ward(
+    tx: &mut Transaction<'_, Postgres>,
+    ward: &str,
+    geometry: &ParcelGeometry,
+) -> Result<WriteResult<()>> {
+    let (covered_ratio, outside, allowed, other_ward): (Option<f64>, Option<f64>, f64, Option<String>) =
         sqlx::query_as(include_str!("sql/placement_check.sql"))
             .bind(ewkt(4326, &geometry.lonlat))
             .bind(ward)
+            .bind(ewkt(5897, geometry.vn2000.geometry()))
             .fetch_one(&mut **tx)
             .await
             .query("placement check")?;
@@ -166,13 +180,29 @@ pub(super) async fn check_placement(
             vec![],
         )));
     }
-    if !in_ward {
+    let Some(outside) = outside else {
+        return Ok(Err(invalid("ward", format!("{ward} is not one of the 12 current wards diaba serves"), vec![])));
+    };
+    if outside > allowed {
+        let elsewhere = other_ward.map(|w| format!(" (most of it in ward {w})")).unwrap_or_default();
         return Ok(Err(invalid(
             "ward",
-            format!("the parcel lies in ward {}, not {ward}", ward_at_point.unwrap_or_else(|| "another ward".into())),
+            format!(
+                "the parcel lies {outside:.1} m² outside ward {ward}{elsewhere}; at most {allowed:.1} m² may \
+                 (0.5 m², or 0.1 % of a large lot), measured in VN-2000 / TM-3 (EPSG:5897)"
+            ),
             vec![],
         )));
     }
+    Ok(Ok(()))
+}
+
+/// Not overlapping live parcels (but those in `exclude`) by more than the tolerance.
+async fn check_overlaps(
+    tx: &mut Transaction<'_, Postgres>,
+    geometry: &ParcelGeometry,
+    exclude: &[i64],
+) -> Result<WriteResult<()>> {
     let overlaps: Vec<(i64, f64)> = sqlx::query_as(include_str!("sql/overlap_check.sql"))
         .bind(ewkt(4326, &geometry.lonlat))
         .bind(ewkt(5897, geometry.vn2000.geometry()))

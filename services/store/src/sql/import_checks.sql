@@ -17,11 +17,13 @@ SELECT feature, reason FROM (
     FROM import_parcel s
     WHERE NOT EXISTS (SELECT 1 FROM admin_unit w WHERE w.code = s.ward_code AND w.level = 'ward' AND w.valid_to IS NULL AND w.in_service_area)
   UNION ALL
-    SELECT s.feature, 'its interior point is not in ward ' || s.ward_code
-    FROM import_parcel s
-    WHERE EXISTS (SELECT 1 FROM admin_unit w WHERE w.code = s.ward_code AND w.level = 'ward' AND w.valid_to IS NULL AND w.in_service_area)
-      AND NOT EXISTS (SELECT 1 FROM admin_unit w WHERE w.code = s.ward_code AND w.level = 'ward' AND w.valid_to IS NULL
-                        AND ST_Covers(w.geom, ST_PointOnSurface(s.geom)))
+    -- The same rule as a registrar's write (migration 0005): area outside the ward, EPSG:5897.
+    SELECT feature, 'lies ' || round(outside::numeric, 1) || ' m² outside ward ' || ward_code
+                    || '; at most ' || round(allowed::numeric, 1) || ' m² may (0.5 m², or 0.1 % of a large lot)'
+    FROM (SELECT s.feature, s.ward_code, area_outside_ward(s.geom_vn2000, s.ward_code) AS outside,
+                 ward_tolerance_m2(ST_Area(s.geom_vn2000)) AS allowed
+          FROM import_parcel s) o
+    WHERE outside > allowed
   UNION ALL
     SELECT s.feature, 'key ' || s.ward_code || '/' || s.sheet || '/' || s.number || ' is already parcel ' || v.parcel_id
     FROM import_parcel s JOIN parcel_version v
