@@ -534,3 +534,109 @@ async fn a_parcel_must_lie_in_its_declared_ward_not_just_its_interior_point() {
     let now = crate::server::get_json_as(&server.url(&format!("/v1/parcels/{id}")), &token).await;
     assert_eq!(now["version"], 1, "{now}");
 }
+
+#[tokio::test]
+async fn concurrent_writes_on_one_ward_are_serialised_and_never_a_500() {
+    let db = diaba_test_harness::fresh_database().await;
+    let store = db.store().await;
+    let (_, token) = store.add_user("registrar-race", Role::Registrar, &["31135".into()], None).await.unwrap();
+    store.close().await.unwrap();
+    let token = token.reveal().to_owned();
+    let mut conn = db.connect().await;
+    let (x, y): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM admin_unit \
+         WHERE code = '31135' AND level = 'ward' AND valid_to IS NULL) s",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let server = Server::with_database(&db.url);
+    let client = Client::new();
+    let create = |number: i32, geometry: Vec<[f64; 2]>| {
+        let body = json!({ "ward": "31135", "sheet": 800, "number": number,
+                           "geometry": { "type": "Polygon", "coordinates": [geometry] },
+                           "land_uses": [{ "code": "ODT", "area_m2": 100.0 }] });
+        let request = client.post(server.url("/v1/parcels")).bearer_auth(&token).json(&body).send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+    for round in 0..3 {
+        let dx = f64::from(round) * 0.001;
+        // The same outline under 12 keys at once: one lot, the others overlap it.
+        let overlapping: Vec<_> = (0..12).map(|n| create(100 * round + n, square_around(x + dx, y, 20.0))).collect();
+        let mut statuses = futures_statuses(overlapping).await;
+        statuses.sort_unstable();
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "round {round}, one outline: {statuses:?}");
+        assert!(statuses.iter().all(|s| [201, 422].contains(s)), "round {round}: {statuses:?}");
+        // One key for 12 separate outlines at once: one parcel, the others a 409 naming it.
+        let same_key: Vec<_> = (0..12)
+            .map(|n| create(100 * round + 50, square_around(x + dx, y + 0.0005 + f64::from(n) * 0.0003, 10.0)))
+            .collect();
+        let statuses = futures_statuses(same_key).await;
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "round {round}, one key: {statuses:?}");
+        assert!(statuses.iter().all(|s| [201, 409].contains(s)), "round {round}: {statuses:?}");
+    }
+    let overlaps: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM parcel_version a JOIN parcel_version b ON a.parcel_id < b.parcel_id \
+         AND a.valid_to IS NULL AND b.valid_to IS NULL AND ST_Area(ST_Intersection(a.geom_vn2000, b.geom_vn2000)) > 0.5",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(overlaps, 0, "no two live parcels overlap");
+}
+
+/// Runs the requests at once and collects their statuses.
+async fn futures_statuses(requests: Vec<impl std::future::Future<Output = u16> + Send + 'static>) -> Vec<u16> {
+    let handles: Vec<_> = requests.into_iter().map(tokio::spawn).collect();
+    let mut statuses = Vec::new();
+    for handle in handles {
+        statuses.push(handle.await.unwrap());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn a_merge_names_each_parcel_once_and_joins_only_parcels_of_the_same_land_users() {
+    let r = Registry::start().await;
+    let parent = r.some_parcel("31135").await;
+    let parent_id = parent["id"].as_i64().unwrap();
+    let (left, right) = halves(&ring(&parent));
+    let (status, split, _) = r
+        .call(
+            Method::POST,
+            &format!("/v1/parcels/{parent_id}/split"),
+            Some(&r.registrar),
+            Some(json!({ "parts": [{ "geometry": left }, { "geometry": right }] })),
+            Some("\"1\""),
+        )
+        .await;
+    assert_eq!(status, 201, "{split}");
+    let (a, b) = (split["children"][0]["id"].as_i64().unwrap(), split["children"][1]["id"].as_i64().unwrap());
+    let before = r.fingerprint().await;
+
+    let twice = json!({ "parcels": [{ "id": a, "version": 1 }, { "id": a, "version": 1 }] });
+    let (status, problem, _) = r.call(Method::POST, "/v1/parcels/merge", Some(&r.registrar), Some(twice), None).await;
+    assert_eq!(status, 422, "a parcel named twice: {problem}");
+    assert_eq!(problem["field"], "parcels");
+
+    // One half passes to another land user (synthetic name): the halves no longer merge.
+    let owners = json!([{ "name": "Trần Thị Bích (synthetic)", "synthetic": true }]);
+    let (status, patched, _) = r
+        .call(
+            Method::PATCH,
+            &format!("/v1/parcels/{b}"),
+            Some(&r.registrar),
+            Some(json!({ "owners": owners })),
+            Some("\"1\""),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    let after_patch = r.fingerprint().await;
+    let different = json!({ "parcels": [{ "id": a, "version": 1 }, { "id": b, "version": 2 }] });
+    let (status, problem, _) =
+        r.call(Method::POST, "/v1/parcels/merge", Some(&r.registrar), Some(different), None).await;
+    assert_eq!(status, 422, "different land users: {problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("land users"), "{problem}");
+    assert_eq!(r.fingerprint().await, after_patch, "nothing written by the refused merge");
+    assert_ne!(before, after_patch);
+}

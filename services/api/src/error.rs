@@ -154,7 +154,13 @@ impl From<diaba_register::Error> for ApiError {
 
 impl From<diaba_store::Error> for ApiError {
     fn from(error: diaba_store::Error) -> Self {
-        if error.is_unavailable() { ApiError::Unavailable(error) } else { ApiError::Internal(Box::new(error)) }
+        match error {
+            diaba_store::Error::Taken { what, .. } => {
+                ApiError::Conflict { detail: format!("{what} was just taken by another write; reload and try again") }
+            }
+            error if error.is_unavailable() => ApiError::Unavailable(error),
+            error => ApiError::Internal(Box::new(error)),
+        }
     }
 }
 

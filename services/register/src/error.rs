@@ -74,7 +74,7 @@ pub enum Error {
     },
     /// The database failed or cannot be reached.
     #[error(transparent)]
-    Store(#[from] diaba_store::Error),
+    Store(diaba_store::Error),
 }
 
 impl Error {
@@ -91,6 +91,17 @@ impl Error {
     /// Something that does not exist.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::NotFound { detail: detail.into() }
+    }
+}
+
+impl From<diaba_store::Error> for Error {
+    fn from(error: diaba_store::Error) -> Self {
+        match error {
+            diaba_store::Error::Taken { what, .. } => {
+                Error::Conflict { detail: format!("{what} was just taken by another write; reload and try again") }
+            }
+            other => Error::Store(other),
+        }
     }
 }
 

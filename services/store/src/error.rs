@@ -17,6 +17,15 @@ pub enum Error {
         /// the OS error
         source: std::io::Error,
     },
+    /// A write met a unique constraint: another record holds the key (often one written at
+    /// the same moment). Answered 409, never 500.
+    #[error("{what} is already taken ({constraint})")]
+    Taken {
+        /// the constraint, e.g. parcel_version_live_key_idx
+        constraint: String,
+        /// what it protects, in words
+        what: &'static str,
+    },
     /// The database could not be reached or a statement failed.
     #[error("database query {query}: {source}")]
     Query {
@@ -77,6 +86,25 @@ pub(crate) trait QueryContext<T> {
 
 impl<T> QueryContext<T> for std::result::Result<T, sqlx::Error> {
     fn query(self, name: &'static str) -> Result<T> {
-        self.map_err(|source| Error::Query { query: name, source })
+        self.map_err(|source| match source.as_database_error() {
+            Some(db) if db.code().as_deref() == Some("23505") => {
+                let constraint = db.constraint().unwrap_or("unique").to_owned();
+                Error::Taken { what: protected(&constraint), constraint }
+            }
+            _ => Error::Query { query: name, source },
+        })
+    }
+}
+
+/// What a unique constraint of the schema protects, in words for a 409.
+fn protected(constraint: &str) -> &'static str {
+    match constraint {
+        "parcel_version_live_key_idx" => "the parcel key (ward, sheet, number)",
+        "parcel_national_id_key" => "the national parcel id",
+        "parcel_version_live_idx" | "parcel_version_parcel_id_version_key" => "this version of the parcel",
+        "app_user_name_key" => "the user name",
+        "admin_unit_code_level_valid_from_key" => "this unit version (code, level, start date)",
+        "idempotency_key_pkey" => "the Idempotency-Key",
+        _ => "a unique value",
     }
 }

@@ -97,6 +97,14 @@ impl Store {
     ) -> Result<Imported> {
         let started = std::time::Instant::now();
         let mut tx = self.pool().begin().await.query("begin parcel import")?;
+        // The file's wards are written by nobody else until commit (the same lock as the
+        // API's writes), so its checks against the register stay true.
+        let mut wards: Vec<&str> = parcels.iter().map(|p| p.ward_code.as_str()).collect();
+        wards.sort_unstable();
+        wards.dedup();
+        for ward in wards {
+            crate::parcels::lock_ward(&mut tx, ward).await?;
+        }
         sqlx::query(
             "CREATE TEMP TABLE import_parcel (feature bigint, national_id text, ward_code text, sheet int, number int, \
                land_use text, area float8, address_text text, geom geometry(MultiPolygon, 4326), \

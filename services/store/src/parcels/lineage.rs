@@ -1,7 +1,9 @@
 //! Splits (tách thửa) and merges (hợp thửa): parents retired, children made, and the two
 //! linked so "what was here on date D" and "where did this parcel go" stay answerable.
 
-use super::write::{Version, check_in_ward, close_live, insert_version, invalid, issue_national_id, json, lock_live};
+use super::write::{
+    Version, check_in_ward, close_live, insert_version, invalid, issue_national_id, json, lock_live, lock_ward,
+};
 use super::{ParcelRecord, SPLIT_TOLERANCE_M2, SplitPart, WriteRefused, WriteResult};
 use crate::audit;
 use crate::error::{QueryContext, Result};
@@ -87,6 +89,19 @@ impl Store {
         }
         let mut tx = self.pool().begin().await.query("begin")?;
         let mut locked = Vec::new();
+        // Every parent's ward locked first, in code order, so two merges cannot deadlock.
+        let ids: Vec<i64> = parents.iter().map(|(id, _)| *id).collect();
+        let mut wards: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT ward_code FROM parcel_version WHERE parcel_id = ANY($1) AND valid_to IS NULL ORDER BY 1",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await
+        .query("merge wards")?;
+        wards.dedup();
+        for ward in &wards {
+            lock_ward(&mut tx, ward).await?;
+        }
         let mut sorted = parents.to_vec();
         sorted.sort(); // a fixed lock order: two merges of the same parcels cannot deadlock
         for (id, expected) in &sorted {
@@ -99,6 +114,15 @@ impl Store {
         let ids: Vec<i64> = locked.iter().map(|r| r.id).collect();
         if locked.iter().any(|r| r.ward_code != first.ward_code || r.ward_valid_from != first.ward_valid_from) {
             return Ok(Err(invalid("parcels", "only parcels of the same ward can be merged".into(), ids)));
+        }
+        // Hợp thửa joins parcels of the same land users; parcels of different users are first
+        // transferred (a change of rights), never merged into whoever came first.
+        if locked.iter().any(|r| same_users(r.owners.as_ref()) != same_users(first.owners.as_ref())) {
+            return Ok(Err(invalid(
+                "parcels",
+                format!("parcels {ids:?} have different land users; only parcels of the same users are merged"),
+                ids,
+            )));
         }
         let (parts, union): (i32, Value) = sqlx::query_as(
             "SELECT ST_NumGeometries(u), ST_AsGeoJSON(u, 6)::jsonb FROM \
@@ -276,4 +300,16 @@ fn inherit(parent: &[LandUse], area: f64) -> Vec<LandUse> {
             ..u.clone()
         })
         .collect()
+}
+
+/// The land users of a parcel as a set: the same people listed in another order are the
+/// same users.
+fn same_users(owners: Option<&Value>) -> Vec<String> {
+    let mut users: Vec<String> = match owners {
+        Some(Value::Array(list)) => list.iter().map(Value::to_string).collect(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => vec![other.to_string()],
+    };
+    users.sort();
+    users
 }

@@ -8,6 +8,8 @@ mod lineage;
 mod read;
 mod write;
 
+pub(crate) use write::lock_ward;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diaba_core::parcel::{LandUse, ParcelGeometry};
 use serde::Serialize;

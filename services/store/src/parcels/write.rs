@@ -5,7 +5,7 @@
 use super::read::record_in;
 use super::{NewParcel, ParcelPatch, ParcelRecord, WriteRefused, WriteResult};
 use crate::audit;
-use crate::error::{QueryContext, Result};
+use crate::error::{Error, QueryContext, Result};
 use crate::feed::{ChangeOp, append};
 use crate::layers::multipolygon;
 use crate::seed::ewkt;
@@ -17,14 +17,35 @@ use serde_json::Value;
 use sqlx::{PgConnection, Postgres, Transaction};
 
 impl Store {
-    /// Registers a new parcel.
+    /// Registers a new parcel. A key taken at the same moment by another node's write (the
+    /// ward lock serialises this node's) is refused naming the parcel that holds it.
     pub async fn create_parcel(
         &self,
         new: NewParcel,
         actor: &Caller,
         reason: &str,
     ) -> Result<WriteResult<ParcelRecord>> {
+        let (ward, sheet, number) = (new.ward.clone(), new.sheet, new.number);
+        match self.create_parcel_once(new, actor, reason).await {
+            Err(Error::Taken { constraint, .. }) if constraint == "parcel_version_live_key_idx" => {
+                let mut conn = self.pool().acquire().await.query("acquire")?;
+                match live_key_holder(&mut conn, &ward, sheet, number).await? {
+                    Some(id) => Ok(Err(WriteRefused::KeyTaken { ward, sheet, number, id })),
+                    None => Err(Error::Taken { what: "the parcel key (ward, sheet, number)", constraint }),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn create_parcel_once(
+        &self,
+        new: NewParcel,
+        actor: &Caller,
+        reason: &str,
+    ) -> Result<WriteResult<ParcelRecord>> {
         let mut tx = self.pool().begin().await.query("begin")?;
+        lock_ward(&mut tx, &new.ward).await?;
         if let Err(refused) = check_placement(&mut tx, &new.ward, &new.geometry, &[]).await? {
             return Ok(Err(refused));
         }
@@ -296,6 +317,18 @@ pub(super) async fn insert_version(
     Ok(())
 }
 
+/// Serialises the writes of one ward until commit: placement and key checks then see every
+/// parcel committed before them, so two overlapping outlines (or one key) sent at the same
+/// moment cannot both pass. Taken before any row lock, always in ward-code order.
+pub(crate) async fn lock_ward(conn: &mut PgConnection, ward: &str) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('diaba.ward'), hashtext($1))")
+        .bind(ward)
+        .execute(conn)
+        .await
+        .query("ward lock")?;
+    Ok(())
+}
+
 /// Locks parcel `id` and returns its live version if it is `expected` and in scope.
 pub(super) async fn lock_live(
     tx: &mut Transaction<'_, Postgres>,
@@ -303,6 +336,16 @@ pub(super) async fn lock_live(
     expected: i32,
     actor: &Caller,
 ) -> Result<WriteResult<ParcelRecord>> {
+    // A parcel's ward never changes, so it can be read before the ward's lock is taken.
+    let ward: Option<String> =
+        sqlx::query_scalar("SELECT ward_code FROM parcel_version WHERE parcel_id = $1 AND valid_to IS NULL")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await
+            .query("parcel ward")?;
+    if let Some(ward) = &ward {
+        lock_ward(tx, ward).await?;
+    }
     let locked: Option<i64> =
         sqlx::query_scalar("SELECT id FROM parcel WHERE id = $1 AND retired_at IS NULL FOR UPDATE")
             .bind(id)
