@@ -405,3 +405,28 @@ async fn a_baked_pack_holds_the_live_tiles_and_the_served_pack_follows_edits() {
         assert_eq!(fetched.header("content-type"), "application/problem+json", "{path}");
     }
 }
+
+#[tokio::test]
+async fn packs_are_baked_in_a_private_directory_and_never_through_a_planted_link() {
+    let db = demo_database().await;
+    let server = Server::with_database(&db.url);
+    // What a local attacker could do before: the packs' directory name was predictable
+    // (/tmp/diaba-packs-<pid>), an existing directory was accepted, and files were created
+    // through symbolic links, with diaba's rights (often root).
+    let planted = std::env::temp_dir().join(format!("diaba-packs-{}", server.pid()));
+    std::fs::create_dir_all(&planted).unwrap();
+    let victim_dir = tempfile::tempdir().unwrap();
+    let victim = victim_dir.path().join("precious.txt");
+    std::fs::write(&victim, "not yours").unwrap();
+    for name in [".31299.pmtiles.partial", "31299.pmtiles"] {
+        let _ = std::fs::remove_file(planted.join(name));
+        std::os::unix::fs::symlink(&victim, planted.join(name)).unwrap();
+    }
+    let client = reqwest::Client::new();
+    let pack = client.get(server.url("/v1/packs/31299.pmtiles")).send().await.unwrap();
+    assert_eq!(pack.status(), 200);
+    let bytes = pack.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PMTiles"), "a real pack is served");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not yours", "the planted link was followed");
+    std::fs::remove_dir_all(&planted).unwrap();
+}

@@ -46,7 +46,13 @@ impl AppState {
         );
         let index = Arc::new(index);
         let applied_seq = Arc::new(AtomicI64::new(seq));
-        let tiles = Arc::new(TileService::new(index.clone(), config.tile_cache_bytes));
+        let tiles =
+            TileService::new(index.clone(), config.tile_cache_bytes).map_err(|source| diaba_store::Error::Io {
+                action: "create the packs' private directory in",
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let tiles = Arc::new(tiles);
         let limits = diaba_register::Limits {
             max_vertices: config.max_vertices,
             max_batch: config.max_batch,

@@ -478,7 +478,10 @@ impl Register {
         let mut ids: Vec<i64> = input.parcels.iter().map(|p| p.id).collect();
         ids.sort_unstable();
         if let Some(twice) = ids.windows(2).find(|w| w[0] == w[1]) {
-            return Err(Error::unprocessable("parcels", format!("parcel {} is named twice; name each parcel once", twice[0])));
+            return Err(Error::unprocessable(
+                "parcels",
+                format!("parcel {} is named twice; name each parcel once", twice[0]),
+            ));
         }
         for parent in &input.parcels {
             self.writable(parent.id, caller).await?;

@@ -80,22 +80,23 @@ impl std::fmt::Debug for TileService {
 }
 
 impl TileService {
-    /// Tiles over `index`, caching up to `cache_bytes` of encoded tiles (0: no cache).
-    pub fn new(index: Arc<Index>, cache_bytes: u64) -> Self {
+    /// Tiles over `index`, caching up to `cache_bytes` of encoded tiles (0: no cache); an
+    /// error when the packs' private directory cannot be made.
+    pub fn new(index: Arc<Index>, cache_bytes: u64) -> std::io::Result<Self> {
         let cache = (cache_bytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(cache_bytes)
                 .weigher(|_: &Key, tile: &Arc<EncodedTile>| u32::try_from(tile.mvt.len() + 64).unwrap_or(u32::MAX))
                 .build()
         });
-        Self {
-            packs: Packs::new(index.clone()),
+        Ok(Self {
+            packs: Packs::new(index.clone())?,
             index,
             cache,
             gate: RwLock::new(()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
-        }
+        })
     }
 
     /// The index the tiles are drawn from.

@@ -146,22 +146,24 @@ impl<W: Seek> Seek for CountingWriter<W> {
 }
 
 /// The packs the service hands to phones, baked on first demand and baked again after a
-/// change touches their ward. They live in a directory of this process (packs are cheap
-/// to bake and two nodes must never serve each other's), removed when it ends.
+/// change touches their ward. They live in a private directory of this process: made
+/// fresh with an unguessable name and mode 0700 (so nobody else can plant a file or a link
+/// in it, even when diaba runs as root), removed when it ends; packs are cheap to bake and
+/// two nodes must never serve each other's.
 pub struct Packs {
     index: Arc<Index>,
-    dir: PathBuf,
+    dir: tempfile::TempDir,
     /// Ward code → the box of its pack, and whether a change has touched it since.
     baked: Mutex<HashMap<String, ([f64; 4], bool)>>,
     baking: tokio::sync::Mutex<()>,
 }
 
 impl Packs {
-    /// Packs of `index`'s wards, kept in a fresh directory under the system's temporary
-    /// directory.
-    pub fn new(index: Arc<Index>) -> Self {
-        let dir = std::env::temp_dir().join(format!("diaba-packs-{}", std::process::id()));
-        Self { index, dir, baked: Mutex::new(HashMap::new()), baking: tokio::sync::Mutex::new(()) }
+    /// Packs of `index`'s wards, kept in a fresh private directory under the system's
+    /// temporary directory.
+    pub fn new(index: Arc<Index>) -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("diaba-packs-").tempdir()?;
+        Ok(Self { index, dir, baked: Mutex::new(HashMap::new()), baking: tokio::sync::Mutex::new(()) })
     }
 
     /// Marks packs whose ward box meets `bbox` as out of date.
@@ -179,7 +181,7 @@ impl Packs {
     /// change touched it.
     pub async fn current(&self, code: &str) -> Result<PathBuf, PackError> {
         let (_, shape) = ward(&self.index, code)?;
-        let path = self.dir.join(format!("{code}.pmtiles"));
+        let path = self.dir.path().join(format!("{code}.pmtiles"));
         let fresh = |packs: &Self| packs.baked.lock().expect("packs lock").get(code).is_some_and(|(_, stale)| !stale);
         if fresh(self) && path.exists() {
             return Ok(path);
@@ -194,11 +196,17 @@ impl Packs {
             .lock()
             .expect("packs lock")
             .insert(code.to_string(), ([bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y], false));
-        let (index, dir, code_owned, target) = (self.index.clone(), self.dir.clone(), code.to_string(), path.clone());
+        let (index, dir, code_owned, target) =
+            (self.index.clone(), self.dir.path().to_owned(), code.to_string(), path.clone());
         let baked = tokio::task::spawn_blocking(move || -> Result<(), PackError> {
-            std::fs::create_dir_all(&dir)?;
             let partial = dir.join(format!(".{code_owned}.pmtiles.partial"));
-            let file = BufWriter::new(std::fs::File::create(&partial)?);
+            // Left by a bake that failed: removed, then made anew exclusively (O_EXCL never
+            // follows a link), and renamed over the pack, which replaces the entry itself.
+            match std::fs::remove_file(&partial) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+            let file = BufWriter::new(std::fs::OpenOptions::new().write(true).create_new(true).open(&partial)?);
             bake(&index, &code_owned, PACK_ZOOMS.0, PACK_ZOOMS.1, file, |_, _| {})?;
             std::fs::rename(&partial, &target)?;
             Ok(())
@@ -214,12 +222,6 @@ impl Packs {
 
 impl std::fmt::Debug for Packs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Packs").field("dir", &self.dir).field("baked", &self.baked).finish()
-    }
-}
-
-impl Drop for Packs {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        f.debug_struct("Packs").field("dir", &self.dir.path()).field("baked", &self.baked).finish()
     }
 }
