@@ -200,3 +200,36 @@ async fn a_body_sent_too_slowly_is_cut_off_by_the_request_timeout() {
     assert!(started.elapsed() < Duration::from_secs(6), "cut off after {:?}", started.elapsed());
     assert!(answer.contains("application/problem+json"), "{answer}");
 }
+
+#[tokio::test]
+async fn headers_sent_too_slowly_are_cut_off_by_the_header_timeout() {
+    let db = diaba_test_harness::fresh_database().await;
+    let server = Server::start(&["--database-url", &db.url, "--header-timeout", "2"]);
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    let started = Instant::now();
+    // One header byte a second: a slowloris client would hold the connection for ever,
+    // and the request timeout only starts once the headers are read.
+    let request = format!("GET /health HTTP/1.1\r\nHost: {address}\r\nX-Slow: {}\r\n\r\n", "z".repeat(60));
+    let mut cut_off = None;
+    for byte in request.bytes() {
+        if stream.write_all(&[byte]).is_err() {
+            cut_off = Some(started.elapsed());
+            break;
+        }
+        stream.set_nonblocking(true).unwrap();
+        let mut buffer = [0u8; 512];
+        let read = stream.read(&mut buffer);
+        stream.set_nonblocking(false).unwrap();
+        if matches!(read, Ok(0)) || matches!(read, Ok(n) if n > 0) {
+            cut_off = Some(started.elapsed());
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(12) {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let cut_off = cut_off.unwrap_or_else(|| panic!("still connected after {:?}", started.elapsed()));
+    assert!(cut_off < Duration::from_secs(6), "cut off after {cut_off:?}");
+}

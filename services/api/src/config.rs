@@ -8,6 +8,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// Default time a request may take, reading its body included (stops slow-body clients).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time a client has to send a request's headers (stops slow-header clients,
+/// which the request timeout, started once headers are read, cannot see).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// HTTP settings, built by the CLI from flags and environment.
 #[derive(Debug, Clone)]
@@ -18,6 +21,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Time limit for one request (408 after it).
     pub request_timeout: Duration,
+    /// Time limit for a request's headers (the connection is closed after it).
+    pub header_timeout: Duration,
     /// Largest number of vertices in one submitted parcel.
     pub max_vertices: usize,
     /// Most points in one `POST /v1/lookup`.
@@ -66,6 +71,7 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
             max_vertices: diaba_core::parcel::DEFAULT_MAX_VERTICES,
             max_batch: DEFAULT_MAX_BATCH,
             max_accuracy_m: DEFAULT_MAX_ACCURACY_M,

@@ -394,6 +394,10 @@ pub struct ServeArgs {
     /// Time limit for one request in seconds, body upload included.
     #[arg(long, env = "DIABA_REQUEST_TIMEOUT", default_value_t = diaba_api::DEFAULT_REQUEST_TIMEOUT.as_secs())]
     pub request_timeout: u64,
+    /// Time a client has to send a request's headers, in seconds (the connection is closed
+    /// after it: a client sending a byte a second cannot hold it).
+    #[arg(long, env = "DIABA_HEADER_TIMEOUT", default_value_t = diaba_api::DEFAULT_HEADER_TIMEOUT.as_secs())]
+    pub header_timeout: u64,
     /// Largest number of vertices in one submitted parcel.
     #[arg(long, env = "DIABA_MAX_VERTICES", default_value_t = diaba_core::parcel::DEFAULT_MAX_VERTICES)]
     pub max_vertices: usize,

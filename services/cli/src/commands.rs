@@ -84,6 +84,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
+        header_timeout: Duration::from_secs(args.header_timeout),
         max_vertices: args.max_vertices,
         max_batch: args.max_batch,
         max_accuracy_m: args.max_accuracy_m,
