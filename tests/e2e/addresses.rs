@@ -532,3 +532,59 @@ async fn me_names_the_token_holder_and_refuses_anonymous_and_unknown_tokens() {
     assert_eq!(f.get("/v1/me").await.0, 401);
     assert_eq!(f.get_with("dba_not-a-real-token", "/v1/me").await.0, 401);
 }
+
+/// Keys no public answer may carry: personal data, staff identities and free-text notes,
+/// and capture details beyond what a public register shows (tiles and OGC leave them out).
+const NOT_PUBLIC: [&str; 9] =
+    ["head_name", "device_id", "captured_by", "team", "captured_at", "accuracy_m", "status_reason", "author", "reason"];
+
+fn private_keys(value: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                if NOT_PUBLIC.contains(&key.as_str()) {
+                    found.push(key.clone());
+                }
+                found.extend(private_keys(inner));
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| found.extend(private_keys(i))),
+        _ => {}
+    }
+    found
+}
+
+#[tokio::test]
+async fn public_answers_carry_what_a_public_register_shows_and_nothing_of_staff_or_capture() {
+    let f = Field::start().await;
+    let (lon, lat) = f.points_in(NINH_KIEU, 1, 77).await[0];
+    let record = verified(&f, "pub-1", lon, lat, "77B", "Đường Công Khai").await;
+    let id = record["id"].as_i64().unwrap();
+    let code = record["vpostcode"].as_str().unwrap().replace(' ', "");
+    let parcel =
+        f.count("SELECT min(parcel_id) FROM parcel_version WHERE valid_to IS NULL AND ward_code = '31135'").await;
+    let started = Instant::now();
+    while f.get(&format!("/v1/addresses/nearby?lat={lat}&lon={lon}")).await.1["total"] == 0 {
+        assert!(started.elapsed() < Duration::from_secs(2), "the verified household reaches the index");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for path in [
+        format!("/v1/addresses/{id}"),
+        "/v1/addresses?q=77b+cong+khai".to_owned(),
+        format!("/v1/vpostcode/{code}"),
+        format!("/v1/addresses/nearby?lat={lat}&lon={lon}"),
+        format!("/v1/parcels/{parcel}"),
+        format!("/v1/parcels/{parcel}/history"),
+        format!("/ogc/collections/addresses/items/{id}"),
+        format!("/ogc/collections/parcels/items/{parcel}"),
+    ] {
+        let (status, body) = f.get(&path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.to_string().contains("77B") || path.contains("parcels"), "{path} finds the household: {body}");
+        assert_eq!(private_keys(&body), Vec::<String>::new(), "{path}: {body}");
+    }
+    // The ward's registrar still sees how and by whom it was captured.
+    let (_, full) = f.get_with(&f.registrar, &format!("/v1/addresses/{id}")).await;
+    assert!(full["address"]["accuracy_m"].is_number() && full["address"]["team"].is_string(), "{full}");
+}

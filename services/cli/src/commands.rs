@@ -219,7 +219,7 @@ async fn export(args: crate::args::ExportArgs) -> anyhow::Result<()> {
 }
 
 fn write_address_csv(
-    rows: &[diaba_store::addresses::AddressRecord],
+    rows: &[diaba_store::addresses::PublicAddress],
     out: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let sink: Box<dyn std::io::Write> = match out {

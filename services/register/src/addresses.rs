@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use diaba_core::auth::{Action, Caller};
 use diaba_core::spatial::AddressFeature;
 use diaba_core::{AddressStatus, AsOf, LonLat, UnitCode, UnitLevel, Vpostcode, VpostcodeError, fold};
-use diaba_store::addresses::{AddressRecord, NewAddress, ProgressRow, Reviewed, SearchHit, Submitted};
+use diaba_store::addresses::{AddressRecord, NewAddress, ProgressRow, PublicAddress, Reviewed, SearchHit, Submitted};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -59,6 +59,34 @@ pub struct SubmissionAnswer {
 
 /// One item of a batch, answered on its own.
 pub type BatchItem = Result<SubmissionAnswer>;
+
+/// An address as the caller may see it.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum AddressView {
+    /// Every field: its collector and the ward's registrars.
+    Full(AddressRecord),
+    /// What a public register shows.
+    Public(PublicAddress),
+}
+
+impl AddressView {
+    /// Id.
+    pub fn id(&self) -> i64 {
+        match self {
+            AddressView::Full(r) => r.id,
+            AddressView::Public(r) => r.id,
+        }
+    }
+
+    /// Version (the ETag).
+    pub fn version(&self) -> i32 {
+        match self {
+            AddressView::Full(r) => r.version,
+            AddressView::Public(r) => r.version,
+        }
+    }
+}
 
 /// A page of submissions of a ward.
 #[derive(Debug, Serialize)]
@@ -391,9 +419,9 @@ impl Register {
         }
     }
 
-    /// One address: a verified one for everyone; a submission only for its collector and
-    /// the ward's registrars, who also see its personal fields.
-    pub async fn address(&self, caller: Option<&Caller>, id: &str) -> Result<AddressRecord> {
+    /// One address: a verified one for everyone (public fields); a submission only for its
+    /// collector and the ward's registrars, who also see how, when and by whom it was made.
+    pub async fn address(&self, caller: Option<&Caller>, id: &str) -> Result<AddressView> {
         let _turn = self.read_turn().await?;
         let id = address_id(id)?;
         let missing = || Error::not_found(format!("no verified address {id}"));
@@ -402,9 +430,9 @@ impl Register {
             (c.is_registrar() && c.covers_ward(&record.ward_code)) || record.captured_by == Some(c.user_id)
         });
         if personal {
-            Ok(record)
+            Ok(AddressView::Full(record))
         } else if record.status == AddressStatus::Verified {
-            Ok(record.public())
+            Ok(AddressView::Public(record.public()))
         } else {
             Err(missing())
         }
@@ -559,7 +587,7 @@ impl Register {
             other => Error::invalid("code", other.to_string()),
         })?;
         let cell = decoded.cell;
-        let addresses: Vec<AddressRecord> = self
+        let addresses: Vec<PublicAddress> = self
             .store
             .addresses_in_box([cell.lng_lo, cell.lat_lo, cell.lng_hi, cell.lat_hi])
             .await?

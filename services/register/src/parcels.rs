@@ -28,7 +28,8 @@ thread_local! {
     static VN2000: Vn2000 = Vn2000::can_tho().expect("PROJ can set up VN-2000 (proj-data installed)");
 }
 
-/// A parcel as a caller may see it: owners only where [`Action::SeePersonalData`] allows.
+/// A parcel as a caller may see it: owners, its versions' authors and reasons only where
+/// [`Action::SeePersonalData`] allows.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParcelView {
     #[serde(flatten)]
@@ -41,6 +42,11 @@ impl ParcelView {
     fn of(mut record: ParcelRecord, caller: Option<&Caller>) -> Self {
         let owners = record.owners.take();
         let shown = diaba_core::auth::may(caller, Action::SeePersonalData, &record.ward_code);
+        if !shown {
+            // Staff identities and registrars' free text are not what a public register shows.
+            record.author = None;
+            record.reason = None;
+        }
         Self { record, owners: shown.then_some(owners) }
     }
 

@@ -63,13 +63,57 @@ pub struct AddressRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// An address as a public register shows it (and tiles and OGC API): where it is, what it
+/// is called and its code. No personal data (head of household, device), no staff identity
+/// (collector, team) and no capture details or registrars' notes.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicAddress {
+    /// Id.
+    pub id: i64,
+    /// Vpostcode, display form.
+    pub vpostcode: String,
+    /// House number.
+    pub house_number: Option<String>,
+    /// Street.
+    pub street: Option<String>,
+    /// Hamlet (ấp / khu vực).
+    pub hamlet: Option<String>,
+    /// Ward (2025 code).
+    pub ward_code: String,
+    /// Ward name.
+    pub ward_name: Option<String>,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// Parcel the household stands on.
+    pub parcel_id: Option<i64>,
+    /// verified (only verified addresses are public).
+    pub status: AddressStatus,
+    /// Version (the ETag).
+    pub version: i32,
+    /// `synthetic-demo…`, `field` or `import:…`.
+    pub source: String,
+}
+
 impl AddressRecord {
-    /// Drops the personal fields.
-    pub fn public(mut self) -> Self {
-        self.head_name = None;
-        self.device_id = None;
-        self.captured_by = None;
-        self
+    /// The fields a public register shows.
+    pub fn public(self) -> PublicAddress {
+        PublicAddress {
+            id: self.id,
+            vpostcode: self.vpostcode,
+            house_number: self.house_number,
+            street: self.street,
+            hamlet: self.hamlet,
+            ward_code: self.ward_code,
+            ward_name: self.ward_name,
+            lon: self.lon,
+            lat: self.lat,
+            parcel_id: self.parcel_id,
+            status: self.status,
+            version: self.version,
+            source: self.source,
+        }
     }
 }
 
@@ -177,7 +221,7 @@ pub struct ProgressRow {
 pub struct SearchHit {
     /// Public record.
     #[serde(flatten)]
-    pub record: AddressRecord,
+    pub record: PublicAddress,
     /// Similarity of the query to the address, 0–1.
     pub score: f32,
 }
@@ -437,7 +481,7 @@ impl Store {
     }
 
     /// Verified addresses of a ward (all wards with `None`), by id, public fields.
-    pub async fn verified_addresses(&self, ward: Option<&str>) -> Result<Vec<AddressRecord>> {
+    pub async fn verified_addresses(&self, ward: Option<&str>) -> Result<Vec<PublicAddress>> {
         let rows: Vec<AddressRecord> = sqlx::query_as(&format!(
             "{RECORD} WHERE a.status = 'verified' AND ($1::text IS NULL OR a.ward_code = $1) ORDER BY a.ward_code, a.id"
         ))

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use diaba_register::addresses::SubmissionAnswer;
-use diaba_store::addresses::AddressRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -30,11 +29,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `{"address": …}` with the record's version as ETag and its place as Location.
-fn with_record_headers(status: StatusCode, record: &AddressRecord, body: Value) -> Response {
+fn with_record_headers(status: StatusCode, (id, version): (i64, i32), body: Value) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::ETAG, HeaderValue::from_str(&format!("\"{}\"", record.version)).expect("digits"));
-    if let Ok(location) = HeaderValue::from_str(&format!("/v1/addresses/{}", record.id)) {
+    headers.insert(header::ETAG, HeaderValue::from_str(&format!("\"{version}\"")).expect("digits"));
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/addresses/{id}")) {
         headers.insert(header::LOCATION, location);
     }
     response
@@ -42,7 +41,7 @@ fn with_record_headers(status: StatusCode, record: &AddressRecord, body: Value) 
 
 fn submitted(answer: &SubmissionAnswer) -> Response {
     let status = if answer.created { StatusCode::CREATED } else { StatusCode::OK };
-    with_record_headers(status, &answer.address, json!(answer))
+    with_record_headers(status, (answer.address.id, answer.address.version), json!(answer))
 }
 
 /// `POST /v1/addresses/submissions`: 201 with the record, 200 with the same record when
@@ -133,14 +132,14 @@ async fn review(
     };
     let record =
         state.register.review_address(auth.caller(), &id, &decision, if_match(&headers), reason.reason).await?;
-    Ok(with_record_headers(StatusCode::OK, &record, json!({ "address": record })))
+    Ok(with_record_headers(StatusCode::OK, (record.id, record.version), json!({ "address": record })))
 }
 
 /// `GET /v1/addresses/{id}`: verified ones for everyone; submissions for their collector
 /// and the ward's registrars.
 async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     let record = state.register.address(auth.caller(), &id).await?;
-    Ok(with_record_headers(StatusCode::OK, &record, json!({ "address": record })))
+    Ok(with_record_headers(StatusCode::OK, (record.id(), record.version()), json!({ "address": record })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -61,9 +61,11 @@ pub struct ParcelRecord {
     pub valid_from: DateTime<Utc>,
     /// When it was superseded; `None` for the live version.
     pub valid_to: Option<DateTime<Utc>>,
-    /// Who made it.
+    /// Who made it (a staff identity: shown only where personal data may be).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
-    /// Why.
+    /// Why, as the registrar wrote it (free text: shown only where personal data may be).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// When the parcel stopped existing (split, merged or retired), as seen at the
     /// instant asked about: a question about a date before the split gets `None`.
