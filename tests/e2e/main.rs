@@ -16,5 +16,6 @@ mod operating;
 mod parcels;
 mod server;
 mod tiles;
+mod tls;
 mod units;
 mod web;
