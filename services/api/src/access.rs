@@ -17,7 +17,7 @@ use diaba_core::auth::Role;
 pub enum Access {
     /// Anyone, no token needed (a present token must still be valid).
     Public,
-    /// Anyone; registrars also see owners (personal data).
+    /// Anyone; registrars of the record's ward (and admins) also see its personal data.
     PublicOwnersToRegistrars,
     /// Any signed-in user.
     SignedIn,

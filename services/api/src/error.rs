@@ -148,6 +148,7 @@ impl From<diaba_register::Error> for ApiError {
             E::TooLarge { detail } => ApiError::PayloadTooLarge { detail },
             E::Busy { detail } => ApiError::Busy { detail },
             E::Store(error) => error.into(),
+            E::Internal { detail } => ApiError::Internal(detail.into()),
         }
     }
 }

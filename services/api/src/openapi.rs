@@ -87,7 +87,9 @@ fn operation(endpoint: &Endpoint) -> Value {
     match endpoint.access {
         Access::Public => {}
         Access::PublicOwnersToRegistrars => {
-            operation["description"] = json!("Owners (personal data) are included only for registrars.");
+            operation["description"] = json!(
+                "Personal data (owners, authors, notes, capture details) is included only for registrars of the record's ward and admins."
+            );
             operation["security"] = json!([{}, { "bearer": [] }]);
         }
         _ => operation["security"] = json!([{ "bearer": [] }]),

@@ -6,7 +6,6 @@ use crate::progress::progress_bar;
 use anyhow::Context;
 use diaba_core::Layer;
 use diaba_core::auth::Role;
-use diaba_demo as demo;
 use diaba_store::{Cluster, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -140,65 +139,22 @@ fn web_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
 /// `diaba export`: a layer through GDAL (or verified addresses as a plain CSV table).
 async fn export(args: crate::args::ExportArgs) -> anyhow::Result<()> {
     use crate::args::ExportFormat;
-    use diaba_store::ogc::{Collection, FeatureQuery};
-    if let Some(ward) = &args.ward {
-        diaba_core::UnitCode::parse(ward)?;
-    }
-    let vn2000 = match args.crs.as_str() {
-        "EPSG:4326" | "CRS84" => false,
-        "EPSG:5897" => true,
-        other => anyhow::bail!("--crs {other}: use EPSG:4326 or EPSG:5897"),
-    };
-    let at = args
-        .at
-        .as_deref()
-        .map(|text| match chrono::DateTime::parse_from_rfc3339(text) {
-            Ok(t) => Ok(t.with_timezone(&chrono::Utc)),
-            Err(_) => diaba_core::AsOf::parse(text).map(|d| diaba_core::end_of_day(d.date())),
-        })
-        .transpose()?;
     let store = open_migrated(&args.db, 2).await?;
     if args.layer.0 == Layer::Addresses && args.format == ExportFormat::Csv {
         let rows = store.verified_addresses(args.ward.as_deref()).await;
         store.close().await?;
         return write_address_csv(&rows?, args.out.as_deref());
     }
-    let out = args.out.clone().context("give the file to write, e.g. parcels.gpkg")?;
-    let collection = Collection::of(args.layer.0).context("this layer is not published, so not exported")?;
-    // The filter that names a ward, where the layer has one.
-    let ward_filter = match args.layer.0 {
-        Layer::Units => "code",
-        Layer::Parcels | Layer::Addresses => "ward",
-        Layer::FloodZones => "",
+    let request = diaba_register::ExportRequest {
+        layer: args.layer.0,
+        ward: args.ward.as_deref(),
+        at: args.at.as_deref(),
+        crs: &args.crs,
     };
-    let mut query = FeatureQuery { vn2000, at, limit: 10_000, ..FeatureQuery::default() };
-    if let Some(ward) = &args.ward
-        && !ward_filter.is_empty()
-    {
-        query.filters.push((ward_filter.to_owned(), ward.clone()));
-    }
-    let mut features = Vec::new();
-    loop {
-        let page = store.ogc_features(collection, &query).await;
-        let page = match page {
-            Ok(page) => page,
-            Err(error) => {
-                store.close().await?;
-                return Err(error.into());
-            }
-        };
-        let done = page.features.len() < query.limit as usize;
-        query.after_id = page.features.last().and_then(|f| f["id"].as_i64()).or(query.after_id);
-        features.extend(page.features);
-        if done {
-            break;
-        }
-    }
+    let exported = diaba_register::export_layer(&store, request).await;
     store.close().await?;
-    for feature in &mut features {
-        // The feature id is a column too, so the file keeps the register's ids.
-        feature["properties"]["id"] = feature["id"].clone();
-    }
+    let exported = exported?;
+    let out = args.out.clone().context("give the file to write, e.g. parcels.gpkg")?;
     let format = match args.format {
         ExportFormat::Gpkg => diaba_interop::Format::GeoPackage,
         ExportFormat::Shp => diaba_interop::Format::Shapefile,
@@ -206,11 +162,10 @@ async fn export(args: crate::args::ExportArgs) -> anyhow::Result<()> {
         ExportFormat::Fgb => diaba_interop::Format::FlatGeobuf,
         ExportFormat::Csv => diaba_interop::Format::Csv,
     };
-    let epsg = if vn2000 { 5897 } else { 4326 };
-    let layer = collection.id().replace('-', "_");
-    let written =
-        tokio::task::spawn_blocking(move || diaba_interop::write_features(&out, format, &layer, epsg, &features))
-            .await??;
+    let written = tokio::task::spawn_blocking(move || {
+        diaba_interop::write_features(&out, format, &exported.name, exported.epsg, &exported.features)
+    })
+    .await??;
     eprintln!(
         "{written} features written to {}",
         args.out.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
@@ -268,29 +223,16 @@ async fn bake(args: crate::args::BakeArgs) -> anyhow::Result<()> {
     let loaded = diaba_register::load_index(&store).await;
     store.close().await?;
     let index = loaded?.0;
-    let out = args.out.clone();
-    let partial = out.with_extension("pmtiles.partial");
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} tiles, {eta} left").expect("valid template"),
     );
     bar.set_message(format!("baking ward {} z{}–{}", args.ward, args.minzoom, args.maxzoom));
-    let progress = bar.clone();
-    let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<diaba_tilecache::PackSummary> {
-        let file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-        let summary = diaba_tilecache::bake(&index, &args.ward, args.minzoom, args.maxzoom, file, |done, total| {
+    let (progress, ward, out) = (bar.clone(), args.ward.clone(), args.out.clone());
+    let summary = tokio::task::spawn_blocking(move || {
+        diaba_tilecache::bake_file(&index, &ward, (args.minzoom, args.maxzoom), &out, |done, total| {
             progress.set_length(total);
             progress.set_position(done);
-        });
-        match summary {
-            Ok(summary) => {
-                std::fs::rename(&partial, &out)?;
-                Ok(summary)
-            }
-            Err(error) => {
-                let _ = std::fs::remove_file(&partial);
-                Err(error.into())
-            }
-        }
+        })
     })
     .await??;
     bar.finish_and_clear();
@@ -304,47 +246,34 @@ async fn bake(args: crate::args::BakeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Generates and loads the demo parcels unless a demo profile is already loaded.
+/// Generates and loads the demo dataset unless a demo profile is already loaded.
 async fn seed(store: &Store, profile: DemoProfile, seed: u64) -> anyhow::Result<()> {
     let (profile, name) = match profile {
         DemoProfile::None => return Ok(()),
-        DemoProfile::Small => (demo::Profile::Small, "small"),
-        DemoProfile::Full => (demo::Profile::Full, "full"),
+        DemoProfile::Small => (diaba_demo::Profile::Small, "small"),
+        DemoProfile::Full => (diaba_demo::Profile::Full, "full"),
     };
-    if let Some(loaded) = store.demo_profile().await? {
-        eprintln!("demo profile {loaded:?} is already loaded; nothing to do");
-        return Ok(());
-    }
     let started = std::time::Instant::now();
-    let wards = diaba_geodata::service_wards()?;
-    let bar = progress_bar(wards.len() as u64, "generating lots in the 12 wards");
-    let parcels = tokio::task::spawn_blocking({
-        let bar = bar.clone();
-        move || {
-            let vn2000 = diaba_core::crs::Vn2000::can_tho()?;
-            demo::parcels(profile, seed, &wards, &vn2000, |done| bar.set_position(done as u64))
-        }
-    })
-    .await??;
-    bar.finish_and_clear();
-    let bar = progress_bar(parcels.len() as u64, "loading synthetic parcels into PostGIS");
-    let count = store.seed_parcels(name, seed, &parcels, |done, _| bar.set_position(done as u64)).await?;
-    bar.finish_and_clear();
-    let zones = {
-        let wards = diaba_geodata::service_wards()?;
-        let vn2000 = diaba_core::crs::Vn2000::can_tho()?;
-        demo::flood_zones(&wards, &vn2000)?
+    let bars =
+        [progress_bar(0, "generating lots in the 12 wards"), progress_bar(0, "loading synthetic parcels into PostGIS")];
+    let shown = bars.clone();
+    let progress = move |step, done, total| {
+        let bar = &shown[usize::from(step == diaba_register::SeedStep::Loading)];
+        bar.set_length(total);
+        bar.set_position(done);
     };
-    store.seed_flood_zones(&zones).await?;
-    let households = tokio::task::spawn_blocking(move || demo::households(&parcels, profile, seed)).await??;
-    let households = store.seed_households(name, seed, &households).await?;
-    tracing::info!(
-        count,
-        households,
-        profile = name,
-        seconds = started.elapsed().as_secs_f32(),
-        "synthetic demo parcels, flood zones and households loaded"
-    );
+    let seeded = diaba_register::seed_demo(store, profile, name, seed, progress).await;
+    bars.iter().for_each(ProgressBar::finish_and_clear);
+    match seeded? {
+        None => eprintln!("a demo profile is already loaded; nothing to do"),
+        Some(seeded) => tracing::info!(
+            parcels = seeded.parcels,
+            households = seeded.households,
+            profile = name,
+            seconds = started.elapsed().as_secs_f32(),
+            "synthetic demo parcels, flood zones and households loaded"
+        ),
+    }
     Ok(())
 }
 

@@ -1,6 +1,10 @@
 //! `diaba`: land parcels, household addresses and flood exposure for Cần Thơ.
 //!
-//! Thin on purpose: clap types, tracing set-up, then one library call per subcommand.
+//! Thin on purpose: clap types, tracing set-up, then per subcommand one library call with
+//! only what an edge does around it (opening the database, a progress bar, printing the
+//! answer). The exception is `import`, whose per-feature report is still assembled here
+//! (`import.rs`); it moves into the register with the work on office imports, where every
+//! rule of the API must also apply to a file.
 
 mod args;
 mod codecs;

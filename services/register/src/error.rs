@@ -75,6 +75,13 @@ pub enum Error {
     /// The database failed or cannot be reached.
     #[error(transparent)]
     Store(diaba_store::Error),
+    /// Something of diaba's own failed (shipped data, PROJ, the demo generator): a bug or
+    /// a broken installation, not the caller's doing.
+    #[error("{detail}")]
+    Internal {
+        /// what failed
+        detail: String,
+    },
 }
 
 impl Error {

@@ -15,20 +15,24 @@
 pub mod addresses;
 mod at;
 mod error;
+mod export;
 mod features;
 pub mod flood;
 pub mod lookup;
 mod page;
 pub mod parcels;
 mod search;
+mod seed;
 mod sync;
 mod units;
 
 pub use at::{day_or_today, parse_at, parse_instant};
 pub use error::{Error, Result};
+pub use export::{ExportRequest, Exported, export_layer};
 pub use features::owners_shown;
 pub use page::{DEFAULT_PAGE, MAX_PAGE, Page};
 pub use search::search_text;
+pub use seed::{SeedStep, Seeded, seed_demo};
 pub use sync::{ChangeObserver, follow_changes, load_index};
 
 use diaba_core::PostcodeTable;

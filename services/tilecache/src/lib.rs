@@ -10,4 +10,4 @@ mod pack;
 
 pub use cache::{CacheStatus, EncodedTile, TileService};
 pub use draw::{render, service_area_bounds};
-pub use pack::{PACK_ZOOMS, PackError, PackSummary, Packs, bake};
+pub use pack::{PACK_ZOOMS, PackError, PackSummary, Packs, bake, bake_file};

@@ -123,6 +123,29 @@ pub fn bake<W: Write + Seek>(
     Ok(PackSummary { tiles: total, written, bytes: counting.written })
 }
 
+/// Bakes ward `code`'s pack (zooms `minzoom..=maxzoom`) into the file `out`: written beside
+/// it first and renamed into place, so a failed bake never leaves a broken pack.
+pub fn bake_file(
+    index: &Index,
+    code: &str,
+    (minzoom, maxzoom): (u8, u8),
+    out: &std::path::Path,
+    progress: impl FnMut(u64, u64),
+) -> Result<PackSummary, PackError> {
+    let partial = out.with_extension("pmtiles.partial");
+    let file = BufWriter::new(std::fs::File::create(&partial)?);
+    match bake(index, code, minzoom, maxzoom, file, progress) {
+        Ok(summary) => {
+            std::fs::rename(&partial, out)?;
+            Ok(summary)
+        }
+        Err(error) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(error)
+        }
+    }
+}
+
 struct CountingWriter<W> {
     inner: W,
     written: u64,
