@@ -422,16 +422,8 @@ async fn a_revised_ward_outline_becomes_its_next_version_and_the_previous_one_cl
 async fn an_imported_parcel_reaching_into_another_ward_is_refused_with_the_area_outside() {
     let db = fresh_database().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = db.connect().await;
-    let inside = |code: &'static str| {
-        sqlx::query_as::<_, (f64, f64)>(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM admin_unit \
-             WHERE code = $1 AND level = 'ward' AND valid_to IS NULL) s",
-        )
-        .bind(code)
-    };
-    let (ax, ay) = inside("31135").fetch_one(&mut conn).await.unwrap();
-    let (bx, by) = inside("31120").fetch_one(&mut conn).await.unwrap();
+    let (ax, ay) = crate::server::point_in_ward(&db, "31135").await;
+    let (bx, by) = crate::server::point_in_ward(&db, "31120").await;
     let square = |x: f64, y: f64, d: f64| {
         json!([[[x - d, y - d], [x + d, y - d], [x + d, y + d], [x - d, y + d], [x - d, y - d]]])
     };

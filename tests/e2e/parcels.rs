@@ -487,19 +487,10 @@ fn square_around(lon: f64, lat: f64, side_m: f64) -> Vec<[f64; 2]> {
 #[tokio::test]
 async fn a_parcel_must_lie_in_its_declared_ward_not_just_its_interior_point() {
     let db = diaba_test_harness::fresh_database().await;
-    let store = db.store().await;
-    let (_, token) = store.add_user("registrar-a", Role::Registrar, &["31135".into()], None).await.unwrap();
-    store.close().await.unwrap();
-    let token = token.reveal().to_owned();
-    let mut conn = db.connect().await;
+    let token = crate::server::registrar_of(&db, "registrar-a", "31135").await;
     // A point well inside Ninh Kiều (A), and one well inside another current ward (B).
-    let inside = |code: &'static str| {
-        let sql = "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM admin_unit \
-                   WHERE code = $1 AND level = 'ward' AND valid_to IS NULL) s";
-        sqlx::query_as::<_, (f64, f64)>(sql).bind(code)
-    };
-    let (ax, ay) = inside("31135").fetch_one(&mut conn).await.unwrap();
-    let (bx, by) = inside("31120").fetch_one(&mut conn).await.unwrap();
+    let (ax, ay) = crate::server::point_in_ward(&db, "31135").await;
+    let (bx, by) = crate::server::point_in_ward(&db, "31120").await;
     // Part one is 120 m wide in A (its interior point, the old test, is there); part two is
     // 3 600 m² of B.
     let straddling = json!({ "type": "MultiPolygon", "coordinates": [[square_around(ax, ay, 120.0)], [square_around(bx, by, 60.0)]] });
@@ -538,18 +529,9 @@ async fn a_parcel_must_lie_in_its_declared_ward_not_just_its_interior_point() {
 #[tokio::test]
 async fn concurrent_writes_on_one_ward_are_serialised_and_never_a_500() {
     let db = diaba_test_harness::fresh_database().await;
-    let store = db.store().await;
-    let (_, token) = store.add_user("registrar-race", Role::Registrar, &["31135".into()], None).await.unwrap();
-    store.close().await.unwrap();
-    let token = token.reveal().to_owned();
+    let token = crate::server::registrar_of(&db, "registrar-race", "31135").await;
+    let (x, y) = crate::server::point_in_ward(&db, "31135").await;
     let mut conn = db.connect().await;
-    let (x, y): (f64, f64) = sqlx::query_as(
-        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM admin_unit \
-         WHERE code = '31135' AND level = 'ward' AND valid_to IS NULL) s",
-    )
-    .fetch_one(&mut conn)
-    .await
-    .unwrap();
     let server = Server::with_database(&db.url);
     let client = Client::new();
     let create = |number: i32, geometry: Vec<[f64; 2]>| {

@@ -103,3 +103,24 @@ pub async fn committed(db: &diaba_test_harness::TestDb) -> i64 {
         .await
         .unwrap()
 }
+
+/// A point well inside a current ward (its PostGIS point on surface).
+pub async fn point_in_ward(db: &diaba_test_harness::TestDb, code: &str) -> (f64, f64) {
+    let mut conn = db.connect().await;
+    sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM admin_unit \
+         WHERE code = $1 AND level = 'ward' AND valid_to IS NULL) s",
+    )
+    .bind(code)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap()
+}
+
+/// A fresh register with one registrar of `ward`; their token.
+pub async fn registrar_of(db: &diaba_test_harness::TestDb, name: &str, ward: &str) -> String {
+    let store = db.store().await;
+    let (_, token) = store.add_user(name, diaba_core::auth::Role::Registrar, &[ward.to_owned()], None).await.unwrap();
+    store.close().await.unwrap();
+    token.reveal().to_owned()
+}

@@ -32,24 +32,7 @@ impl TlsCluster {
         cluster.pg("initdb", &["-D", pgdata.to_str().unwrap(), "-U", "diaba", "--auth=trust", "-E", "UTF8"]);
         // A CA, and a server certificate for localhost signed by it (synthetic, for this test).
         let tls = cluster.dir.path().join("pg");
-        openssl(
-            &tls,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=diaba test CA",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-            ],
-        );
+        self_signed(&tls, "ca", "diaba test CA");
         openssl(
             &tls,
             &[
@@ -144,6 +127,18 @@ fn run(program: &str, args: &[&str]) {
     assert!(Command::new(program).args(args).status().unwrap().success(), "{program} {args:?}");
 }
 
+/// A self-signed certificate `{name}.pem` (key `{name}.key`) for `subject` (synthetic).
+fn self_signed(dir: &Path, name: &str, subject: &str) {
+    let (key, pem, subject) = (format!("{name}.key"), format!("{name}.pem"), format!("/CN={subject}"));
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &subject, "-keyout", &key, "-out",
+            &pem,
+        ],
+    );
+}
+
 fn openssl(dir: &Path, args: &[&str]) {
     let output = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
     assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
@@ -175,24 +170,7 @@ fn a_postgis_that_requires_tls_is_reached_with_sslmode_require_and_verify_full()
     let (ok, _) = migrate(&cluster.url("127.0.0.1", "sslmode=disable"));
     assert!(!ok, "a plain connection must be refused by this server");
     let other_ca = cluster.dir.path().join("other.pem");
-    openssl(
-        cluster.dir.path(),
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=someone else",
-            "-keyout",
-            "other.key",
-            "-out",
-            "other.pem",
-        ],
-    );
+    self_signed(cluster.dir.path(), "other", "someone else");
     let (ok, stderr) =
         migrate(&cluster.url("localhost", &format!("sslmode=verify-full&sslrootcert={}", other_ca.display())));
     assert!(!ok, "verify-full against another CA must fail");
