@@ -88,6 +88,10 @@ pub struct Limits {
 /// Flood exposure answers kept in memory.
 const EXPOSURES_KEPT: u64 = 2_000;
 
+/// As-of batch lookups run one at a time per node: each is thousands of index probes in
+/// PostgreSQL, and two at once already take both cores of a small server from the writes.
+const HEAVY_READS: usize = 1;
+
 /// How long a read waits for its turn before it is answered "busy, retry".
 const READ_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -100,6 +104,7 @@ pub struct Register {
     postcodes: PostcodeTable,
     search_permits: tokio::sync::Semaphore,
     read_permits: tokio::sync::Semaphore,
+    heavy_permits: tokio::sync::Semaphore,
     /// Flood exposures (aggregates over every parcel and household of a zone or ward),
     /// kept until a change of parcels, addresses or zones arrives from the feed.
     exposures: moka::sync::Cache<String, std::sync::Arc<serde_json::Value>>,
@@ -115,7 +120,8 @@ impl Register {
         let search_permits = tokio::sync::Semaphore::new(limits.search_concurrency.max(1));
         let read_permits = tokio::sync::Semaphore::new(limits.read_concurrency.max(1));
         let exposures = moka::sync::Cache::new(EXPOSURES_KEPT);
-        Self { store, index, limits, postcodes, search_permits, read_permits, exposures }
+        let heavy_permits = tokio::sync::Semaphore::new(HEAVY_READS);
+        Self { store, index, limits, postcodes, search_permits, read_permits, heavy_permits, exposures }
     }
 
     /// A turn to read from the database: at most [`Limits::read_concurrency`] at once, the
@@ -133,6 +139,14 @@ impl Register {
         match layer {
             L::Parcels | L::Addresses | L::FloodZones => self.exposures.invalidate_all(),
             L::Units => {}
+        }
+    }
+
+    /// A turn for a heavy read (an as-of batch), taken before its read turn: one at a time.
+    pub(crate) async fn heavy_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        match tokio::time::timeout(READ_WAIT, self.heavy_permits.acquire()).await {
+            Ok(permit) => Ok(permit.expect("the semaphore is never closed")),
+            Err(_) => Err(Error::Busy { detail: "the register is busy answering other reads; retry shortly".into() }),
         }
     }
 

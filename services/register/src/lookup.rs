@@ -161,6 +161,7 @@ impl Register {
         match at {
             Some(day) if day != AsOf::today() && !points.is_empty() => {
                 let lonlat: Vec<(f64, f64)> = points.iter().map(|p| (p.lon(), p.lat())).collect();
+                let _heavy = if points.len() > 1 { Some(self.heavy_turn().await?) } else { None };
                 let _turn = self.read_turn().await?;
                 let found = self.store.parcels_covering_at(&lonlat, diaba_core::end_of_day(day.date())).await?;
                 Ok(found.into_iter().map(|f| f.map(Arc::new)).collect())
