@@ -88,8 +88,9 @@ pub struct Limits {
 /// Flood exposure answers kept in memory.
 const EXPOSURES_KEPT: u64 = 2_000;
 
-/// As-of batch lookups run one at a time per node: each is thousands of index probes in
-/// PostgreSQL, and two at once already take both cores of a small server from the writes.
+/// Batch lookups run one at a time per node: each is thousands of answers (and, for a past
+/// day, thousands of index probes in PostgreSQL); two at once already take both cores of a
+/// small server from the writes.
 const HEAVY_READS: usize = 1;
 
 /// How long a read waits for its turn before it is answered "busy, retry".
@@ -142,7 +143,7 @@ impl Register {
         }
     }
 
-    /// A turn for a heavy read (an as-of batch), taken before its read turn: one at a time.
+    /// A turn for a heavy read (a batch lookup): one at a time, the others wait up to 5 s.
     pub(crate) async fn heavy_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
         match tokio::time::timeout(READ_WAIT, self.heavy_permits.acquire()).await {
             Ok(permit) => Ok(permit.expect("the semaphore is never closed")),

@@ -138,6 +138,9 @@ impl Register {
             });
         }
         let at = at.map(AsOf::parse).transpose()?;
+        // A batch is milliseconds of CPU (and, for a past day, of PostgreSQL) per thousand
+        // points: one at a time per node, so it never takes both cores from the writes.
+        let _heavy = self.heavy_turn().await?;
         let checked: Vec<Result<LonLat>> =
             points.iter().map(|&(lat, lon)| LonLat::new(lon, lat).map_err(Error::from)).collect();
         let valid: Vec<LonLat> = checked.iter().filter_map(|p| p.as_ref().ok().copied()).collect();
@@ -161,7 +164,6 @@ impl Register {
         match at {
             Some(day) if day != AsOf::today() && !points.is_empty() => {
                 let lonlat: Vec<(f64, f64)> = points.iter().map(|p| (p.lon(), p.lat())).collect();
-                let _heavy = if points.len() > 1 { Some(self.heavy_turn().await?) } else { None };
                 let _turn = self.read_turn().await?;
                 let found = self.store.parcels_covering_at(&lonlat, diaba_core::end_of_day(day.date())).await?;
                 Ok(found.into_iter().map(|f| f.map(Arc::new)).collect())
