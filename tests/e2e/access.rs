@@ -65,6 +65,8 @@ struct World {
     neighbour: Value,
     pending_address: i64,
     verified_address: i64,
+    party: i64,
+    serial: String,
     spot: (f64, f64),
     _web: tempfile::TempDir,
 }
@@ -100,6 +102,15 @@ impl World {
         .fetch_one(&mut conn)
         .await
         .unwrap();
+        let (party, serial): (i64, String) = sqlx::query_as(
+            "SELECT r.party_id, c.serial FROM parcel_version v JOIN land_right r ON r.parcel_id = v.parcel_id \
+             AND r.valid_to IS NULL JOIN certificate c ON c.id = r.certificate_id \
+             WHERE v.ward_code = $1 AND v.sheet = 1 AND v.number = 1 AND v.valid_to IS NULL LIMIT 1",
+        )
+        .bind(IN)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
         store.close().await.unwrap();
         let web = tempfile::tempdir().unwrap();
         std::fs::create_dir(web.path().join("assets")).unwrap();
@@ -129,7 +140,20 @@ impl World {
             ring[..ring.len() - 1].iter().map(|c| c[0].as_f64().unwrap()).sum::<f64>() / n,
             ring[..ring.len() - 1].iter().map(|c| c[1].as_f64().unwrap()).sum::<f64>() / n,
         );
-        World { _db: db, server, client, tokens, parcel, neighbour, pending_address, verified_address, spot, _web: web }
+        World {
+            _db: db,
+            server,
+            client,
+            tokens,
+            parcel,
+            neighbour,
+            pending_address,
+            verified_address,
+            party,
+            serial,
+            spot,
+            _web: web,
+        }
     }
 
     fn token(&self, caller: Caller) -> Option<&str> {
@@ -171,6 +195,15 @@ impl World {
             ("GET", "/v1/parcels/{id}") => (format!("/v1/parcels/{id}"), None, none),
             ("GET", "/v1/parcels/{id}/history") => (format!("/v1/parcels/{id}/history"), None, none),
             ("GET", "/v1/parcels/{id}/lineage") => (format!("/v1/parcels/{id}/lineage"), None, none),
+            ("GET", "/v1/parcels/{id}/rights") => (format!("/v1/parcels/{id}/rights"), None, none),
+            ("GET", "/v1/parties") => (format!("/v1/parties?name=nguyen&ward={IN}"), None, none),
+            ("GET", "/v1/parties/{id}") => (format!("/v1/parties/{}", self.party), None, none),
+            ("GET", "/v1/certificates/{serial}") => (format!("/v1/certificates/{}", self.serial), None, none),
+            ("POST", "/v1/certificates/{serial}/endorsements") => (
+                format!("/v1/certificates/{}/endorsements", self.serial),
+                Some(json!({ "text": "kiểm tra quyền (synthetic)" })),
+                stale,
+            ),
             // Writes: the same geometry as 31135/1/1 overlaps it (422); stale versions (412).
             ("POST", "/v1/parcels") => (
                 endpoint.path.into(),
@@ -253,6 +286,7 @@ fn allowed_status(endpoint: &Endpoint, caller: Caller) -> Vec<u16> {
         ("PUT" | "PATCH", _) | ("POST", "/v1/parcels/{id}/split") => vec![412],
         ("POST", "/v1/parcels/merge") => vec![412],
         ("POST", "/v1/addresses/submissions/{id}/{decision}") => vec![412],
+        ("POST", "/v1/certificates/{serial}/endorsements") => vec![412],
         ("POST", "/v1/addresses/submissions") => vec![201],
         ("GET", "/tiles/{layer}/{z}/{x}/{y}") => vec![200, 204],
         _ if caller == Caller::UnknownToken => vec![401],

@@ -14,6 +14,7 @@ mod lookup;
 mod ogc;
 mod operating;
 mod parcels;
+mod parties;
 mod server;
 mod tiles;
 mod tls;

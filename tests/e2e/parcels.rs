@@ -6,19 +6,19 @@ use diaba_test_harness::{TestDb, demo_database};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-struct Registry {
-    db: TestDb,
-    server: Server,
+pub(crate) struct Registry {
+    pub(crate) db: TestDb,
+    pub(crate) server: Server,
     client: Client,
     /// Registrar of Ninh Kiều (31135) and Tân An (31147).
-    registrar: String,
+    pub(crate) registrar: String,
     /// Registrar of Phong Điền only.
-    other_registrar: String,
+    pub(crate) other_registrar: String,
     collector: String,
 }
 
 impl Registry {
-    async fn start() -> Registry {
+    pub(crate) async fn start() -> Registry {
         let db = demo_database().await;
         let store = db.store().await;
         let token = |name: &'static str, role: Role, wards: &'static [&'static str]| {
@@ -36,7 +36,7 @@ impl Registry {
         Registry { db, server, client: Client::new(), registrar, other_registrar, collector }
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -60,13 +60,13 @@ impl Registry {
         (status, response.json().await.unwrap_or(Value::Null), headers)
     }
 
-    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
         let (status, body, _) = self.call(Method::GET, path, token, None, None).await;
         (status, body)
     }
 
     /// Counts of every table a write touches: equal before and after a refused request.
-    async fn fingerprint(&self) -> Vec<i64> {
+    pub(crate) async fn fingerprint(&self) -> Vec<i64> {
         let mut conn = self.db.connect().await;
         let mut counts = Vec::new();
         for table in ["parcel", "parcel_version", "parcel_land_use", "parcel_lineage", "audit_log", "change"] {
@@ -83,7 +83,7 @@ impl Registry {
     }
 
     /// A live demo parcel of a ward, by key, with an ODT use.
-    async fn some_parcel(&self, ward: &str) -> Value {
+    pub(crate) async fn some_parcel(&self, ward: &str) -> Value {
         let mut conn = self.db.connect().await;
         let (sheet, number): (i32, i32) = sqlx::query_as(
             "SELECT v.sheet, v.number FROM parcel_version v JOIN parcel_land_use u ON u.parcel_version_id = v.id \
@@ -101,7 +101,7 @@ impl Registry {
 }
 
 /// The outline of a record as lon/lat rings.
-fn ring(record: &Value) -> Vec<[f64; 2]> {
+pub(crate) fn ring(record: &Value) -> Vec<[f64; 2]> {
     record["geometry"]["coordinates"][0][0]
         .as_array()
         .unwrap()
@@ -115,7 +115,7 @@ fn polygon(points: &[[f64; 2]]) -> Value {
 }
 
 /// Splits a 4-corner lot (c0..c3, closed) across its long side into two halves.
-fn halves(corners: &[[f64; 2]]) -> (Value, Value) {
+pub(crate) fn halves(corners: &[[f64; 2]]) -> (Value, Value) {
     let mid = |a: [f64; 2], b: [f64; 2]| [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0];
     let (c0, c1, c2, c3) = (corners[0], corners[1], corners[2], corners[3]);
     let len = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);

@@ -16,7 +16,7 @@ mod tilejson;
 
 pub use coord::{BUFFER, CoordError, EXTENT, MAX_ZOOM, TileCoord};
 pub use feature::{Shape, TileFeature, Value};
-pub use layers::{Field, LayerSpec, spec};
-pub use render::{DETAIL_ZOOM, Generalise, MIN_FEATURE_UNITS, MvtLayer, draw_layer, encode_tile, tile_polygons};
+pub use layers::{Field, Generalise, LayerSpec, spec};
+pub use render::{DETAIL_ZOOM, MIN_FEATURE_UNITS, MvtLayer, draw_layer, encode_tile, tile_polygons};
 pub use source::Source;
 pub use tilejson::{style, tilejson, vector_layers};

@@ -10,8 +10,8 @@
 
 use crate::coord::{BUFFER, EXTENT, TileCoord};
 use crate::feature::{Shape, TileFeature, Value};
+use crate::layers::Generalise;
 use crate::source::Source;
-use diaba_core::Layer;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MapCoords, MultiPolygon, Point, Polygon, Rect, Simplify};
 use geozero::ToMvt;
 use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
@@ -20,34 +20,6 @@ use std::ops::Deref;
 /// Polygons whose projected box is smaller than this on both sides are left out: at
 /// 4096 units per tile that is ¼ of a pixel on a 512-pixel tile, invisible.
 pub const MIN_FEATURE_UNITS: f64 = 2.0;
-
-/// How much a layer is generalised at a zoom.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Generalise {
-    /// Douglas–Peucker tolerance, tile units (0: only snapping).
-    pub tolerance: f64,
-    /// Shapes whose projected box covers fewer square units are left out.
-    pub min_box_area: f64,
-}
-
-impl Generalise {
-    /// The rule of `layer` at zoom `z`. Parcels at z14 (a tile is 2.4 km across) skip lots
-    /// under 32 × 32 units (≈ 360 m², the deep urban lots, 4 × 4 pixels): a dense ward
-    /// holds 30 000 lots per tile, 2 MB even as bare outlines. At z15 the bar is 128 units²
-    /// (≈ 11 m², only slivers). Ward and flood outlines (thousands of vertices) are
-    /// simplified to half a unit, an eighth of a screen pixel; parcels are a handful of
-    /// vertices and are only snapped to the grid.
-    pub fn of(layer: Layer, z: u8) -> Self {
-        const OUTLINE_MAXZOOM: u8 = 18;
-        match layer {
-            Layer::Parcels if z <= 14 => Self { tolerance: 0.0, min_box_area: 1024.0 },
-            Layer::Parcels if z == 15 => Self { tolerance: 0.0, min_box_area: 128.0 },
-            Layer::Units | Layer::FloodZones if z < OUTLINE_MAXZOOM => Self { tolerance: 0.5, min_box_area: 0.0 },
-            Layer::Units | Layer::FloodZones => Self { tolerance: 0.25, min_box_area: 0.0 },
-            Layer::Parcels | Layer::Addresses => Self { tolerance: 0.0, min_box_area: 0.0 },
-        }
-    }
-}
 
 /// Below this zoom parcels carry only their land use and households no attribute: the
 /// style needs nothing else there, and a click asks `/v1/lookup` for the record. It keeps

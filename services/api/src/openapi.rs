@@ -177,5 +177,15 @@ fn schemas() -> Value {
             "properties": { "submissions": { "type": "array", "maxItems": 500, "items": { "type": "object" } } },
         },
         "Decision": { "type": "object", "additionalProperties": false, "properties": { "reason": text(200) } },
+        "Endorsement": {
+            "type": "object", "additionalProperties": false, "required": ["text"],
+            "properties": {
+                "endorsed_on": { "type": ["string", "null"], "format": "date" }, "text": { "type": "string", "maxLength": 2000 },
+                "source": { "type": ["object", "null"], "additionalProperties": false, "required": ["kind"],
+                            "properties": { "kind": { "type": "string" }, "number": text(100),
+                                            "issued_on": { "type": ["string", "null"], "format": "date" },
+                                            "issuer": text(200), "file_ref": text(500) } },
+            },
+        },
     })
 }

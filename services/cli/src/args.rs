@@ -174,6 +174,8 @@ fn export_value(layer: Layer) -> Option<PossibleValue> {
         Layer::Parcels => PossibleValue::new("parcels").help("Live land parcels (or as of --at)"),
         Layer::Addresses => PossibleValue::new("addresses").help("Verified household addresses"),
         Layer::FloodZones => PossibleValue::new("flood-zones").help("Flood-risk zones in force"),
+        // Personal data: never in an export.
+        Layer::Parties | Layer::Rights | Layer::Certificates => return None,
     })
 }
 
@@ -191,6 +193,8 @@ fn import_value(layer: Layer) -> Option<PossibleValue> {
              records of the office that holds them",
         ),
         Layer::FloodZones => PossibleValue::new("flood-zones").help("Flood-risk zones with a 1–5 risk level"),
+        // Holders come with the parcels of an office's file (its holder columns).
+        Layer::Parties | Layer::Rights | Layer::Certificates => return None,
     })
 }
 

@@ -102,6 +102,9 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         Layer::Addresses => addresses(&args, &mut report).await,
         Layer::Units => units(&args, &mut report).await,
         Layer::FloodZones => flood_zones(&args, &mut report).await,
+        // Which layers take a file is decided, exhaustively, by args::import_value; the
+        // others never reach here.
+        layer => Err(anyhow::anyhow!("{layer} are not imported on their own")),
     };
     report.outcome = match &result {
         Ok(()) if args.dry_run => "dry run: nothing written".into(),

@@ -45,6 +45,12 @@ layers! {
     Addresses = "addresses",
     /// Flood-risk zones.
     FloodZones = "flood_zones",
+    /// Parties: persons, organisations, households and groups holding rights (LADM LA_Party).
+    Parties = "parties",
+    /// Rights of parties on parcels (LADM LA_Right).
+    Rights = "rights",
+    /// Land-use right certificates (Giấy chứng nhận) and their endorsements.
+    Certificates = "certificates",
 }
 
 impl Layer {

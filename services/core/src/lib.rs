@@ -12,6 +12,8 @@
 //! - [`NationalParcelId`]: the 12-character GeoHash of a point inside a parcel.
 //! - [`crs`]: WGS84 ↔ VN-2000 / TM-3 with the official datum shift, and legal areas.
 //! - [`fold`]: Vietnamese text folding for search.
+//! - [`PersonalId`], [`Share`], [`CertificateSerial`]: land users, their shares, and the
+//!   certificates (LADM parties and rights).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -24,6 +26,7 @@ mod layer;
 pub mod olc;
 pub mod parcel;
 mod parcel_id;
+mod party;
 pub mod spatial;
 mod text;
 mod time;
@@ -35,6 +38,7 @@ pub use coord::LonLat;
 pub use error::{Error, Result};
 pub use layer::Layer;
 pub use parcel_id::{NationalParcelId, ParcelIdError};
+pub use party::{CertificateSerial, PersonalId, Sex, Share};
 pub use text::fold;
 pub use time::{
     METRES_PER_DEGREE, REFORM_2025, VIETNAM_UTC_OFFSET_SECONDS, end_of_day, today_in_vietnam, vietnam, vietnam_date,

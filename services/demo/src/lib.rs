@@ -14,7 +14,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+use chrono::NaiveDate;
 use diaba_core::crs::Vn2000;
+use diaba_core::{PersonalId, Sex};
 use geo::{Area, BoundingRect, Contains, Coord, InteriorPoint, MultiPolygon, Polygon, coord};
 use std::collections::BTreeMap;
 
@@ -402,9 +404,19 @@ fn owners(rng: &mut Rng) -> serde_json::Value {
     let people: Vec<serde_json::Value> = (0..count)
         .map(|_| {
             let name = format!("{} {} {}", rng.pick(FAMILY_NAMES), rng.pick(MIDDLE_NAMES), rng.pick(GIVEN_NAMES));
+            // One draw, as ever (the fabric after it must not change): a birth date from
+            // 1945 to 2004, a sex and six random digits, as a structurally valid personal ID
+            // of someone registered at birth in Cần Thơ.
+            let draw = rng.next_u64();
+            let year = 1945 + (draw % 60) as i32;
+            let born = NaiveDate::from_ymd_opt(year, 1 + ((draw >> 8) % 12) as u32, 1 + ((draw >> 16) % 28) as u32)
+                .expect("a day of a month");
+            let sex = if (draw >> 24) & 1 == 0 { Sex::Male } else { Sex::Female };
+            let id = PersonalId::synthetic(born, sex, ((draw >> 32) % 1_000_000) as u32);
             serde_json::json!({
                 "name": name,
-                "id_number": format!("092{:09}", rng.next_u64() % 1_000_000_000),
+                "id_number": id.as_str(),
+                "date_of_birth": born,
                 "synthetic": true,
             })
         })

@@ -107,6 +107,8 @@ impl Index {
             (L::Parcels, None) => replace(&self.parcels, id, None),
             (L::Addresses, None) => replace(&self.addresses, id, None),
             (L::FloodZones, None) => replace(&self.flood, id, None),
+            // Not spatial: nothing of theirs is in memory.
+            (L::Parties | L::Rights | L::Certificates, None) => Vec::new(),
         }
     }
 
@@ -118,6 +120,7 @@ impl Index {
             L::Parcels => self.parcels.len(),
             L::Addresses => self.addresses.len(),
             L::FloodZones => self.flood.len(),
+            L::Parties | L::Rights | L::Certificates => 0,
         }
     }
 
@@ -135,6 +138,7 @@ impl Index {
             L::Parcels => union(&self.parcels),
             L::Addresses => union(&self.addresses),
             L::FloodZones => union(&self.flood),
+            L::Parties | L::Rights | L::Certificates => None,
         }
     }
 

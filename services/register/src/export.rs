@@ -48,14 +48,8 @@ pub async fn export_layer(store: &Store, request: ExportRequest<'_>) -> Result<E
     let at = request.at.map(|text| parse_instant("at", text)).transpose()?;
     let collection = Collection::of(request.layer)
         .ok_or_else(|| Error::invalid("layer", format!("{} is not published, so not exported", request.layer)))?;
-    // The property that names a ward, where the layer has one.
-    let ward_filter = match request.layer {
-        Layer::Units => Some("code"),
-        Layer::Parcels | Layer::Addresses => Some("ward"),
-        Layer::FloodZones => None,
-    };
     let mut query = FeatureQuery { vn2000, at, limit: PAGE, ..FeatureQuery::default() };
-    if let (Some(ward), Some(filter)) = (request.ward, ward_filter) {
+    if let (Some(ward), Some(filter)) = (request.ward, collection.ward_filter()) {
         query.filters.push((filter.to_owned(), ward.to_owned()));
     }
     let mut features = Vec::new();

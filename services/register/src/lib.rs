@@ -21,6 +21,7 @@ pub mod flood;
 pub mod lookup;
 mod page;
 pub mod parcels;
+pub mod parties;
 mod search;
 mod seed;
 mod sync;
@@ -134,13 +135,11 @@ impl Register {
         }
     }
 
-    /// A change of `layer` reached the index: forget the answers it may have changed.
-    pub fn changed(&self, layer: diaba_core::Layer) {
-        use diaba_core::Layer as L;
-        match layer {
-            L::Parcels | L::Addresses | L::FloodZones => self.exposures.invalidate_all(),
-            L::Units => {}
-        }
+    /// A change reached the index: forget the answers it may have changed. Exposures are
+    /// aggregates over parcels, households and zones; recomputing them after an unrelated
+    /// change is cheap, and a stale one after a related change would be wrong.
+    pub fn changed(&self, _layer: diaba_core::Layer) {
+        self.exposures.invalidate_all();
     }
 
     /// A turn for a heavy read (a batch lookup): one at a time, the others wait up to 5 s.

@@ -119,7 +119,8 @@ pub struct ParcelInput {
     pub registry_number: Option<String>,
     /// Address text.
     pub address_text: Option<String>,
-    /// Owners (personal data; free JSON until parties replace it).
+    /// Holders (personal data): `[{name, kind?, id_number?, date_of_birth?, share?}]`; they
+    /// become parties and rights, and answers read them back from those.
     pub owners: Option<Value>,
     /// Why (kept with the version).
     pub reason: Option<String>,
@@ -379,6 +380,9 @@ impl Register {
         let geometry =
             geometry_of(&required(input.geometry, "geometry")?, input.crs.as_deref(), self.limits.max_vertices)?;
         let land_uses = required(land_uses_of(input.land_uses)?, "land_uses")?;
+        if let Some(owners) = &input.owners {
+            crate::parties::check_owners(owners)?;
+        }
         let new = NewParcel {
             ward,
             sheet,
@@ -429,6 +433,9 @@ impl Register {
             .as_ref()
             .map(|g| geometry_of(g, input.crs.as_deref(), self.limits.max_vertices))
             .transpose()?;
+        if let Some(owners) = &input.owners {
+            crate::parties::check_owners(owners)?;
+        }
         let patch = ParcelPatch {
             geometry,
             land_uses: land_uses_of(input.land_uses)?,

@@ -89,6 +89,8 @@ impl Store {
             Layer::Parcels => LayerFeatures::Parcels(self.parcel_features().await?),
             Layer::Addresses => LayerFeatures::Addresses(self.address_features().await?),
             Layer::FloodZones => LayerFeatures::FloodZones(self.flood_features().await?),
+            // Not spatial: read from PostGIS when asked, never held in memory.
+            Layer::Parties | Layer::Rights | Layer::Certificates => return Ok(None),
         }))
     }
 
@@ -100,6 +102,7 @@ impl Store {
             Layer::Parcels => self.parcel_feature(id).await?.map(LayerFeature::Parcel),
             Layer::Addresses => self.address_feature(id).await?.map(LayerFeature::Address),
             Layer::FloodZones => self.flood_feature(id).await?.map(LayerFeature::FloodZone),
+            Layer::Parties | Layer::Rights | Layer::Certificates => None,
         })
     }
 
@@ -258,11 +261,15 @@ impl Store {
 pub(crate) fn extent_sql(layer: Layer) -> Option<&'static str> {
     match layer {
         Layer::Units => None,
-        Layer::Parcels => Some(
+        // A change of rights is keyed by its parcel and shows where that is (no tile draws
+        // rights, but a node may cache answers about the parcel).
+        Layer::Parcels | Layer::Rights => Some(
             "SELECT ST_Extent(geom) FROM parcel_version WHERE parcel_id = $1 AND (valid_to IS NULL OR valid_to = now())",
         ),
         Layer::Addresses => Some("SELECT ST_Extent(location) FROM address WHERE id = $1"),
         Layer::FloodZones => Some("SELECT ST_Extent(geom) FROM flood_zone WHERE id = $1"),
+        // Parties and certificates have no place.
+        Layer::Parties | Layer::Certificates => None,
     }
 }
 
@@ -270,6 +277,8 @@ impl Collection {
     /// The collection of `layer`, or `None` for a layer not published over OGC API.
     pub fn of(layer: Layer) -> Option<Collection> {
         Some(match layer {
+            // Personal and legal records: not published over OGC API.
+            Layer::Parties | Layer::Rights | Layer::Certificates => return None,
             Layer::Units => Collection {
                 layer,
                 id: "wards",

@@ -19,6 +19,7 @@ pub mod import;
 mod layers;
 pub mod ogc;
 pub mod parcels;
+pub mod parties;
 mod seed;
 pub use flood::{LandUseCount, LevelSummary, NewFloodZone};
 mod store;

@@ -75,9 +75,15 @@ impl Collection {
         self.filters.iter().map(|(name, _)| *name)
     }
 
-    /// Only parcels carry owners: their column, and the column of the record's ward.
+    /// The property filter that names a ward (units: their own code), where there is one.
+    pub fn ward_filter(self) -> Option<&'static str> {
+        self.filter_names().find(|f| *f == "ward").or_else(|| (self.layer == Layer::Units).then_some("code"))
+    }
+
+    /// Only parcels carry owners: their holders from rights (as the version stood), and the
+    /// column of the record's ward.
     fn owners(self) -> Option<(&'static str, &'static str)> {
-        (self.layer == Layer::Parcels).then_some(("v.owners", "v.ward_code"))
+        (self.layer == Layer::Parcels).then_some(("parcel_holders(v.parcel_id, v.valid_to)", "v.ward_code"))
     }
 }
 

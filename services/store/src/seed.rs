@@ -82,6 +82,16 @@ impl Store {
         .execute(&mut *tx)
         .await
         .query("audit seed")?;
+        // The owners lists as parties, rights and certificates (the same function as the
+        // migration of a register that had only the lists).
+        sqlx::query(
+            "WITH source AS (INSERT INTO admin_source (kind, number, issuer) VALUES ('seed', $1, 'diaba') RETURNING id) \
+             SELECT rights_from_owners((SELECT array_agg(v.id) FROM parcel_version v WHERE v.source = $1), (SELECT id FROM source))",
+        )
+        .bind(&source)
+        .execute(&mut *tx)
+        .await
+        .query("seed rights")?;
         append_reload(&mut tx, Layer::Parcels).await?;
         tx.commit().await.query("commit seed")?;
         sqlx::query("ANALYZE parcel_version").execute(self.pool()).await.query("analyze")?;

@@ -34,6 +34,7 @@ fn draw_from_index(index: &Index, source: Source, tile: TileCoord) -> Option<Mvt
         Layer::Parcels => draw_layer(source, tile, by_id(&index.parcels, &query)),
         Layer::Addresses => draw_layer(source, tile, by_id(&index.addresses, &query)),
         Layer::FloodZones => draw_layer(source, tile, by_id(&index.flood, &query)),
+        Layer::Parties | Layer::Rights | Layer::Certificates => None,
     }
 }
 

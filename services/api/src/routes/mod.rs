@@ -10,6 +10,7 @@ pub(crate) mod ogc_html;
 pub(crate) mod ogc_query;
 pub(crate) mod openapi;
 pub(crate) mod parcels;
+pub(crate) mod parties;
 pub(crate) mod tiles;
 pub(crate) mod units;
 pub(crate) mod web;
@@ -42,6 +43,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .merge(health::router())
         .merge(units::router())
         .merge(parcels::router())
+        .merge(parties::router())
         .merge(lookup::router())
         .merge(me::router())
         .merge(flood::router())

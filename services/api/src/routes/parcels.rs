@@ -48,7 +48,7 @@ async fn search(
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AtQuery {
-    at: Option<String>,
+    pub(crate) at: Option<String>,
 }
 
 async fn one(

@@ -2,7 +2,8 @@
 //! linked so "what was here on date D" and "where did this parcel go" stay answerable.
 
 use super::write::{
-    Version, check_in_ward, close_live, insert_version, invalid, issue_national_id, json, lock_live, lock_ward,
+    Rights, Version, check_in_ward, close_live, close_rights, insert_version, invalid, issue_national_id, json,
+    lock_live, lock_ward,
 };
 use super::{ParcelRecord, SPLIT_TOLERANCE_M2, SplitPart, WriteRefused, WriteResult};
 use crate::audit;
@@ -242,6 +243,7 @@ async fn new_child(
         registry_number: None,
         address_text: parent.address_text.clone(),
         owners: parent.owners.clone(),
+        rights: Rights::CopyFrom(parent.id),
     };
     insert_version(tx, &version, actor, reason, &parent.source).await?;
     Ok(id)
@@ -277,8 +279,13 @@ async fn finish_lineage_write(
         after: Some(after),
     };
     audit::record(tx, entry).await?;
+    // The children hold copies of the parents' rights by now; the parents' end with them.
+    let rights_ended = close_rights(tx, parents).await? > 0;
     for id in parents {
         append(tx, Layer::Parcels, Some(*id), ChangeOp::Retire).await?;
+        if rights_ended {
+            append(tx, Layer::Rights, Some(*id), ChangeOp::Retire).await?;
+        }
     }
     for id in children {
         append(tx, Layer::Parcels, Some(*id), ChangeOp::Upsert).await?;
@@ -302,11 +309,11 @@ fn inherit(parent: &[LandUse], area: f64) -> Vec<LandUse> {
         .collect()
 }
 
-/// The land users of a parcel as a set: the same people listed in another order are the
-/// same users.
+/// The land users of a parcel as a set of parties: the same people listed in another order
+/// (or with other shares) are the same users.
 fn same_users(owners: Option<&Value>) -> Vec<String> {
     let mut users: Vec<String> = match owners {
-        Some(Value::Array(list)) => list.iter().map(Value::to_string).collect(),
+        Some(Value::Array(list)) => list.iter().map(|holder| holder["party_id"].to_string()).collect(),
         Some(Value::Null) | None => Vec::new(),
         Some(other) => vec![other.to_string()],
     };

@@ -70,6 +70,7 @@ impl Store {
             registry_number: new.registry_number,
             address_text: new.address_text,
             owners: new.owners,
+            rights: Rights::FromOwners,
         };
         insert_version(&mut tx, &version, actor, reason, "api").await?;
         let after = record_in(&mut tx, id).await?;
@@ -115,6 +116,7 @@ impl Store {
             None => current.land_uses.clone(),
         };
         close_live(&mut tx, id).await?;
+        let rights = if patch.owners.is_some() { Rights::FromOwners } else { Rights::Keep };
         let version = Version {
             parcel_id: id,
             version: current.version + 1,
@@ -127,6 +129,7 @@ impl Store {
             registry_number: patch.registry_number.unwrap_or(current.registry_number.clone()),
             address_text: patch.address_text.unwrap_or(current.address_text.clone()),
             owners: patch.owners.unwrap_or(current.owners.clone()),
+            rights,
         };
         insert_version(&mut tx, &version, actor, reason, &current.source).await?;
         let after = record_in(&mut tx, id).await?;
@@ -156,7 +159,19 @@ pub(super) struct Version {
     pub(super) certificate_serial: Option<String>,
     pub(super) registry_number: Option<String>,
     pub(super) address_text: Option<String>,
+    /// The list as submitted, kept on the version as history (answers read rights).
     pub(super) owners: Option<Value>,
+    pub(super) rights: Rights,
+}
+
+/// What a new version does to the parcel's rights.
+pub(super) enum Rights {
+    /// They stay as they are.
+    Keep,
+    /// The version's owners list replaces them (new parties where the register has none).
+    FromOwners,
+    /// A child of a split or merge: the parent's holders hold it on the same terms.
+    CopyFrom(i64),
 }
 
 pub(super) fn invalid(field: &'static str, detail: String, parcels: Vec<i64>) -> WriteRefused {
@@ -314,7 +329,47 @@ pub(super) async fn insert_version(
         .await
         .query("insert land use")?;
     }
+    let changed = match v.rights {
+        Rights::Keep => 0,
+        Rights::FromOwners => {
+            let closed = close_rights(tx, &[v.parcel_id]).await?;
+            let made: i64 = sqlx::query_scalar("SELECT rights_from_owners(ARRAY[$1::bigint], NULL)")
+                .bind(version_id)
+                .fetch_one(&mut **tx)
+                .await
+                .query("rights from owners")?;
+            closed + made.unsigned_abs()
+        }
+        Rights::CopyFrom(parent) => {
+            // The certificate stays with the parent: a child is certified anew.
+            sqlx::query(
+                "INSERT INTO land_right (parcel_id, party_id, right_type, share_num, share_den, term, expires_on, origin) \
+                 SELECT $1, party_id, right_type, share_num, share_den, term, expires_on, origin \
+                 FROM land_right WHERE parcel_id = $2 AND valid_to IS NULL ORDER BY id",
+            )
+            .bind(v.parcel_id)
+            .bind(parent)
+            .execute(&mut **tx)
+            .await
+            .query("copy rights")?
+            .rows_affected()
+        }
+    };
+    if changed > 0 {
+        append(tx, Layer::Rights, Some(v.parcel_id), ChangeOp::Upsert).await?;
+    }
     Ok(())
+}
+
+/// Ends the live rights on these parcels (a change of holders, or the parcels retired);
+/// how many ended.
+pub(super) async fn close_rights(conn: &mut PgConnection, parcels: &[i64]) -> Result<u64> {
+    let closed = sqlx::query("UPDATE land_right SET valid_to = now() WHERE parcel_id = ANY($1) AND valid_to IS NULL")
+        .bind(parcels)
+        .execute(conn)
+        .await
+        .query("close rights")?;
+    Ok(closed.rows_affected())
 }
 
 /// Serialises the writes of one ward until commit: placement and key checks then see every
