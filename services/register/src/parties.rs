@@ -311,9 +311,9 @@ pub fn check_owners(owners: &serde_json::Value) -> Result<()> {
         serde_json::Value::Null => return Ok(()),
         serde_json::Value::Array(list) => list,
         _ => {
-            return Err(
-                bad("owners is a list of holders: [{\"name\": …, \"id_number\": …, \"share\": \"1/2\"}]".into()),
-            );
+            return Err(bad(
+                "owners is a list of holders: [{\"name\": …, \"id_number\": …, \"share\": \"1/2\"}]".into()
+            ));
         }
     };
     let mut shares = Vec::new();
