@@ -195,6 +195,7 @@ impl World {
             ("GET", "/v1/parcels/{id}") => (format!("/v1/parcels/{id}"), None, none),
             ("GET", "/v1/parcels/{id}/history") => (format!("/v1/parcels/{id}/history"), None, none),
             ("GET", "/v1/parcels/{id}/lineage") => (format!("/v1/parcels/{id}/lineage"), None, none),
+            ("GET", "/v1/parcels/{id}/extract.pdf") => (format!("/v1/parcels/{id}/extract.pdf"), None, none),
             ("GET", "/v1/parcels/{id}/rights") => (format!("/v1/parcels/{id}/rights"), None, none),
             ("GET", "/v1/parties") => (format!("/v1/parties?name=nguyen&ward={IN}"), None, none),
             ("GET", "/v1/parties/{id}") => (format!("/v1/parties/{}", self.party), None, none),

@@ -6,6 +6,7 @@ mod access;
 mod addresses;
 mod codecs;
 mod embedded;
+mod extract;
 mod faults;
 mod flood;
 mod hostile;

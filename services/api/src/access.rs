@@ -139,6 +139,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/v1/parcels/{id}/history", PublicOwnersToRegistrars, "parcels", "Every version of a parcel"),
     endpoint!(GET "/v1/parcels/{id}/lineage", Public, "parcels", "Parents and children through splits and merges"),
     endpoint!(POST "/v1/parcels/{id}/split", Registrar, "parcels", "Split a parcel (If-Match)", body: "SplitBody"),
+    endpoint!(GET "/v1/parcels/{id}/extract.pdf", PublicOwnersToRegistrars, "parcels",
+        "The parcel extract (trích lục thửa đất), A4 PDF; holders for registrars of its ward", produces: "application/pdf"),
     endpoint!(GET "/v1/parcels/{id}/rights", PublicOwnersToRegistrars, "parties",
         "Whether a parcel is certified; its rights and holders for registrars of its ward", query: &[AT], from: crate::routes::parcels::AtQuery),
     endpoint!(GET "/v1/parties", Registrar, "parties", "Land users of your wards by personal ID or name",

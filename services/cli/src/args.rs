@@ -49,6 +49,22 @@ pub enum Command {
     Bake(BakeArgs),
     /// Export a layer (verified household addresses as CSV, public fields only).
     Export(ExportArgs),
+    /// Write a parcel's extract (trích lục thửa đất) as an A4 PDF, holders included (the
+    /// office's copy) unless --public.
+    Extract(ExtractArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// The parcel's id.
+    pub parcel_id: String,
+    /// The PDF to write.
+    pub out: PathBuf,
+    /// The public variant: no holders.
+    #[arg(long)]
+    pub public: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]

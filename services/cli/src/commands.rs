@@ -65,6 +65,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::ParcelId(args) => crate::codecs::parcel_id(args),
         Command::Bake(args) => bake(args).await,
         Command::Export(args) => export(args).await,
+        Command::Extract(args) => extract(args).await,
         Command::Db(DbCommand::Stop(args)) => {
             let options = cluster_options(&args);
             let stopped = tokio::task::spawn_blocking(move || Cluster::open(&options)?.release()).await??;
@@ -137,6 +138,18 @@ fn web_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
 }
 
 /// `diaba export`: a layer through GDAL (or verified addresses as a plain CSV table).
+async fn extract(args: crate::args::ExtractArgs) -> anyhow::Result<()> {
+    use diaba_register::extract::Variant;
+    let store = open_migrated(&args.db, 2).await?;
+    let variant = if args.public { Variant::Public } else { Variant::Office };
+    let pdf = diaba_register::extract::parcel_extract(&store, &args.parcel_id, variant, None).await;
+    store.close().await?;
+    let pdf = pdf?;
+    std::fs::write(&args.out, &pdf.bytes).with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!("{} written ({} bytes)", args.out.display(), pdf.bytes.len());
+    Ok(())
+}
+
 async fn export(args: crate::args::ExportArgs) -> anyhow::Result<()> {
     use crate::args::ExportFormat;
     let store = open_migrated(&args.db, 2).await?;

@@ -2,7 +2,7 @@
 //! table (continued on further pages for long outlines), the footer and the watermark.
 
 use crate::drawing::{Frame, MapTransform};
-use crate::{Error, Extract, Fonts, Vertex, vertices, vn_number};
+use crate::{Error, Extract, Fonts, Vertex, vertices, vn_centimetres, vn_number};
 use printpdf::path::{PaintMode, WindingOrder};
 use printpdf::{
     Color, IndirectFontRef, Line, Mm, PdfDocument, PdfDocumentReference, PdfLayerReference, Point, Polygon, Pt, Rgb,
@@ -187,15 +187,16 @@ fn drawing(page: &Page<'_>, extract: &Extract, map: &MapTransform) {
 
 /// Point numbers at the vertices and each edge's length at its middle.
 fn edge_lengths(page: &Page<'_>, extract: &Extract, map: &MapTransform) {
-    let mut number = 0;
+    // The same rows as the table, so the drawing and the table print the same lengths.
+    let mut rows = vertices(&extract.outline).into_iter();
     for ring in &extract.outline {
         let points = ring.split_last().map_or(ring.as_slice(), |(_, rest)| rest);
         for (i, p) in points.iter().enumerate() {
-            number += 1;
+            let Some(row) = rows.next() else { return };
+            let number = row.number;
             let next = points[(i + 1) % points.len()];
             let (a, b) = (map.page(*p), map.page(next));
-            let length = (next[0] - p[0]).hypot(next[1] - p[1]);
-            let label = vn_number(length, 2);
+            let label = vn_centimetres(row.edge_cm);
             // Where the edge is drawn shorter than its label, the labels would pile up: the
             // table below carries every point and edge.
             if (b[0] - a[0]).hypot(b[1] - a[1]) < text_width(&label, 6.0) {
@@ -266,8 +267,7 @@ fn table<'r>(page: &Page<'_>, rows: &'r [Vertex], top: f64, per_block: usize) ->
         let (now, later) = rest.split_at(rest.len().min(per_block));
         for (i, row) in now.iter().enumerate() {
             let y = top - (i + 1) as f64 * ROW_HEIGHT;
-            let cells =
-                [row.number.to_string(), vn_number(row.x, 2), vn_number(row.y, 2), vn_number(row.edge_to_next, 2)];
+            let cells = [row.number.to_string(), vn_number(row.x, 2), vn_number(row.y, 2), vn_centimetres(row.edge_cm)];
             for (cell, column) in cells.iter().zip(COLUMNS) {
                 page.text(cell, 8.0, [left + column, y], false);
             }
@@ -283,11 +283,11 @@ fn footer(page: &Page<'_>, extract: &Extract, number: usize) {
         page.text("Dữ liệu tổng hợp (synthetic): không có giá trị pháp lý.", 8.0, [MARGIN, 14.5], true);
         page.layer.set_fill_color(grey(0.0));
     }
-    let perimeter: f64 = vertices(&extract.outline).iter().map(|v| v.edge_to_next).sum();
+    let perimeter_cm: i64 = vertices(&extract.outline).iter().map(|v| v.edge_cm).sum();
     page.text(
         &format!(
             "Chu vi: {} m.  Ngày trích lục: {}.  Trang {number}.  diaba — địa bạ số Cần Thơ",
-            vn_number(perimeter, 2),
+            vn_centimetres(perimeter_cm),
             extract.issued_on.format("%d/%m/%Y")
         ),
         8.0,

@@ -76,6 +76,10 @@ pub struct Vertex {
     pub y: f64,
     /// Length of the edge to the next point of its ring, m.
     pub edge_to_next: f64,
+    /// That length as printed, in centimetres: rounded so the printed edges add up to the
+    /// perimeter rounded to the centimetre (largest remainders take the spare centimetres),
+    /// each within 1 cm of the true length.
+    pub edge_cm: i64,
 }
 
 /// The vertex table of an outline: each ring's points once (not the closing repeat), with
@@ -89,15 +93,34 @@ pub fn vertices(outline: &[Vec<[f64; 2]>]) -> Vec<Vertex> {
         };
         for (i, p) in points.iter().enumerate() {
             let next = points[(i + 1) % points.len()];
-            rows.push(Vertex {
-                number: rows.len() + 1,
-                x: p[1],
-                y: p[0],
-                edge_to_next: (next[0] - p[0]).hypot(next[1] - p[1]),
-            });
+            let edge_to_next = (next[0] - p[0]).hypot(next[1] - p[1]);
+            rows.push(Vertex { number: rows.len() + 1, x: p[1], y: p[0], edge_to_next, edge_cm: 0 });
         }
     }
+    apportion_centimetres(&mut rows);
     rows
+}
+
+/// Rounds each edge to the centimetre so that together they make the perimeter rounded to
+/// the centimetre (the largest-remainder method).
+#[allow(clippy::cast_possible_truncation)] // lengths of parcels: far below i64::MAX cm
+fn apportion_centimetres(rows: &mut [Vertex]) {
+    let total = (rows.iter().map(|r| r.edge_to_next).sum::<f64>() * 100.0).round() as i64;
+    for row in rows.iter_mut() {
+        row.edge_cm = (row.edge_to_next * 100.0).floor() as i64;
+    }
+    let spare = total - rows.iter().map(|r| r.edge_cm).sum::<i64>();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    let remainder = |r: &Vertex| r.edge_to_next * 100.0 - r.edge_cm as f64;
+    order.sort_by(|a, b| remainder(&rows[*b]).total_cmp(&remainder(&rows[*a])));
+    for i in order.into_iter().take(usize::try_from(spare).unwrap_or(0)) {
+        rows[i].edge_cm += 1;
+    }
+}
+
+/// Centimetres as printed: `1234` → "12,34".
+pub fn vn_centimetres(cm: i64) -> String {
+    format!("{},{:02}", cm / 100, cm % 100)
 }
 
 /// The fonts an extract is set in: TrueType files with Vietnamese coverage.
@@ -167,5 +190,18 @@ mod tests {
         let edges: Vec<f64> = rows.iter().map(|r| r.edge_to_next).collect();
         assert_eq!(edges, [10.0, 20.0, 10.0, 20.0]);
         assert_eq!(rows[3].number, 4);
+        assert_eq!(rows.iter().map(|r| r.edge_cm).collect::<Vec<_>>(), [1000, 2000, 1000, 2000]);
+    }
+
+    #[test]
+    fn printed_edges_add_up_to_the_perimeter_each_within_a_centimetre() {
+        // Seven edges of 1.004 m: rounded one by one they would print 7,00 for 7,03.
+        let ring: Vec<[f64; 2]> = (0..8).map(|i| [f64::from(i) * 1.004, 0.0]).collect();
+        let rows = vertices(&[ring]);
+        let perimeter: f64 = rows.iter().map(|r| r.edge_to_next).sum();
+        assert_eq!(rows.iter().map(|r| r.edge_cm).sum::<i64>(), (perimeter * 100.0).round() as i64);
+        for r in &rows {
+            assert!((r.edge_cm as f64 / 100.0 - r.edge_to_next).abs() < 0.01, "{r:?}");
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! parcel and names are synthetic.
 #![allow(clippy::unwrap_used)]
 
-use diaba_extract::{DEBIAN_FONT_DIR, Extract, Fonts, Neighbour, render, vertices, vn_number};
+use diaba_extract::{DEBIAN_FONT_DIR, Extract, Fonts, Neighbour, render, vertices, vn_centimetres, vn_number};
 use std::process::Command;
 
 fn lot(e: f64, n: f64, w: f64, h: f64) -> Vec<Vec<[f64; 2]>> {
@@ -78,12 +78,12 @@ fn every_vertex_and_the_vietnamese_text_read_back_from_the_pdf() {
             row.number,
             vn_number(row.x, 2),
             vn_number(row.y, 2),
-            vn_number(row.edge_to_next, 2)
+            vn_centimetres(row.edge_cm)
         );
         let found = text.lines().any(|l| {
             let cells: Vec<&str> = l.split_whitespace().collect();
             cells.windows(4).any(|w| {
-                w == [row.number.to_string(), vn_number(row.x, 2), vn_number(row.y, 2), vn_number(row.edge_to_next, 2)]
+                w == [row.number.to_string(), vn_number(row.x, 2), vn_number(row.y, 2), vn_centimetres(row.edge_cm)]
             })
         });
         assert!(found, "vertex row {line} not in:\n{text}");

@@ -16,6 +16,7 @@ pub mod addresses;
 mod at;
 mod error;
 mod export;
+pub mod extract;
 mod features;
 pub mod flood;
 pub mod lookup;

@@ -104,3 +104,18 @@ impl Store {
         Ok(Some(answer))
     }
 }
+
+impl Store {
+    /// The name of ward `code` in the era beginning `era` (codes were reused in 2025).
+    pub async fn ward_name(&self, code: &str, era: chrono::NaiveDate) -> Result<Option<String>> {
+        sqlx::query_scalar(
+            "SELECT name FROM admin_unit WHERE code = $1 AND level = 'ward' AND coalesce(valid_from, '-infinity') <= $2 \
+             ORDER BY valid_from DESC NULLS LAST LIMIT 1",
+        )
+        .bind(code)
+        .bind(era)
+        .fetch_optional(self.pool())
+        .await
+        .query("ward name")
+    }
+}

@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use diaba_register::extract::Variant;
 use diaba_register::parcels::{MergeInput, ParcelInput, ParcelSearch, ParcelView, ParcelsFound, SplitInput};
 use serde::Deserialize;
 
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/parcels/{id}/history", get(history))
         .route("/v1/parcels/{id}/lineage", get(lineage))
         .route("/v1/parcels/{id}/split", post(split))
+        .route("/v1/parcels/{id}/extract.pdf", get(extract))
 }
 
 /// The record with its version as ETag (and its place, when it was just created).
@@ -114,4 +116,18 @@ async fn split(
 async fn merge(State(state): State<AppState>, auth: Auth, Json(body): Json<MergeInput>) -> Result<Response, ApiError> {
     let child = state.register.merge_parcels(body, auth.caller()).await?;
     Ok(with_etag(StatusCode::CREATED, &child))
+}
+
+/// The parcel extract (trích lục) as PDF: holders only in the variant for registrars of the
+/// parcel's ward, which no shared cache may keep.
+async fn extract(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let pdf = state.register.parcel_extract(&id, Variant::AsEntitled, auth.caller()).await?;
+    let disposition = format!("inline; filename=\"{}\"", pdf.file_name);
+    let cache = if pdf.with_holders { "private, no-store" } else { "public, max-age=60" };
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/pdf")),
+        (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).expect("ascii file name")),
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+    ];
+    Ok((headers, pdf.bytes).into_response())
 }

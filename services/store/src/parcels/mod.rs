@@ -4,9 +4,12 @@
 //! log. Concurrency is optimistic: the caller names the version it edited (ETag), the
 //! parcel row is locked, and a different live version means 412, so no update is lost.
 
+mod drawing;
 mod lineage;
 mod read;
 mod write;
+
+pub use drawing::{NeighbourDrawing, ParcelDrawing};
 
 pub(crate) use write::lock_ward;
 
