@@ -208,7 +208,7 @@ $$;
 CREATE FUNCTION parcel_holders(parcel bigint, until timestamptz) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                'party_id', r.party_id, 'kind', pa.kind, 'name', pv.name, 'id_number', pv.personal_id,
-               'date_of_birth', pv.date_of_birth, 'org_number', pv.org_number,
+               'date_of_birth', pv.date_of_birth, 'org_number', pv.org_number, 'address', pv.address,
                'share', r.share_num || '/' || r.share_den, 'right_type', r.right_type, 'origin', r.origin,
                'term', r.term, 'expires_on', r.expires_on, 'certificate', c.serial,
                'synthetic', CASE WHEN pa.synthetic THEN true END)) ORDER BY r.id)

@@ -199,6 +199,10 @@ impl World {
             ("GET", "/v1/parcels/{id}/rights") => (format!("/v1/parcels/{id}/rights"), None, none),
             ("GET", "/v1/parties") => (format!("/v1/parties?name=nguyen&ward={IN}"), None, none),
             ("GET", "/v1/parties/{id}") => (format!("/v1/parties/{}", self.party), None, none),
+            ("GET", "/v1/parties/{id}/verification") => {
+                (format!("/v1/parties/{}/verification", self.party), None, none)
+            }
+            ("GET", "/v1/population/{personal_id}") => (format!("/v1/population/092085004711?ward={IN}"), None, none),
             ("GET", "/v1/certificates/{serial}") => (format!("/v1/certificates/{}", self.serial), None, none),
             ("POST", "/v1/certificates/{serial}/endorsements") => (
                 format!("/v1/certificates/{}/endorsements", self.serial),
@@ -288,6 +292,8 @@ fn allowed_status(endpoint: &Endpoint, caller: Caller) -> Vec<u16> {
         ("POST", "/v1/parcels/merge") => vec![412],
         ("POST", "/v1/addresses/submissions/{id}/{decision}") => vec![412],
         ("POST", "/v1/certificates/{serial}/endorsements") => vec![412],
+        // The test's population register is empty.
+        ("GET", "/v1/population/{personal_id}") => vec![404],
         ("POST", "/v1/addresses/submissions") => vec![201],
         ("GET", "/tiles/{layer}/{z}/{x}/{y}") => vec![200, 204],
         _ if caller == Caller::UnknownToken => vec![401],

@@ -217,3 +217,85 @@ async fn the_parts_of_a_split_are_held_by_the_parents_holders_and_the_parents_ri
     let (_, rights) = r.get(&format!("/v1/parcels/{parent_id}/rights"), Some(&r.registrar)).await;
     assert_eq!(rights["rights"], json!([]), "a retired parcel holds no rights now: {rights}");
 }
+
+fn diaba(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_diaba")).args(args).env("DIABA_LOG", "warn").output().unwrap()
+}
+
+#[tokio::test]
+async fn parties_are_checked_against_the_offices_population_register_and_mismatches_shown_not_fixed() {
+    let r = Registry::start().await;
+    let parcel = r.some_parcel("31135").await;
+    let id = parcel["id"].as_i64().unwrap();
+    let holder = parcel["owners"][0].clone();
+    let (name, personal_id, born) = (
+        holder["name"].as_str().unwrap().to_owned(),
+        holder["id_number"].as_str().unwrap().to_owned(),
+        holder["date_of_birth"].as_str().unwrap().to_owned(),
+    );
+    // A synthetic register extract: the demo holder as the land register has them, and a
+    // second person whose name the register spells with all its diacritics.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dan-cu.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "so_dinh_danh,ho_ten,ngay_sinh,thuong_tru,trang_thai\n\
+             {personal_id},{name},{born},\"Ninh Kiều, Cần Thơ (synthetic)\",còn hạn\n\
+             {SYNTHETIC_ID},Lê Thị Hoa (synthetic),02/04/1985,\"Cái Răng, Cần Thơ (synthetic)\",hết hạn\n"
+        ),
+    )
+    .unwrap();
+    let file_arg = file.to_str().unwrap().to_owned();
+    let out = diaba(&["population", "import", &file_arg, "--synthetic", "--database-url", &r.db.url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A bad extract: every problem reported, nothing replaced.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "personal_id,full_name\n999085004711,A (synthetic)\n092085004799,\n").unwrap();
+    let out = diaba(&["population", "import", bad.to_str().unwrap(), "--database-url", &r.db.url]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("line 2") && stderr.contains("line 3"), "{stderr}");
+    let mut conn = r.db.connect().await;
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM population_record").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(kept, 2, "the earlier extract is still loaded");
+
+    // The demo holder agrees with the register.
+    let party = holder["party_id"].as_i64().unwrap();
+    let (status, checked) = r.get(&format!("/v1/parties/{party}/verification"), Some(&r.registrar)).await;
+    assert_eq!(status, 200, "{checked}");
+    assert_eq!(checked["found"], true);
+    assert_eq!(checked["mismatches"], json!([]), "{checked}");
+
+    // A holder entered without one diacritic: shown as a mismatch, the party left as entered.
+    let owners =
+        json!([{ "name": "Lê Thi Hoa (synthetic)", "id_number": SYNTHETIC_ID, "date_of_birth": "1985-04-02" }]);
+    let (status, patched) = patch_owners(&r, id, parcel["version"].as_i64().unwrap(), owners).await;
+    assert_eq!(status, 200, "{patched}");
+    let other = patched["owners"][0]["party_id"].as_i64().unwrap();
+    let (status, checked) = r.get(&format!("/v1/parties/{other}/verification"), Some(&r.registrar)).await;
+    assert_eq!(status, 200, "{checked}");
+    let fields: Vec<&str> =
+        checked["mismatches"].as_array().unwrap().iter().map(|m| m["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["full_name", "card_status"], "{checked}");
+    assert_eq!(checked["mismatches"][0]["register"], "Lê Thị Hoa (synthetic)");
+    let (_, party_now) = r.get(&format!("/v1/parties/{other}"), Some(&r.registrar)).await;
+    assert_eq!(party_now["name"], "Lê Thi Hoa (synthetic)", "never corrected silently");
+    let (status, _) = r.get(&format!("/v1/parties/{other}/verification"), Some(&r.other_registrar)).await;
+    assert_eq!(status, 403);
+
+    // Pre-filling: the register's record, for a ward of the caller's; every lookup logged.
+    let (status, resident) = r.get(&format!("/v1/population/{SYNTHETIC_ID}?ward=31135"), Some(&r.registrar)).await;
+    assert_eq!(status, 200, "{resident}");
+    assert_eq!(resident["full_name"], "Lê Thị Hoa (synthetic)");
+    assert_eq!(resident["card_status"], "expired");
+    let (status, _) = r.get(&format!("/v1/population/{SYNTHETIC_ID}?ward=31135"), Some(&r.other_registrar)).await;
+    assert_eq!(status, 403);
+    let (status, _) = r.get("/v1/population/092085004799?ward=31135", Some(&r.registrar)).await;
+    assert_eq!(status, 404);
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'population.lookup'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(logged, 4, "two verifications and two lookups that reached the register");
+}

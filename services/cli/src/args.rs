@@ -52,6 +52,25 @@ pub enum Command {
     /// Write a parcel's extract (trích lục thửa đất) as an A4 PDF, holders included (the
     /// office's copy) unless --public.
     Extract(ExtractArgs),
+    /// The office's copy of the population register, which parties are checked against.
+    #[command(subcommand)]
+    Population(PopulationCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PopulationCommand {
+    /// Load a population-register extract (CSV: personal_id/so_dinh_danh, full_name/ho_ten,
+    /// date_of_birth/ngay_sinh, permanent_address/thuong_tru, card_status/trang_thai) in
+    /// place of the last one; all rows or none, every problem reported.
+    Import {
+        /// The CSV file (UTF-8, header row).
+        file: PathBuf,
+        /// The file is a synthetic register (tests, demos).
+        #[arg(long)]
+        synthetic: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -66,6 +66,15 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Bake(args) => bake(args).await,
         Command::Export(args) => export(args).await,
         Command::Extract(args) => extract(args).await,
+        Command::Population(crate::args::PopulationCommand::Import { file, synthetic, db }) => {
+            let csv = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let store = open_migrated(&db, 2).await?;
+            let loaded = diaba_register::population::import_population(&store, &csv, synthetic).await;
+            store.close().await?;
+            let loaded = loaded?;
+            eprintln!("{} residents loaded (batch {})", loaded.loaded, loaded.batch);
+            Ok(())
+        }
         Command::Db(DbCommand::Stop(args)) => {
             let options = cluster_options(&args);
             let stopped = tokio::task::spawn_blocking(move || Cluster::open(&options)?.release()).await??;

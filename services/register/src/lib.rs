@@ -23,6 +23,7 @@ pub mod lookup;
 mod page;
 pub mod parcels;
 pub mod parties;
+pub mod population;
 mod search;
 mod seed;
 mod sync;
@@ -111,6 +112,8 @@ pub struct Register {
     /// Flood exposures (aggregates over every parcel and household of a zone or ward),
     /// kept until a change of parcels, addresses or zones arrives from the feed.
     exposures: moka::sync::Cache<String, std::sync::Arc<serde_json::Value>>,
+    /// Where personal IDs are checked (the office's loaded copy unless told otherwise).
+    population: Arc<dyn population::PopulationRegister>,
 }
 
 impl Register {
@@ -124,7 +127,8 @@ impl Register {
         let read_permits = tokio::sync::Semaphore::new(limits.read_concurrency.max(1));
         let exposures = moka::sync::Cache::new(EXPOSURES_KEPT);
         let heavy_permits = tokio::sync::Semaphore::new(HEAVY_READS);
-        Self { store, index, limits, postcodes, search_permits, read_permits, heavy_permits, exposures }
+        let population = Arc::new(population::OfficeCopy::new(store.clone()));
+        Self { store, index, limits, postcodes, search_permits, read_permits, heavy_permits, exposures, population }
     }
 
     /// A turn to read from the database: at most [`Limits::read_concurrency`] at once, the

@@ -20,6 +20,7 @@ mod layers;
 pub mod ogc;
 pub mod parcels;
 pub mod parties;
+pub mod population;
 mod seed;
 pub use flood::{LandUseCount, LevelSummary, NewFloodZone};
 mod store;

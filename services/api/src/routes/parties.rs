@@ -17,6 +17,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/parties", get(find))
         .route("/v1/parties/{id}", get(one))
+        .route("/v1/parties/{id}/verification", get(verification))
+        .route("/v1/population/{personal_id}", get(resident))
         .route("/v1/parcels/{id}/rights", get(rights))
         .route("/v1/certificates/{serial}", get(certificate))
         .route("/v1/certificates/{serial}/endorsements", post(endorse))
@@ -28,6 +30,27 @@ async fn find(State(state): State<AppState>, auth: Auth, Query(q): Query<PartySe
 
 async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     Ok(axum::Json(state.register.party(&id, auth.caller()).await?).into_response())
+}
+
+async fn verification(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(axum::Json(state.register.verify_party(&id, auth.caller()).await?).into_response())
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct WardQuery {
+    ward: Option<String>,
+}
+
+async fn resident(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<WardQuery>,
+) -> Result<Response, ApiError> {
+    let resident = state.register.resident(&id, q.ward.as_deref(), auth.caller()).await?;
+    let mut response = axum::Json(resident).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(response)
 }
 
 async fn rights(
