@@ -447,3 +447,65 @@ async fn an_imported_parcel_reaching_into_another_ward_is_refused_with_the_area_
     assert!(stderr.contains("rejected feature 0") && stderr.contains("outside ward 31135"), "{stderr}");
     assert!(!stderr.contains("rejected feature 1"), "the lot inside its ward is fine: {stderr}");
 }
+
+#[tokio::test]
+async fn holder_columns_become_parties_and_rights_and_a_bad_personal_id_is_reported_per_feature() {
+    let db = fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let centre = Vn2000::can_tho().unwrap().to_vn2000(LonLat::new(105.783, 10.033).unwrap()).unwrap();
+    let (x0, y0) = (centre.easting().round(), centre.northing().round());
+    // Holders as office files carry them: names, IDs and shares separated by ";" (synthetic).
+    let parcel = |number: u32, x: f64, holders: &str, ids: &str, shares: &str| {
+        let ring = [[x, y0], [x + 20.0, y0], [x + 20.0, y0 + 20.0], [x, y0 + 20.0], [x, y0]];
+        json!({ "type": "Feature", "properties": { "MaXa": "31135", "SoHieuToBanDo": 78, "SoThuTuThua": number, "LoaiDat": "ODT",
+                                                   "ChuSuDung": holders, "SoCCCD": ids, "TyLeSoHuu": shares },
+                "geometry": { "type": "Polygon", "coordinates": [ring] } })
+    };
+    let file = dir.path().join("holders.geojson");
+    std::fs::write(
+        &file,
+        collection(
+            vec![
+                parcel(
+                    1,
+                    x0,
+                    "Phạm Văn Lâm (synthetic); Phạm Thị Mai (synthetic)",
+                    "092080001234; 092185005678",
+                    "1/2; 1/2",
+                ),
+                parcel(2, x0 + 40.0, "Phạm Văn Lâm (synthetic)", "092080001234", ""),
+                parcel(3, x0 + 80.0, "Người Sai Số (synthetic)", "999080001234", ""),
+                parcel(4, x0 + 120.0, "Hai Người (synthetic); Ba Người (synthetic)", "", "1/2; 1/3"),
+            ],
+            Some("urn:ogc:def:crs:EPSG::5897"),
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = diaba(&["import", file.to_str().unwrap(), "--layer", "parcels", "--database-url", &db.url]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("rejected feature 2: holders:") && err.contains("province"), "{err}");
+    assert!(err.contains("rejected feature 3: holders:") && err.contains("sum to 1"), "{err}");
+    let (ok, out, err) =
+        diaba(&["import", file.to_str().unwrap(), "--layer", "parcels", "--partial", "--database-url", &db.url]);
+    assert!(ok, "{err}");
+    assert!(out.contains("2 parcels imported"), "{out}");
+    let mut conn = db.connect().await;
+    let rights: Vec<(i32, String, String, String)> = sqlx::query_as(
+        "SELECT v.number, pv.name, coalesce(pv.personal_id, ''), r.share_num || '/' || r.share_den \
+         FROM land_right r JOIN parcel_version v ON v.parcel_id = r.parcel_id \
+         JOIN party_version pv ON pv.party_id = r.party_id WHERE r.valid_to IS NULL ORDER BY v.number, r.id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let expected = [
+        (1, "Phạm Văn Lâm (synthetic)", "092080001234", "1/2"),
+        (1, "Phạm Thị Mai (synthetic)", "092185005678", "1/2"),
+        (2, "Phạm Văn Lâm (synthetic)", "092080001234", "1/1"),
+    ];
+    let got: Vec<(i32, &str, &str, &str)> =
+        rights.iter().map(|(n, a, b, c)| (*n, a.as_str(), b.as_str(), c.as_str())).collect();
+    assert_eq!(got, expected);
+    let parties: i64 = sqlx::query_scalar("SELECT count(*) FROM party").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(parties, 2, "one party per personal ID, however many parcels they hold");
+}

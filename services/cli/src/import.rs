@@ -200,6 +200,7 @@ async fn parcels(args: &ImportArgs, report: &mut Report) -> anyhow::Result<()> {
             address_text: p.address_text,
             vn2000: p.geometry.vn2000.geometry().clone(),
             lonlat: p.geometry.lonlat,
+            owners: p.owners,
         });
     }
     if !report.rejected.is_empty() && !args.partial {

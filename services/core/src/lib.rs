@@ -26,7 +26,7 @@ mod layer;
 pub mod olc;
 pub mod parcel;
 mod parcel_id;
-mod party;
+pub mod party;
 pub mod spatial;
 mod text;
 mod time;

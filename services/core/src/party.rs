@@ -321,6 +321,68 @@ impl fmt::Display for CertificateSerial {
     }
 }
 
+/// Checks an owners list as submitted with a parcel (`[{name, kind?, id_number?,
+/// date_of_birth?, share?}]`), before it becomes parties and rights: a name for each, a
+/// personal ID that is structurally valid and agrees with the date of birth (a 9-digit
+/// number is an old identity card, kept as history), and shares, when given, for every
+/// holder and summing to one.
+pub fn check_owners(owners: &serde_json::Value) -> std::result::Result<(), String> {
+    let bad = |detail: String| detail;
+    let list = match owners {
+        serde_json::Value::Null => return Ok(()),
+        serde_json::Value::Array(list) => list,
+        _ => {
+            return Err(bad(
+                "owners is a list of holders: [{\"name\": …, \"id_number\": …, \"share\": \"1/2\"}]".into()
+            ));
+        }
+    };
+    let mut shares = Vec::new();
+    for (i, holder) in list.iter().enumerate() {
+        let name = holder.get("name").and_then(|n| n.as_str()).map(str::trim).unwrap_or_default();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(bad(format!("holder {i}: a name of 1 to 200 characters")));
+        }
+        if let Some(kind) = holder.get("kind")
+            && !matches!(kind.as_str(), Some("person" | "organisation"))
+        {
+            return Err(bad(format!("holder {i}: kind is person or organisation, got {kind}")));
+        }
+        let born = match holder.get("date_of_birth") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(date) => Some(
+                date.as_str()
+                    .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .ok_or_else(|| bad(format!("holder {i}: date_of_birth is YYYY-MM-DD, got {date}")))?,
+            ),
+        };
+        if let Some(id) = holder.get("id_number") {
+            let id = id.as_str().ok_or_else(|| bad(format!("holder {i}: id_number is text")))?;
+            let old_card = id.len() == 9 && id.bytes().all(|b| b.is_ascii_digit());
+            if !old_card {
+                let parsed = match born {
+                    Some(born) => PersonalId::parse_for(id, born),
+                    None => PersonalId::parse(id),
+                };
+                parsed.map_err(|e| bad(format!("holder {i} ({name}): {e}")))?;
+            }
+        }
+        if let Some(share) = holder.get("share") {
+            let share: Share = serde_json::from_value(share.clone())
+                .map_err(|e| bad(format!("holder {i}: share is a fraction like \"1/2\": {e}")))?;
+            shares.push(share);
+        }
+    }
+    if !shares.is_empty() && (shares.len() != list.len() || !Share::sums_to_one(&shares)) {
+        return Err(bad(format!(
+            "the holders' shares must be given for all {} and sum to 1, got {}",
+            list.len(),
+            shares.iter().map(ToString::to_string).collect::<Vec<_>>().join(" + ")
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

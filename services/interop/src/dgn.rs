@@ -67,6 +67,8 @@ pub(crate) fn read_outlines(
                     area: None,
                     national_id: None,
                     address_text: None,
+                    // A drawing names no holders.
+                    owners: None,
                     shape: Shape::Wkb(wkb(outline)),
                 },
             )),

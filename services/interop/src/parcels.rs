@@ -33,6 +33,9 @@ pub struct ImportedParcel {
     pub address_text: Option<String>,
     /// Validated geometry, both CRSs.
     pub geometry: ParcelGeometry,
+    /// Holders from the file's holder columns, as the API takes them (`[{name, id_number?,
+    /// share?}]`), checked as the API checks them.
+    pub owners: Option<serde_json::Value>,
 }
 
 /// The outcome of reading a parcel file.
@@ -50,7 +53,7 @@ pub struct ParcelImport {
 
 /// Attributes and the field names offices use for them, first match wins: diaba's own
 /// export names, then the Vietnamese cadastral names (MaXa, SoHieuToBanDo …).
-pub const PARCEL_FIELDS: [FieldNames; 8] = [
+pub const PARCEL_FIELDS: [FieldNames; 11] = [
     ("ward", &["ward_code", "MaXa", "ma_xa", "MAXA"]),
     ("sheet", &["sheet", "SoHieuToBanDo", "SoTo", "so_to", "SHBANDO"]),
     ("number", &["number", "SoThuTuThua", "SoThua", "so_thua", "SOTHUTUTHUA"]),
@@ -58,6 +61,11 @@ pub const PARCEL_FIELDS: [FieldNames; 8] = [
     ("area", &["legal_area_m2", "legal_area", "DienTich", "dien_tich", "DIENTICH"]),
     ("national_id", &["national_id", "national_i", "MaThuaQuocGia"]),
     ("address", &["address_text", "address_te", "DiaChi", "dia_chi"]),
+    // Holders (người sử dụng đất): several in one field are separated by ";", their IDs and
+    // shares in the same order.
+    ("holder", &["holder", "holder_name", "ChuSuDung", "TenChu", "chu_su_dung", "TENCHU"]),
+    ("holder_id", &["holder_id", "personal_id", "SoDinhDanh", "SoCCCD", "CCCD", "so_dinh_danh", "SOCCCD"]),
+    ("holder_share", &["holder_share", "holder_sha", "TyLeSoHuu", "ty_le", "TYLE"]),
     // Coordinate tables: the order of a corner along the outline.
     ("order", &["order", "STT", "ThuTu", "SoHieuDiem", "Diem", "point"]),
 ];
@@ -258,8 +266,49 @@ fn read_attributes(
         area,
         national_id: text("national_id"),
         address_text: text("address"),
+        owners: holders(text("holder"), text("holder_id"), text("holder_share"))?,
         shape,
     })
+}
+
+/// The holders a feature names: names, IDs and shares, each list separated by ";" and in
+/// the same order.
+fn holders(
+    names: Option<String>,
+    ids: Option<String>,
+    shares: Option<String>,
+) -> Result<Option<serde_json::Value>, String> {
+    let split = |list: &Option<String>| -> Vec<String> {
+        list.as_deref().map(|l| l.split(';').map(|v| v.trim().to_owned()).collect()).unwrap_or_default()
+    };
+    let (names, ids, shares) = (split(&names), split(&ids), split(&shares));
+    if names.is_empty() {
+        return if ids.is_empty() && shares.is_empty() {
+            Ok(None)
+        } else {
+            Err("holder IDs or shares without holder names".into())
+        };
+    }
+    for (what, list) in [("IDs", &ids), ("shares", &shares)] {
+        if !list.is_empty() && list.len() != names.len() {
+            return Err(format!("{} holder names but {} holder {what}", names.len(), list.len()));
+        }
+    }
+    let list = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut holder = serde_json::json!({ "name": name });
+            if let Some(id) = ids.get(i).filter(|id| !id.is_empty()) {
+                holder["id_number"] = serde_json::json!(id);
+            }
+            if let Some(share) = shares.get(i).filter(|s| !s.is_empty()) {
+                holder["share"] = serde_json::json!(share);
+            }
+            holder
+        })
+        .collect();
+    Ok(Some(serde_json::Value::Array(list)))
 }
 
 impl RawParcel {
@@ -270,6 +319,9 @@ impl RawParcel {
         let shape = self.shape.polygons().map_err(reject)?;
         let geometry = validate_shape(shape, crs, DEFAULT_MAX_VERTICES, vn2000)
             .map_err(|e| reject(format!("{}: {}", e.field, e.detail)))?;
+        if let Some(owners) = &self.owners {
+            diaba_core::party::check_owners(owners).map_err(|e| reject(format!("holders: {e}")))?;
+        }
         Ok(ImportedParcel {
             feature,
             ward_code: self.ward_code,
@@ -280,6 +332,7 @@ impl RawParcel {
             national_id: self.national_id,
             address_text: self.address_text,
             geometry,
+            owners: self.owners,
         })
     }
 }

@@ -10,6 +10,7 @@ pub(crate) struct RawParcel {
     pub(crate) area: Option<f64>,
     pub(crate) national_id: Option<String>,
     pub(crate) address_text: Option<String>,
+    pub(crate) owners: Option<serde_json::Value>,
     pub(crate) shape: Shape,
 }
 

@@ -44,6 +44,9 @@ fn holder_line(holder: &serde_json::Value) -> Option<String> {
     if let Some(share) = holder["share"].as_str().filter(|s| *s != "1/1") {
         line.push_str(&format!(", phần {share}"));
     }
+    if let Some(address) = holder["address"].as_str() {
+        line.push_str(&format!("; thường trú: {address}"));
+    }
     Some(line)
 }
 

@@ -34,6 +34,8 @@ pub struct ImportParcel {
     pub lonlat: MultiPolygon<f64>,
     /// VN-2000 legal outline.
     pub vn2000: MultiPolygon<f64>,
+    /// Holders (`[{name, id_number?, share?}]`), checked; they become parties and rights.
+    pub owners: Option<Value>,
 }
 
 /// What an import came to.
@@ -108,7 +110,7 @@ impl Store {
         sqlx::query(
             "CREATE TEMP TABLE import_parcel (feature bigint, national_id text, ward_code text, sheet int, number int, \
                land_use text, area float8, address_text text, geom geometry(MultiPolygon, 4326), \
-               geom_vn2000 geometry(MultiPolygon, 5897)) ON COMMIT DROP",
+               geom_vn2000 geometry(MultiPolygon, 5897), owners jsonb) ON COMMIT DROP",
         )
         .execute(&mut *tx)
         .await
@@ -129,6 +131,7 @@ impl Store {
                     p.address_text.clone().unwrap_or_else(|| NULL.into()),
                     ewkb_hex(4326, &p.lonlat),
                     ewkb_hex(5897, &p.vn2000),
+                    p.owners.as_ref().map_or_else(|| NULL.into(), Value::to_string),
                 ],
             );
             if (i + 1) % 2_000 == 0 || i + 1 == parcels.len() {
@@ -184,6 +187,17 @@ impl Store {
         .execute(&mut *tx)
         .await
         .query("imported land uses")?;
+        // The holders named in the file as parties and rights (the same function as the API's).
+        sqlx::query(
+            "WITH source AS (INSERT INTO admin_source (kind, number, file_ref) VALUES ('import', $1, $2) RETURNING id) \
+             SELECT rights_from_owners((SELECT coalesce(array_agg(id), '{}') FROM parcel_version \
+                                        WHERE import_batch = $1::uuid AND owners IS NOT NULL), (SELECT id FROM source))",
+        )
+        .bind(&batch)
+        .bind(source_file)
+        .execute(&mut *tx)
+        .await
+        .query("imported rights")?;
         audit_import(&mut tx, "parcel", report).await?;
         append_reload(&mut tx, Layer::Parcels).await?;
         tx.commit().await.query("commit parcel import")?;
