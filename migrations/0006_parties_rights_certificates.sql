@@ -136,7 +136,9 @@ BEGIN
     SELECT v.parcel_id, v.valid_from, v.valid_to, v.certificate_serial, o.ordinality AS n,
            count(*) OVER (PARTITION BY v.id) AS holders,
            o.value ->> 'name' AS name,
-           CASE WHEN o.value ->> 'kind' = 'organisation' THEN 'organisation' ELSE 'person' END AS kind,
+           CASE WHEN o.value ->> 'kind' IN ('organisation', 'household', 'group') THEN o.value ->> 'kind'
+                ELSE 'person' END AS kind,
+           o.value -> 'members' AS members,
            CASE WHEN personal_id_is_valid(o.value ->> 'id_number') THEN o.value ->> 'id_number' END AS personal_id,
            CASE WHEN o.value ? 'id_number' AND NOT personal_id_is_valid(o.value ->> 'id_number')
                 THEN ARRAY[o.value ->> 'id_number'] ELSE '{}' END AS other_ids,
@@ -175,6 +177,42 @@ BEGIN
     FROM new_party;
     UPDATE owner_row o SET party_id = p.id FROM new_party p WHERE o.party_id IS NULL AND p.key = o.key;
 
+    -- Members of households and groups, with their shares of it (equal when not given).
+    CREATE TEMP TABLE member_row ON COMMIT DROP AS
+    SELECT DISTINCT ON (o.party_id, m.ordinality) o.party_id AS group_id, o.valid_from, o.synthetic, m.ordinality AS n,
+           m.value ->> 'name' AS name,
+           CASE WHEN personal_id_is_valid(m.value ->> 'id_number') THEN m.value ->> 'id_number' END AS personal_id,
+           CASE WHEN m.value ->> 'date_of_birth' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
+                THEN (m.value ->> 'date_of_birth')::date END AS date_of_birth,
+           coalesce(CASE WHEN m.value ->> 'share' ~ '^[0-9]+/[0-9]+$' THEN split_part(m.value ->> 'share', '/', 1)::int END, 1)
+               AS share_num,
+           coalesce(CASE WHEN m.value ->> 'share' ~ '^[0-9]+/[0-9]+$' THEN split_part(m.value ->> 'share', '/', 2)::int END,
+                    jsonb_array_length(o.members)) AS share_den,
+           NULL::bigint AS party_id
+    FROM owner_row o
+    CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(o.members) = 'array' THEN o.members ELSE '[]' END)
+         WITH ORDINALITY m
+    WHERE o.kind IN ('household', 'group') AND jsonb_typeof(o.members) = 'array' AND m.value ->> 'name' IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM party_member pm WHERE pm.group_id = o.party_id)
+    ORDER BY o.party_id, m.ordinality, o.valid_from;
+    UPDATE member_row m SET party_id = pv.party_id
+    FROM party_version pv WHERE pv.valid_to IS NULL AND pv.personal_id = m.personal_id;
+    ALTER TABLE member_row ADD COLUMN key text;
+    UPDATE member_row SET key = coalesce(personal_id, 'member:' || group_id || ':' || n);
+    CREATE TEMP TABLE new_member ON COMMIT DROP AS
+    SELECT DISTINCT ON (key) key, synthetic, name, personal_id, date_of_birth, valid_from,
+           nextval(pg_get_serial_sequence('party', 'id')) AS id
+    FROM member_row WHERE party_id IS NULL ORDER BY key;
+    INSERT INTO party (id, kind, synthetic) SELECT id, 'person', synthetic FROM new_member;
+    INSERT INTO party_version (party_id, version, name, name_folded, date_of_birth, personal_id, valid_from, source_id, reason)
+    SELECT id, 1, name, lower(unaccent(name)), date_of_birth, personal_id, valid_from, source,
+           'a member of a household in the owners list of a parcel'
+    FROM new_member;
+    UPDATE member_row m SET party_id = n.id FROM new_member n WHERE m.party_id IS NULL AND n.key = m.key;
+    INSERT INTO party_member (group_id, member_id, share_num, share_den, valid_from)
+    SELECT DISTINCT ON (group_id, party_id) group_id, party_id, share_num, share_den, valid_from FROM member_row
+    ORDER BY group_id, party_id, valid_from;
+
     -- A certificate per serial. A serial is unique: when lists of parcels with different
     -- holders name the same one (the demo's random serials do), it covers the first.
     ALTER TABLE owner_row ADD COLUMN serial text;
@@ -197,7 +235,7 @@ BEGIN
     LEFT JOIN (certificate c JOIN certificate_parcel cp ON cp.certificate_id = c.id)
            ON c.serial = o.serial AND cp.parcel_id = o.parcel_id;
     GET DIAGNOSTICS made = ROW_COUNT;
-    DROP TABLE owner_row, new_party;
+    DROP TABLE owner_row, new_party, member_row, new_member;
     RETURN made;
 END
 $$;
@@ -211,7 +249,15 @@ CREATE FUNCTION parcel_holders(parcel bigint, until timestamptz) RETURNS jsonb L
                'date_of_birth', pv.date_of_birth, 'org_number', pv.org_number, 'address', pv.address,
                'share', r.share_num || '/' || r.share_den, 'right_type', r.right_type, 'origin', r.origin,
                'term', r.term, 'expires_on', r.expires_on, 'certificate', c.serial,
-               'synthetic', CASE WHEN pa.synthetic THEN true END)) ORDER BY r.id)
+               'synthetic', CASE WHEN pa.synthetic THEN true END,
+               'members', (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                               'party_id', m.member_id, 'name', mv.name, 'id_number', mv.personal_id,
+                               'date_of_birth', mv.date_of_birth, 'share', m.share_num || '/' || m.share_den))
+                               ORDER BY m.member_id)
+                           FROM party_member m
+                           JOIN party_version mv ON mv.party_id = m.member_id AND mv.valid_to IS NULL
+                           WHERE m.group_id = r.party_id AND m.valid_from <= at.t
+                             AND (m.valid_to IS NULL OR m.valid_to > at.t)))) ORDER BY r.id)
     FROM (SELECT coalesce(until - interval '1 microsecond', now()) AS t) at
     JOIN land_right r ON r.parcel_id = parcel AND r.valid_from <= at.t AND (r.valid_to IS NULL OR r.valid_to > at.t)
     JOIN party pa ON pa.id = r.party_id

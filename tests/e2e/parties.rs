@@ -299,3 +299,38 @@ async fn parties_are_checked_against_the_offices_population_register_and_mismatc
         .unwrap();
     assert_eq!(logged, 4, "two verifications and two lookups that reached the register");
 }
+
+#[tokio::test]
+async fn a_household_holds_a_parcel_with_its_members_shares_and_its_members_see_it_as_theirs() {
+    let r = Registry::start().await;
+    let parcel = r.some_parcel("31135").await;
+    let id = parcel["id"].as_i64().unwrap();
+    let owners = json!([{ "name": "Hộ ông Phạm Văn Lâm (synthetic)", "kind": "household", "members": [
+        { "name": "Phạm Văn Lâm (synthetic)", "id_number": "092080001234", "share": "1/2" },
+        { "name": "Phạm Thị Mai (synthetic)", "id_number": "092185005678", "share": "1/2" }] }]);
+    let (status, patched) = patch_owners(&r, id, parcel["version"].as_i64().unwrap(), owners).await;
+    assert_eq!(status, 200, "{patched}");
+    let holder = &patched["owners"][0];
+    assert_eq!(holder["kind"], "household", "{patched}");
+    let members: Vec<&str> =
+        holder["members"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(members, ["Phạm Văn Lâm (synthetic)", "Phạm Thị Mai (synthetic)"]);
+    assert_eq!(holder["members"][1]["share"], "1/2");
+
+    let household = holder["party_id"].as_i64().unwrap();
+    let (status, party) = r.get(&format!("/v1/parties/{household}"), Some(&r.registrar)).await;
+    assert_eq!(status, 200, "{party}");
+    assert_eq!(party["members"].as_array().unwrap().len(), 2, "{party}");
+    // A member finds the household's parcel among their rights, by personal ID.
+    let (_, found) = r.get("/v1/parties?personal_id=092185005678", Some(&r.registrar)).await;
+    let member = found[0]["id"].as_i64().unwrap();
+    let (status, theirs) = r.get(&format!("/v1/parties/{member}"), Some(&r.registrar)).await;
+    assert_eq!(status, 200, "{theirs}");
+    assert_eq!(theirs["rights"][0]["parcel_id"], id, "{theirs}");
+    let (status, _) = r.get(&format!("/v1/parties/{member}"), Some(&r.other_registrar)).await;
+    assert_eq!(status, 403);
+    // A household without members is refused.
+    let empty = json!([{ "name": "Hộ trống (synthetic)", "kind": "household" }]);
+    let (status, problem) = patch_owners(&r, id, patched["version"].as_i64().unwrap(), empty).await;
+    assert_eq!(status, 422, "{problem}");
+}

@@ -322,63 +322,78 @@ impl fmt::Display for CertificateSerial {
 }
 
 /// Checks an owners list as submitted with a parcel (`[{name, kind?, id_number?,
-/// date_of_birth?, share?}]`), before it becomes parties and rights: a name for each, a
-/// personal ID that is structurally valid and agrees with the date of birth (a 9-digit
-/// number is an old identity card, kept as history), and shares, when given, for every
-/// holder and summing to one.
+/// date_of_birth?, share?, members?}]`) before it becomes parties and rights: a name for
+/// each; a personal ID structurally valid and agreeing with the date of birth (a 9-digit
+/// number is an old identity card, kept as history); shares, when given, for every holder
+/// and summing to one. A household or group (`kind`) lists its `members` the same way,
+/// their shares being of the household's.
 pub fn check_owners(owners: &serde_json::Value) -> std::result::Result<(), String> {
-    let bad = |detail: String| detail;
-    let list = match owners {
-        serde_json::Value::Null => return Ok(()),
-        serde_json::Value::Array(list) => list,
-        _ => {
-            return Err(bad(
-                "owners is a list of holders: [{\"name\": …, \"id_number\": …, \"share\": \"1/2\"}]".into()
-            ));
-        }
-    };
+    match owners {
+        serde_json::Value::Null => Ok(()),
+        serde_json::Value::Array(list) => check_holders(list, "holder"),
+        _ => Err("owners is a list of holders: [{\"name\": …, \"id_number\": …, \"share\": \"1/2\"}]".into()),
+    }
+}
+
+fn check_holders(list: &[serde_json::Value], what: &str) -> std::result::Result<(), String> {
     let mut shares = Vec::new();
     for (i, holder) in list.iter().enumerate() {
         let name = holder.get("name").and_then(|n| n.as_str()).map(str::trim).unwrap_or_default();
         if name.is_empty() || name.chars().count() > 200 {
-            return Err(bad(format!("holder {i}: a name of 1 to 200 characters")));
+            return Err(format!("{what} {i}: a name of 1 to 200 characters"));
         }
-        if let Some(kind) = holder.get("kind")
-            && !matches!(kind.as_str(), Some("person" | "organisation"))
-        {
-            return Err(bad(format!("holder {i}: kind is person or organisation, got {kind}")));
-        }
-        let born = match holder.get("date_of_birth") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(date) => Some(
-                date.as_str()
-                    .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                    .ok_or_else(|| bad(format!("holder {i}: date_of_birth is YYYY-MM-DD, got {date}")))?,
-            ),
-        };
-        if let Some(id) = holder.get("id_number") {
-            let id = id.as_str().ok_or_else(|| bad(format!("holder {i}: id_number is text")))?;
-            let old_card = id.len() == 9 && id.bytes().all(|b| b.is_ascii_digit());
-            if !old_card {
-                let parsed = match born {
-                    Some(born) => PersonalId::parse_for(id, born),
-                    None => PersonalId::parse(id),
-                };
-                parsed.map_err(|e| bad(format!("holder {i} ({name}): {e}")))?;
+        let kind = holder.get("kind").map_or(Some("person"), serde_json::Value::as_str);
+        let group = match (what, kind) {
+            ("holder", Some("person" | "organisation")) | ("member", Some("person")) => false,
+            ("holder", Some("household" | "group")) => true,
+            _ => {
+                let allowed = if what == "holder" { "person, organisation, household or group" } else { "person" };
+                return Err(format!("{what} {i}: kind is {allowed}, got {}", holder["kind"]));
             }
+        };
+        check_identity(holder, i, name, what)?;
+        if group {
+            let members = holder.get("members").and_then(|m| m.as_array()).filter(|m| !m.is_empty());
+            let members =
+                members.ok_or_else(|| format!("{what} {i} ({name}): a {} lists its members", kind.unwrap_or("")))?;
+            check_holders(members, "member").map_err(|e| format!("{what} {i} ({name}): {e}"))?;
         }
         if let Some(share) = holder.get("share") {
             let share: Share = serde_json::from_value(share.clone())
-                .map_err(|e| bad(format!("holder {i}: share is a fraction like \"1/2\": {e}")))?;
+                .map_err(|e| format!("{what} {i}: share is a fraction like \"1/2\": {e}"))?;
             shares.push(share);
         }
     }
     if !shares.is_empty() && (shares.len() != list.len() || !Share::sums_to_one(&shares)) {
-        return Err(bad(format!(
-            "the holders' shares must be given for all {} and sum to 1, got {}",
+        return Err(format!(
+            "the {what}s' shares must be given for all {} and sum to 1, got {}",
             list.len(),
             shares.iter().map(ToString::to_string).collect::<Vec<_>>().join(" + ")
-        )));
+        ));
+    }
+    Ok(())
+}
+
+/// A holder's date of birth and personal ID, when given.
+fn check_identity(holder: &serde_json::Value, i: usize, name: &str, what: &str) -> std::result::Result<(), String> {
+    let born = match holder.get("date_of_birth") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(date) => Some(
+            date.as_str()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .ok_or_else(|| format!("{what} {i}: date_of_birth is YYYY-MM-DD, got {date}"))?,
+        ),
+    };
+    if let Some(id) = holder.get("id_number") {
+        let id = id.as_str().ok_or_else(|| format!("{what} {i}: id_number is text"))?;
+        let old_card = id.len() == 9 && id.bytes().all(|b| b.is_ascii_digit());
+        if !old_card {
+            let parsed = match born {
+                Some(born) => PersonalId::parse_for(id, born),
+                None => PersonalId::parse(id),
+            };
+            parsed.map_err(|e| format!("{what} {i} ({name}): {e}"))?;
+        }
     }
     Ok(())
 }

@@ -44,6 +44,11 @@ fn holder_line(holder: &serde_json::Value) -> Option<String> {
     if let Some(share) = holder["share"].as_str().filter(|s| *s != "1/1") {
         line.push_str(&format!(", phần {share}"));
     }
+    if let Some(members) = holder["members"].as_array() {
+        let names: Vec<String> =
+            members.iter().filter_map(|m| Some(format!("{} {}", m["name"].as_str()?, m["share"].as_str()?))).collect();
+        line.push_str(&format!(" (thành viên: {})", names.join(", ")));
+    }
     if let Some(address) = holder["address"].as_str() {
         line.push_str(&format!("; thường trú: {address}"));
     }

@@ -318,6 +318,10 @@ mod tests {
         );
         assert!(check_owners(&json!([{ "name": "A", "id_number": "361234567" }])).is_ok(), "an old 9-digit card");
         assert!(check_owners(&json!([{ "name": "A", "share": "1/3" }, { "name": "B", "share": "2/3" }])).is_ok());
+        let household = json!([{ "name": "Hộ ông Phạm Văn Lâm (synthetic)", "kind": "household", "members": [
+            { "name": "Phạm Văn Lâm (synthetic)", "id_number": "092080001234", "share": "1/2" },
+            { "name": "Phạm Thị Mai (synthetic)", "share": "1/2" }] }]);
+        assert!(check_owners(&household).is_ok());
         for bad in [
             json!({ "name": "A" }),
             json!([{ "name": "" }]),
@@ -326,6 +330,9 @@ mod tests {
             json!([{ "name": "A", "share": "1/2" }, { "name": "B", "share": "1/3" }]),
             json!([{ "name": "A", "share": "1/2" }, { "name": "B" }]),
             json!([{ "name": "A", "kind": "alien" }]),
+            json!([{ "name": "Hộ A", "kind": "household" }]),
+            json!([{ "name": "Hộ A", "kind": "household", "members": [{ "name": "B", "id_number": "999085000123" }] }]),
+            json!([{ "name": "Hộ A", "kind": "household", "members": [{ "name": "B", "share": "1/2" }, { "name": "C", "share": "1/3" }] }]),
         ] {
             assert!(check_owners(&bad).is_err(), "{bad}");
         }

@@ -37,8 +37,12 @@ pub struct PartyRecord {
     pub address: Option<String>,
     /// Since when these details hold.
     pub valid_from: DateTime<Utc>,
-    /// Wards of the live parcels the party holds rights on (who may see it).
+    /// Wards of the live parcels the party holds rights on, itself or through a household
+    /// or group it belongs to (who may see it).
     pub wards: Vec<String>,
+    /// Members of a household or group: `[{party_id, name, share}]`.
+    #[sqlx(json)]
+    pub members: Vec<serde_json::Value>,
 }
 
 /// A party's right on a parcel.
@@ -162,11 +166,23 @@ pub enum EndorseRefused {
     },
 }
 
+/// The party and the households or groups it is a live member of: whose rights are its.
+const HOLDING_AS: &str =
+    "(SELECT p.id UNION SELECT group_id FROM party_member WHERE member_id = p.id AND valid_to IS NULL)";
+
 const PARTY_SELECT: &str = "SELECT p.id, p.kind, p.synthetic, v.version, v.name, v.date_of_birth, v.personal_id, \
      v.other_ids, v.org_number, v.address, v.valid_from, \
      ARRAY(SELECT DISTINCT pv.ward_code FROM land_right r JOIN parcel_version pv ON pv.parcel_id = r.parcel_id \
-           AND pv.valid_to IS NULL WHERE r.party_id = p.id AND r.valid_to IS NULL ORDER BY 1) AS wards \
+           AND pv.valid_to IS NULL WHERE r.party_id IN HOLDING_AS AND r.valid_to IS NULL ORDER BY 1) AS wards, \
+     coalesce((SELECT jsonb_agg(jsonb_build_object('party_id', m.member_id, 'name', mv.name, \
+               'share', m.share_num || '/' || m.share_den) ORDER BY m.member_id) \
+               FROM party_member m JOIN party_version mv ON mv.party_id = m.member_id AND mv.valid_to IS NULL \
+               WHERE m.group_id = p.id AND m.valid_to IS NULL), '[]') AS members \
      FROM party p JOIN party_version v ON v.party_id = p.id AND v.valid_to IS NULL";
+
+fn party_select(condition: &str) -> String {
+    format!("{} WHERE {condition}", PARTY_SELECT.replace("HOLDING_AS", HOLDING_AS))
+}
 
 const RIGHT_SELECT: &str = "SELECT r.id, r.parcel_id, v.ward_code, v.sheet, v.number, r.party_id, p.kind AS party_kind, \
      pv.name AS party_name, r.right_type, r.share_num || '/' || r.share_den AS share, r.term, r.expires_on, r.origin, \
@@ -189,11 +205,7 @@ const CERTIFICATE_SELECT: &str = "SELECT c.id, c.serial, c.issued_on, c.issuer, 
 impl Store {
     /// A party by id.
     pub async fn party(&self, id: i64) -> Result<Option<PartyRecord>> {
-        sqlx::query_as(&format!("{PARTY_SELECT} WHERE p.id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .query("party")
+        sqlx::query_as(&party_select("p.id = $1")).bind(id).fetch_optional(self.pool()).await.query("party")
     }
 
     /// Parties with this personal ID (or older identity number), or whose name contains
@@ -206,27 +218,29 @@ impl Store {
         wards: Option<&[String]>,
         limit: i64,
     ) -> Result<Vec<PartyRecord>> {
-        sqlx::query_as(&format!(
-            "{PARTY_SELECT} WHERE ($1::text IS NULL OR v.personal_id = $1 OR $1 = ANY(v.other_ids)) \
+        let condition = format!(
+            "($1::text IS NULL OR v.personal_id = $1 OR $1 = ANY(v.other_ids)) \
              AND ($2::text IS NULL OR v.name_folded LIKE '%' || lower(unaccent($2)) || '%') \
              AND ($3::text[] IS NULL OR EXISTS (SELECT 1 FROM land_right r JOIN parcel_version pv \
                   ON pv.parcel_id = r.parcel_id AND pv.valid_to IS NULL \
-                  WHERE r.party_id = p.id AND r.valid_to IS NULL AND pv.ward_code = ANY($3))) \
+                  WHERE r.party_id IN {HOLDING_AS} AND r.valid_to IS NULL AND pv.ward_code = ANY($3))) \
              ORDER BY v.name, p.id LIMIT $4"
-        ))
-        .bind(personal_id)
-        .bind(name)
-        .bind(wards)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
-        .query("find parties")
+        );
+        sqlx::query_as(&party_select(&condition))
+            .bind(personal_id)
+            .bind(name)
+            .bind(wards)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .query("find parties")
     }
 
     /// The rights of a party, live ones first.
     pub async fn party_rights(&self, party: i64) -> Result<Vec<RightRecord>> {
         sqlx::query_as(&format!(
-            "{RIGHT_SELECT} WHERE r.party_id = $1 ORDER BY r.valid_to DESC NULLS FIRST, r.parcel_id, r.id"
+            "{RIGHT_SELECT} WHERE r.party_id = $1 OR r.party_id IN (SELECT group_id FROM party_member \
+             WHERE member_id = $1 AND valid_to IS NULL) ORDER BY r.valid_to DESC NULLS FIRST, r.parcel_id, r.id"
         ))
         .bind(party)
         .fetch_all(self.pool())

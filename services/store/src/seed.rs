@@ -92,6 +92,15 @@ impl Store {
         .execute(&mut *tx)
         .await
         .query("seed rights")?;
+        // Plausible issue details for the demo's certificates (synthetic): a date from the
+        // serial, between 2005 and 2024, and the issuer of that time.
+        sqlx::query(
+            "UPDATE certificate SET issued_on = DATE '2005-01-01' + (abs(hashtext(serial)) % 7300), \
+             issuer = 'Sở Tài nguyên và Môi trường thành phố Cần Thơ' WHERE synthetic AND issued_on IS NULL",
+        )
+        .execute(&mut *tx)
+        .await
+        .query("seed certificates")?;
         append_reload(&mut tx, Layer::Parcels).await?;
         tx.commit().await.query("commit seed")?;
         sqlx::query("ANALYZE parcel_version").execute(self.pool()).await.query("analyze")?;
