@@ -256,19 +256,31 @@ mod tests {
     /// Every `.route("path", get(..).post(..))` in the route modules, as (METHOD, path).
     fn routed() -> BTreeSet<(String, String)> {
         let sources = [
-            include_str!("routes/addresses.rs"),
-            include_str!("routes/flood.rs"),
-            include_str!("routes/health.rs"),
-            include_str!("routes/lookup.rs"),
-            include_str!("routes/me.rs"),
-            include_str!("routes/ogc.rs"),
-            include_str!("routes/openapi.rs"),
-            include_str!("routes/parcels.rs"),
-            include_str!("routes/tiles.rs"),
-            include_str!("routes/units.rs"),
+            ("addresses", include_str!("routes/addresses.rs")),
+            ("flood", include_str!("routes/flood.rs")),
+            ("health", include_str!("routes/health.rs")),
+            ("lookup", include_str!("routes/lookup.rs")),
+            ("me", include_str!("routes/me.rs")),
+            ("ogc", include_str!("routes/ogc.rs")),
+            ("openapi", include_str!("routes/openapi.rs")),
+            ("parcels", include_str!("routes/parcels.rs")),
+            ("parties", include_str!("routes/parties.rs")),
+            ("tiles", include_str!("routes/tiles.rs")),
+            ("units", include_str!("routes/units.rs")),
         ];
+        // Every route module is read here (a new one left out would hide its routes from
+        // this check); the others route nothing or only the static pages.
+        let unrouted = ["ogc_html", "ogc_query", "web"];
+        for line in include_str!("routes/mod.rs").lines() {
+            if let Some(module) = line.strip_prefix("pub(crate) mod ").and_then(|m| m.strip_suffix(';')) {
+                assert!(
+                    sources.iter().any(|(name, _)| *name == module) || unrouted.contains(&module),
+                    "routes/{module}.rs is not read by this test: add it to `sources`"
+                );
+            }
+        }
         let mut found = BTreeSet::new();
-        for source in sources {
+        for (_, source) in sources {
             for call in source.split(".route(\"").skip(1) {
                 let (path, rest) = call.split_once('"').expect("a quoted path");
                 let methods = rest.split_once(")\n").map_or(rest, |(m, _)| m);
