@@ -442,4 +442,42 @@ mod tests {
         assert_eq!(serde_json::from_str::<Share>("\"3/6\"").unwrap(), Share::new(1, 2).unwrap());
         assert!(serde_json::from_str::<Share>("\"0/1\"").is_err());
     }
+
+    #[test]
+    fn owners_lists_are_checked_before_they_become_rights() {
+        assert!(check_owners(&serde_json::json!(null)).is_ok());
+        assert!(check_owners(&serde_json::json!([{ "name": "Nguyễn Văn A (synthetic)" }])).is_ok());
+        assert!(
+            check_owners(
+                &serde_json::json!([{ "name": "A", "id_number": "092085000123", "date_of_birth": "1985-03-01" }])
+            )
+            .is_ok()
+        );
+        assert!(
+            check_owners(&serde_json::json!([{ "name": "A", "id_number": "361234567" }])).is_ok(),
+            "an old 9-digit card"
+        );
+        assert!(
+            check_owners(&serde_json::json!([{ "name": "A", "share": "1/3" }, { "name": "B", "share": "2/3" }]))
+                .is_ok()
+        );
+        let household = serde_json::json!([{ "name": "Hộ ông Phạm Văn Lâm (synthetic)", "kind": "household", "members": [
+            { "name": "Phạm Văn Lâm (synthetic)", "id_number": "092080001234", "share": "1/2" },
+            { "name": "Phạm Thị Mai (synthetic)", "share": "1/2" }] }]);
+        assert!(check_owners(&household).is_ok());
+        for bad in [
+            serde_json::json!({ "name": "A" }),
+            serde_json::json!([{ "name": "" }]),
+            serde_json::json!([{ "name": "A", "id_number": "999085000123" }]),
+            serde_json::json!([{ "name": "A", "id_number": "092085000123", "date_of_birth": "1990-01-01" }]),
+            serde_json::json!([{ "name": "A", "share": "1/2" }, { "name": "B", "share": "1/3" }]),
+            serde_json::json!([{ "name": "A", "share": "1/2" }, { "name": "B" }]),
+            serde_json::json!([{ "name": "A", "kind": "alien" }]),
+            serde_json::json!([{ "name": "Hộ A", "kind": "household" }]),
+            serde_json::json!([{ "name": "Hộ A", "kind": "household", "members": [{ "name": "B", "id_number": "999085000123" }] }]),
+            serde_json::json!([{ "name": "Hộ A", "kind": "household", "members": [{ "name": "B", "share": "1/2" }, { "name": "C", "share": "1/3" }] }]),
+        ] {
+            assert!(check_owners(&bad).is_err(), "{bad}");
+        }
+    }
 }

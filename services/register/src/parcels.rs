@@ -278,6 +278,12 @@ fn land_uses_of(uses: Option<Vec<LandUse>>) -> Result<Option<Vec<LandUse>>> {
     Ok(uses)
 }
 
+/// An owners list checked as [`diaba_core::party::check_owners`] checks it (a 422 naming
+/// the holder at fault).
+pub fn check_owners(owners: &Value) -> Result<()> {
+    diaba_core::party::check_owners(owners).map_err(|detail| Error::unprocessable("owners", detail))
+}
+
 /// The caller, who must be signed in to write.
 fn signed_in(caller: Option<&Caller>) -> Result<&Caller> {
     caller.ok_or_else(|| Error::Unauthenticated { detail: "this request needs a bearer token".into() })
@@ -381,7 +387,7 @@ impl Register {
             geometry_of(&required(input.geometry, "geometry")?, input.crs.as_deref(), self.limits.max_vertices)?;
         let land_uses = required(land_uses_of(input.land_uses)?, "land_uses")?;
         if let Some(owners) = &input.owners {
-            crate::parties::check_owners(owners)?;
+            check_owners(owners)?;
         }
         let new = NewParcel {
             ward,
@@ -434,7 +440,7 @@ impl Register {
             .map(|g| geometry_of(g, input.crs.as_deref(), self.limits.max_vertices))
             .transpose()?;
         if let Some(owners) = &input.owners {
-            crate::parties::check_owners(owners)?;
+            check_owners(owners)?;
         }
         let patch = ParcelPatch {
             geometry,

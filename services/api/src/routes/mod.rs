@@ -95,3 +95,21 @@ fn cors(origins: &[String]) -> CorsLayer {
         .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, HeaderName::from_static("x-request-id")])
         .max_age(std::time::Duration::from_secs(3600))
 }
+
+/// A versioned record as JSON with its version as the ETag, and its place when it was just
+/// created (`location`).
+pub(crate) fn versioned(
+    status: axum::http::StatusCode,
+    body: &impl serde::Serialize,
+    version: i32,
+    location: Option<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = (status, axum::Json(body)).into_response();
+    let etag = HeaderValue::from_str(&format!("\"{version}\"")).expect("digits");
+    response.headers_mut().insert(header::ETAG, etag);
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}

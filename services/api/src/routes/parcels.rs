@@ -27,14 +27,8 @@ pub fn router() -> Router<AppState> {
 
 /// The record with its version as ETag (and its place, when it was just created).
 fn with_etag(status: StatusCode, view: &ParcelView) -> Response {
-    let mut response = (status, axum::Json(view)).into_response();
-    let etag = HeaderValue::from_str(&format!("\"{}\"", view.version())).expect("digits");
-    response.headers_mut().insert(header::ETAG, etag);
-    if status == StatusCode::CREATED {
-        let location = HeaderValue::from_str(&format!("/v1/parcels/{}", view.id())).expect("ascii");
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
+    let location = (status == StatusCode::CREATED).then(|| format!("/v1/parcels/{}", view.id()));
+    super::versioned(status, view, view.version(), location)
 }
 
 async fn search(

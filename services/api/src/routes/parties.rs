@@ -64,10 +64,7 @@ async fn rights(
 
 /// The certificate with its version as ETag.
 fn with_etag(status: StatusCode, view: &CertificateView) -> Response {
-    let mut response = (status, axum::Json(view)).into_response();
-    let etag = HeaderValue::from_str(&format!("\"{}\"", view.version())).expect("digits");
-    response.headers_mut().insert(header::ETAG, etag);
-    response
+    super::versioned(status, view, view.version(), None)
 }
 
 async fn certificate(
