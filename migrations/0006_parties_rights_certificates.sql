@@ -139,6 +139,7 @@ BEGIN
            CASE WHEN o.value ->> 'kind' IN ('organisation', 'household', 'group') THEN o.value ->> 'kind'
                 ELSE 'person' END AS kind,
            o.value -> 'members' AS members,
+           o.value ->> 'org_number' AS org_number,
            CASE WHEN personal_id_is_valid(o.value ->> 'id_number') THEN o.value ->> 'id_number' END AS personal_id,
            CASE WHEN o.value ? 'id_number' AND NOT personal_id_is_valid(o.value ->> 'id_number')
                 THEN ARRAY[o.value ->> 'id_number'] ELSE '{}' END AS other_ids,
@@ -163,7 +164,7 @@ BEGIN
     FROM party_version pv JOIN party p ON p.id = pv.party_id AND p.kind = 'organisation'
     WHERE o.party_id IS NULL AND o.kind = 'organisation' AND pv.valid_to IS NULL AND pv.name = o.name;
     CREATE TEMP TABLE new_party ON COMMIT DROP AS
-    SELECT DISTINCT ON (key) key, kind, synthetic, name, personal_id, other_ids, date_of_birth,
+    SELECT DISTINCT ON (key) key, kind, synthetic, name, personal_id, other_ids, date_of_birth, org_number,
            min(valid_from) OVER (PARTITION BY key) AS since
     FROM owner_row WHERE party_id IS NULL
     ORDER BY key, valid_from DESC;
@@ -171,8 +172,8 @@ BEGIN
     UPDATE new_party SET id = nextval(pg_get_serial_sequence('party', 'id'));
     INSERT INTO party (id, kind, synthetic) SELECT id, kind, synthetic FROM new_party;
     INSERT INTO party_version (party_id, version, name, name_folded, date_of_birth, personal_id, other_ids,
-                               valid_from, source_id, reason)
-    SELECT id, 1, name, lower(unaccent(name)), date_of_birth, personal_id, other_ids, since, source,
+                               org_number, valid_from, source_id, reason)
+    SELECT id, 1, name, lower(unaccent(name)), date_of_birth, personal_id, other_ids, org_number, since, source,
            'from the owners list of the parcel'
     FROM new_party;
     UPDATE owner_row o SET party_id = p.id FROM new_party p WHERE o.party_id IS NULL AND p.key = o.key;

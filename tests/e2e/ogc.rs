@@ -253,6 +253,20 @@ async fn parcels_export_to_geopackage_in_vn2000_with_their_legal_geometry_and_to
             .unwrap_or(0);
         assert!(count > 0, "{layer} as {format}: {info}");
         assert!(!info.to_lowercase().contains("owner") && !info.contains("head_name"), "{layer}: no personal data");
+        if layer == "parcels" {
+            // Not a holder's name or personal ID anywhere in the exported rows.
+            let rows = gdal("ogrinfo", &["-ro", "-al", out.to_str().unwrap()]);
+            let holders: Vec<(String, String)> = sqlx::query_as(
+                "SELECT name, personal_id FROM party_version WHERE personal_id IS NOT NULL ORDER BY id LIMIT 20",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            assert_eq!(holders.len(), 20);
+            for (name, id) in holders {
+                assert!(!rows.contains(&name) && !rows.contains(&id), "the export names {name} ({id})");
+            }
+        }
         if layer == "addresses" {
             // Exported households come back through FlatGeobuf: same count, same codes.
             let empty = diaba_test_harness::fresh_database().await;

@@ -333,4 +333,13 @@ async fn a_household_holds_a_parcel_with_its_members_shares_and_its_members_see_
     let empty = json!([{ "name": "Hộ trống (synthetic)", "kind": "household" }]);
     let (status, problem) = patch_owners(&r, id, patched["version"].as_i64().unwrap(), empty).await;
     assert_eq!(status, 422, "{problem}");
+    // An organisation keeps its tax number.
+    let company =
+        json!([{ "name": "Công ty TNHH Sông Hậu (synthetic)", "kind": "organisation", "org_number": "1801234567" }]);
+    let (status, sold) = patch_owners(&r, id, patched["version"].as_i64().unwrap(), company).await;
+    assert_eq!(status, 200, "{sold}");
+    assert_eq!(
+        (sold["owners"][0]["kind"].as_str(), sold["owners"][0]["org_number"].as_str()),
+        (Some("organisation"), Some("1801234567"))
+    );
 }

@@ -32,6 +32,7 @@ mod text;
 mod time;
 mod unit;
 mod vpostcode;
+pub mod workdays;
 
 pub use address::AddressStatus;
 pub use coord::LonLat;

@@ -322,7 +322,7 @@ impl fmt::Display for CertificateSerial {
 }
 
 /// Checks an owners list as submitted with a parcel (`[{name, kind?, id_number?,
-/// date_of_birth?, share?, members?}]`) before it becomes parties and rights: a name for
+/// date_of_birth?, org_number?, share?, members?}]`) before it becomes parties and rights: a name for
 /// each; a personal ID structurally valid and agreeing with the date of birth (a 9-digit
 /// number is an old identity card, kept as history); shares, when given, for every holder
 /// and summing to one. A household or group (`kind`) lists its `members` the same way,
