@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 mod address;
+pub mod application;
 pub mod auth;
 mod coord;
 pub mod crs;
