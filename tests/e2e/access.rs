@@ -67,6 +67,7 @@ struct World {
     verified_address: i64,
     party: i64,
     serial: String,
+    dossier: String,
     spot: (f64, f64),
     _web: tempfile::TempDir,
 }
@@ -111,6 +112,35 @@ impl World {
         .fetch_one(&mut conn)
         .await
         .unwrap();
+        // A dossier at the counter for the step and read samples (synthetic).
+        let admin: i64 =
+            sqlx::query_scalar("SELECT id FROM app_user WHERE name = 'admin'").fetch_one(&mut conn).await.unwrap();
+        let office =
+            diaba_core::auth::Caller { user_id: admin, name: "admin".into(), role: Role::Admin, wards: vec![] };
+        let certificate_id: i64 = sqlx::query_scalar("SELECT id FROM certificate WHERE serial = $1")
+            .bind(&serial)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        let dossier = store
+            .create_application(
+                diaba_store::applications::NewApplication {
+                    channel: "counter",
+                    ward_code: IN.into(),
+                    certificate_id,
+                    party_id: party,
+                    applicant_name: "Người nộp thử (synthetic)".into(),
+                    changes: json!({ "address": "Phường Ninh Kiều (synthetic)" }),
+                    reason: "kiểm tra quyền".into(),
+                    limit_days: 4,
+                    fee_vnd: 0,
+                    year: 2026,
+                },
+                &office,
+            )
+            .await
+            .unwrap()
+            .code;
         store.close().await.unwrap();
         let web = tempfile::tempdir().unwrap();
         std::fs::create_dir(web.path().join("assets")).unwrap();
@@ -151,6 +181,7 @@ impl World {
             verified_address,
             party,
             serial,
+            dossier,
             spot,
             _web: web,
         }
@@ -203,6 +234,22 @@ impl World {
                 (format!("/v1/parties/{}/verification", self.party), None, none)
             }
             ("GET", "/v1/population/{personal_id}") => (format!("/v1/population/092085004711?ward={IN}"), None, none),
+            ("POST", "/v1/applications") => (
+                endpoint.path.into(),
+                Some(
+                    json!({ "certificate": self.serial, "party_id": self.party, "applicant_name": "Người nộp (synthetic)",
+                             "changes": { "address": "Ninh Kiều (synthetic)" }, "reason": "kiểm tra quyền" }),
+                ),
+                none,
+            ),
+            ("GET", "/v1/applications") => (format!("/v1/applications?ward={IN}"), None, none),
+            ("GET", "/v1/applications/{code}") => (format!("/v1/applications/{}", self.dossier), None, none),
+            ("GET", "/v1/applications/{code}/status") => {
+                (format!("/v1/applications/{}/status", self.dossier), None, none)
+            }
+            ("POST", "/v1/applications/{code}/{step}") => {
+                (format!("/v1/applications/{}/receive", self.dossier), Some(json!({})), stale)
+            }
             ("GET", "/v1/certificates/{serial}") => (format!("/v1/certificates/{}", self.serial), None, none),
             ("POST", "/v1/certificates/{serial}/endorsements") => (
                 format!("/v1/certificates/{}/endorsements", self.serial),
@@ -292,6 +339,8 @@ fn allowed_status(endpoint: &Endpoint, caller: Caller) -> Vec<u16> {
         ("POST", "/v1/parcels/merge") => vec![412],
         ("POST", "/v1/addresses/submissions/{id}/{decision}") => vec![412],
         ("POST", "/v1/certificates/{serial}/endorsements") => vec![412],
+        ("POST", "/v1/applications/{code}/{step}") => vec![412],
+        ("POST", "/v1/applications") => vec![201],
         // The test's population register is empty.
         ("GET", "/v1/population/{personal_id}") => vec![404],
         ("POST", "/v1/addresses/submissions") => vec![201],

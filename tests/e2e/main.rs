@@ -4,6 +4,7 @@
 
 mod access;
 mod addresses;
+mod applications;
 mod codecs;
 mod embedded;
 mod extract;

@@ -177,6 +177,17 @@ fn schemas() -> Value {
             "properties": { "submissions": { "type": "array", "maxItems": 500, "items": { "type": "object" } } },
         },
         "Decision": { "type": "object", "additionalProperties": false, "properties": { "reason": text(200) } },
+        "Application": {
+            "type": "object", "additionalProperties": false,
+            "required": ["certificate", "party_id", "applicant_name", "changes", "reason"],
+            "properties": {
+                "certificate": { "type": "string" }, "party_id": { "type": "integer" },
+                "applicant_name": { "type": "string", "maxLength": 200 }, "reason": { "type": "string", "maxLength": 2000 },
+                "changes": { "type": "object", "additionalProperties": false,
+                             "properties": { "name": text(200), "personal_id": text(12), "address": text(200) } },
+            },
+        },
+        "Step": { "type": "object", "additionalProperties": false, "properties": { "note": text(2000) } },
         "Endorsement": {
             "type": "object", "additionalProperties": false, "required": ["text"],
             "properties": {

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod addresses;
+pub mod applications;
 mod at;
 mod error;
 mod export;

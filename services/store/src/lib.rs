@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod addresses;
+pub mod applications;
 mod audit;
 mod error;
 mod feed;

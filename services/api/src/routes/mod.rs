@@ -1,6 +1,7 @@
 //! The routers of each resource, merged in one place.
 
 pub(crate) mod addresses;
+pub(crate) mod applications;
 pub(crate) mod flood;
 pub(crate) mod health;
 pub(crate) mod lookup;
@@ -44,6 +45,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .merge(units::router())
         .merge(parcels::router())
         .merge(parties::router())
+        .merge(applications::router())
         .merge(lookup::router())
         .merge(me::router())
         .merge(flood::router())
