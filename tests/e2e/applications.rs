@@ -123,3 +123,49 @@ async fn a_counter_dossier_is_received_requisitioned_and_approved_and_the_regist
     assert_eq!(status, 200);
     assert!(listed.as_array().unwrap().iter().any(|d| d["code"] == approved_code.as_str()), "{listed}");
 }
+
+#[tokio::test]
+async fn a_suspension_gives_the_days_back_and_the_office_sees_what_is_overdue() {
+    let r = Registry::start().await;
+    let parcel = r.some_parcel("31135").await;
+    let holder = parcel["owners"][0].clone();
+    let (party, serial) = (holder["party_id"].as_i64().unwrap(), holder["certificate"].as_str().unwrap().to_owned());
+    let code = submit(&r, &serial, party, "Tên Khác (synthetic)").await["code"].as_str().unwrap().to_owned();
+    let (_, received) = step(&r, &code, "receive", 1, None).await;
+    let due = received["due_on"].clone();
+    let (status, problem) = step(&r, &code, "suspend", 2, None).await;
+    assert_eq!(status, 422, "a suspension names the dispute notice: {problem}");
+    let (status, suspended) = step(&r, &code, "suspend", 2, Some("Thông báo tranh chấp số 12 (synthetic)")).await;
+    assert_eq!(status, 200, "{suspended}");
+    assert_eq!((suspended["state"].as_str(), suspended["working_days_left"].as_i64()), (Some("suspended"), None));
+    let (status, problem) = step(&r, &code, "approve", 3, None).await;
+    assert_eq!(status, 409, "nothing is approved while suspended: {problem}");
+    let (status, resumed) = step(&r, &code, "resume", 3, None).await;
+    assert_eq!(status, 200, "{resumed}");
+    assert_eq!(resumed["state"], "received", "back where it stopped");
+    assert_eq!(resumed["due_on"], due, "suspended and resumed the same day: the same due date");
+
+    // Time passes (the test moves the due date back): the dossier is overdue.
+    let mut conn = r.db.connect().await;
+    sqlx::query("UPDATE application SET due_on = DATE '2026-01-05' WHERE code = $1")
+        .bind(&code)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (status, overdue) = r.get("/v1/applications?ward=31135&overdue=true", Some(&r.registrar)).await;
+    assert_eq!(status, 200, "{overdue}");
+    let codes: Vec<&str> = overdue.as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, [code.as_str()]);
+    let (status, figures) = r.get("/v1/applications/figures?ward=31135", Some(&r.registrar)).await;
+    assert_eq!(status, 200, "{figures}");
+    assert_eq!((figures[0]["received"].as_i64(), figures[0]["overdue"].as_i64()), (Some(1), Some(1)), "{figures}");
+    let (status, _) = r.get("/v1/applications/figures?ward=31135", Some(&r.other_registrar)).await;
+    assert_eq!(status, 403);
+
+    // Withdrawn at the citizen's request: final, and no longer overdue.
+    let (status, withdrawn) = step(&r, &code, "withdraw", 4, None).await;
+    assert_eq!(status, 200, "{withdrawn}");
+    assert_eq!(withdrawn["events"].as_array().unwrap().last().unwrap()["by"], "citizen");
+    let (_, overdue) = r.get("/v1/applications?ward=31135&overdue=true", Some(&r.registrar)).await;
+    assert_eq!(overdue, json!([]));
+}

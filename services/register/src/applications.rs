@@ -13,7 +13,9 @@ use diaba_core::application::{By, DossierCode, State, Step};
 use diaba_core::auth::{Action, Caller};
 use diaba_core::workdays::{due_date, working_days_between};
 use diaba_core::{CertificateSerial, PersonalId, today_in_vietnam};
-use diaba_store::applications::{ApplicationRecord, EventRecord, HolderChange, Move, MoveRefused, NewApplication};
+use diaba_store::applications::{
+    ApplicationRecord, EventRecord, HolderChange, Move, MoveRefused, NewApplication, WardFigures,
+};
 use serde::{Deserialize, Serialize};
 
 /// Working days allowed for a holder change (Decree 151/2025).
@@ -240,6 +242,27 @@ impl Register {
             Some(other) => return Err(Error::invalid("overdue", format!("true or false, got {other:?}"))),
         };
         Ok(self.store.applications(wards.as_deref(), q.status.as_deref(), overdue, MAX_LIST).await?)
+    }
+
+    /// The office's figures per ward of the caller's: received, decided on time or late,
+    /// overdue today, and due on the next working day (those whose applicants the office
+    /// must notify a working day ahead).
+    pub async fn application_figures(&self, ward: Option<&str>, caller: Option<&Caller>) -> Result<Vec<WardFigures>> {
+        let caller =
+            caller.ok_or_else(|| Error::Unauthenticated { detail: "this request needs a bearer token".into() })?;
+        let wards = match ward {
+            Some(ward) => {
+                caller.check(Action::WriteParcels, ward)?;
+                Some(vec![ward.to_owned()])
+            }
+            None => (caller.role != diaba_core::auth::Role::Admin).then(|| caller.wards.clone()),
+        };
+        let today = today_in_vietnam();
+        let mut next = today.succ_opt().unwrap_or(today);
+        while !diaba_core::workdays::is_working_day(next) {
+            next = next.succ_opt().unwrap_or(next);
+        }
+        Ok(self.store.application_figures(wards.as_deref(), today, next).await?)
     }
 
     /// Takes `step` on dossier `code` at the version the caller saw (If-Match).

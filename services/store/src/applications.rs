@@ -396,3 +396,49 @@ async fn apply_change(
     append(conn, Layer::Certificates, Some(certificate), ChangeOp::Upsert).await?;
     Ok(())
 }
+
+/// One ward's dossiers in figures.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct WardFigures {
+    /// Ward.
+    pub ward_code: String,
+    /// Received (ever).
+    pub received: i64,
+    /// Decided (approved or refused) by their due date.
+    pub on_time: i64,
+    /// Decided after it.
+    pub late: i64,
+    /// Open and past their due date.
+    pub overdue: i64,
+    /// Open and due on `due_soon_on` (the notice the office owes the citizen).
+    pub due_soon: i64,
+}
+
+impl Store {
+    /// Per ward of `wards` (all when `None`): received, decided on time or late, overdue
+    /// on `today`, and due on `due_soon_on`.
+    pub async fn application_figures(
+        &self,
+        wards: Option<&[String]>,
+        today: NaiveDate,
+        due_soon_on: NaiveDate,
+    ) -> Result<Vec<WardFigures>> {
+        sqlx::query_as(
+            "SELECT ward_code, count(*) FILTER (WHERE received_on IS NOT NULL) AS received, \
+             count(*) FILTER (WHERE decided_at IS NOT NULL AND (decided_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date <= due_on) \
+               AS on_time, \
+             count(*) FILTER (WHERE decided_at IS NOT NULL AND (decided_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date > due_on) \
+               AS late, \
+             count(*) FILTER (WHERE state IN ('received', 'in_review', 'approved') AND decided_at IS NULL AND due_on < $2) \
+               AS overdue, \
+             count(*) FILTER (WHERE state IN ('received', 'in_review') AND due_on = $3) AS due_soon \
+             FROM application WHERE ($1::text[] IS NULL OR ward_code = ANY($1)) GROUP BY ward_code ORDER BY ward_code",
+        )
+        .bind(wards)
+        .bind(today)
+        .bind(due_soon_on)
+        .fetch_all(self.pool())
+        .await
+        .query("application figures")
+    }
+}

@@ -15,6 +15,7 @@ use diaba_register::applications::{ApplicationInput, ApplicationSearch, Applicat
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/applications", get(list).post(submit))
+        .route("/v1/applications/figures", get(figures))
         .route("/v1/applications/{code}", get(one))
         .route("/v1/applications/{code}/status", get(status))
         .route("/v1/applications/{code}/{step}", post(step))
@@ -39,6 +40,19 @@ async fn list(
     Query(q): Query<ApplicationSearch>,
 ) -> Result<Response, ApiError> {
     Ok(axum::Json(state.register.applications(q, auth.caller()).await?).into_response())
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct FiguresQuery {
+    ward: Option<String>,
+}
+
+async fn figures(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<FiguresQuery>,
+) -> Result<Response, ApiError> {
+    Ok(axum::Json(state.register.application_figures(q.ward.as_deref(), auth.caller()).await?).into_response())
 }
 
 async fn one(State(state): State<AppState>, auth: Auth, Path(code): Path<String>) -> Result<Response, ApiError> {
