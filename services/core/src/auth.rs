@@ -141,6 +141,20 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// The wards a listing for `action` covers: `ward` when asked for (and the caller may
+    /// act there), else all of the caller's; `None` stands for every ward (admins).
+    pub fn listing_wards(&self, action: Action, ward: Option<&str>) -> Result<Option<Vec<String>>, Denied> {
+        match ward {
+            Some(ward) => {
+                self.check(action, ward)?;
+                Ok(Some(vec![ward.to_owned()]))
+            }
+            None => Ok((self.role != Role::Admin).then(|| self.wards.clone())),
+        }
+    }
+}
+
 /// Whether a caller (or the public, `None`) may do `action` on a record of `ward`.
 pub fn may(caller: Option<&Caller>, action: Action, ward: &str) -> bool {
     caller.is_some_and(|c| c.may(action, ward))

@@ -225,13 +225,7 @@ impl Register {
     pub async fn applications(&self, q: ApplicationSearch, caller: Option<&Caller>) -> Result<Vec<ApplicationRecord>> {
         let caller =
             caller.ok_or_else(|| Error::Unauthenticated { detail: "this request needs a bearer token".into() })?;
-        let wards = match q.ward.as_deref() {
-            Some(ward) => {
-                caller.check(Action::WriteParcels, ward)?;
-                Some(vec![ward.to_owned()])
-            }
-            None => (caller.role != diaba_core::auth::Role::Admin).then(|| caller.wards.clone()),
-        };
+        let wards = caller.listing_wards(Action::WriteParcels, q.ward.as_deref())?;
         if let Some(status) = q.status.as_deref() {
             serde_json::from_value::<State>(serde_json::Value::String(status.to_owned()))
                 .map_err(|_| Error::invalid("status", format!("{status:?} is not a dossier state")))?;
@@ -250,13 +244,7 @@ impl Register {
     pub async fn application_figures(&self, ward: Option<&str>, caller: Option<&Caller>) -> Result<Vec<WardFigures>> {
         let caller =
             caller.ok_or_else(|| Error::Unauthenticated { detail: "this request needs a bearer token".into() })?;
-        let wards = match ward {
-            Some(ward) => {
-                caller.check(Action::WriteParcels, ward)?;
-                Some(vec![ward.to_owned()])
-            }
-            None => (caller.role != diaba_core::auth::Role::Admin).then(|| caller.wards.clone()),
-        };
+        let wards = caller.listing_wards(Action::WriteParcels, ward)?;
         let today = today_in_vietnam();
         let mut next = today.succ_opt().unwrap_or(today);
         while !diaba_core::workdays::is_working_day(next) {

@@ -170,13 +170,7 @@ impl Register {
         if name.is_some_and(|n| n.chars().count() < 2) {
             return Err(Error::invalid("name", "give at least two letters of the name"));
         }
-        let wards = match q.ward.as_deref() {
-            Some(ward) => {
-                caller.check(Action::SeePersonalData, ward)?;
-                Some(vec![ward.to_owned()])
-            }
-            None => (caller.role != diaba_core::auth::Role::Admin).then(|| caller.wards.clone()),
-        };
+        let wards = caller.listing_wards(Action::SeePersonalData, q.ward.as_deref())?;
         let _turn = self.read_turn().await?;
         Ok(self.store.find_parties(personal_id, name, wards.as_deref(), MAX_PARTIES).await?)
     }
