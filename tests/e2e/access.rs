@@ -245,6 +245,9 @@ impl World {
             ("GET", "/v1/applications") => (format!("/v1/applications?ward={IN}"), None, none),
             ("GET", "/v1/applications/figures") => (format!("/v1/applications/figures?ward={IN}"), None, none),
             ("GET", "/v1/applications/{code}") => (format!("/v1/applications/{}", self.dossier), None, none),
+            ("GET", "/v1/applications/{code}/qr.svg") => {
+                (format!("/v1/applications/{}/qr.svg", self.dossier), None, none)
+            }
             ("GET", "/v1/applications/{code}/status") => {
                 (format!("/v1/applications/{}/status", self.dossier), None, none)
             }

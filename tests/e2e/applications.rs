@@ -169,3 +169,28 @@ async fn a_suspension_gives_the_days_back_and_the_office_sees_what_is_overdue() 
     let (_, overdue) = r.get("/v1/applications?ward=31135&overdue=true", Some(&r.registrar)).await;
     assert_eq!(overdue, json!([]));
 }
+
+#[tokio::test]
+async fn the_qr_code_of_a_dossier_reads_back_as_its_status_address() {
+    let r = Registry::start().await;
+    let parcel = r.some_parcel("31135").await;
+    let holder = parcel["owners"][0].clone();
+    let (party, serial) = (holder["party_id"].as_i64().unwrap(), holder["certificate"].as_str().unwrap().to_owned());
+    let code = submit(&r, &serial, party, "Tên QR (synthetic)").await["code"].as_str().unwrap().to_owned();
+    let response = reqwest::get(r.server.url(&format!("/v1/applications/{code}/qr.svg"))).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let (svg, png) = (dir.path().join("qr.svg"), dir.path().join("qr.png"));
+    std::fs::write(&svg, response.bytes().await.unwrap()).unwrap();
+    // Rasterised by librsvg and read by zbar, as a phone's camera would.
+    let status =
+        std::process::Command::new("rsvg-convert").arg("-o").arg(&png).arg(&svg).status().expect("rsvg-convert");
+    assert!(status.success());
+    let out = std::process::Command::new("zbarimg").args(["--raw", "-q"]).arg(&png).output().expect("zbarimg");
+    let read = String::from_utf8(out.stdout).unwrap();
+    let expected = r.server.url(&format!("/v1/applications/{code}/status"));
+    assert_eq!(read.trim(), expected);
+    let (status, _) = r.get("/v1/applications/CT-2026-999999/qr.svg", None).await;
+    assert_eq!(status, 404, "no QR for a dossier that does not exist");
+}

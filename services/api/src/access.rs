@@ -164,6 +164,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
         query: &[q("ward", "string", "5-digit ward code (one of yours)")], from: crate::routes::applications::FiguresQuery),
     endpoint!(GET "/v1/applications/{code}", Registrar, "applications",
         "A dossier with its steps, due date and the population register's answer (ETag = version)"),
+    endpoint!(GET "/v1/applications/{code}/qr.svg", Public, "applications",
+        "The QR code of the dossier's status address (--public-url, or the request's host)", produces: "image/svg+xml"),
     endpoint!(GET "/v1/applications/{code}/status", Public, "applications",
         "A dossier's state, dates and timeline, for anyone with its code: nothing personal"),
     endpoint!(POST "/v1/applications/{code}/{step}", Registrar, "applications",

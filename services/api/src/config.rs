@@ -44,6 +44,9 @@ pub struct Config {
     /// Other database reads at once (as-of lookups, OGC pages, exposures, history); more
     /// wait their turn, then get 503 with Retry-After, so writes are never starved.
     pub read_concurrency: usize,
+    /// The address citizens reach this service at (`https://dichvu.example.vn`), for links
+    /// printed as QR codes; when absent, the address the request came to.
+    pub public_url: Option<String>,
 }
 
 /// Default database reads at once: with the default 16 connections and 4 searches, 4 stay
@@ -81,6 +84,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             search_concurrency: DEFAULT_SEARCH_CONCURRENCY,
             read_concurrency: DEFAULT_READ_CONCURRENCY,
+            public_url: None,
         }
     }
 }

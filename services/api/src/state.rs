@@ -14,6 +14,8 @@ pub struct AppState {
     pub applied_seq: Arc<AtomicI64>,
     /// Unknown tokens per client address, to slow down guessing.
     pub sign_in_failures: crate::sign_in::SignInFailures,
+    /// Where citizens reach the service (links in QR codes); `None`: the request's host.
+    pub public_url: Option<Arc<str>>,
 }
 
 /// Drops the tiles (and marks the packs) each applied change touched, and the register's
@@ -68,6 +70,7 @@ impl AppState {
             tiles,
             applied_seq,
             sign_in_failures: crate::sign_in::SignInFailures::new(config.auth_failures_per_minute),
+            public_url: config.public_url.as_deref().map(|u| Arc::from(u.trim_end_matches('/'))),
         })
     }
 }

@@ -464,6 +464,10 @@ pub struct ServeArgs {
     /// comma-separated. Reads are open to every origin.
     #[arg(long, env = "DIABA_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// The address citizens reach this service at (https://dichvu.example.vn), for links
+    /// printed as QR codes (a dossier's status); the request's own host when absent.
+    #[arg(long, env = "DIABA_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Address searches run at once; more wait their turn (keeps connections for writes).
     #[arg(long, env = "DIABA_SEARCH_CONCURRENCY", default_value_t = diaba_api::DEFAULT_SEARCH_CONCURRENCY)]
     pub search_concurrency: usize,

@@ -103,6 +103,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cors_origins: args.cors_origins,
         search_concurrency: args.search_concurrency,
         read_concurrency: args.read_concurrency,
+        public_url: args.public_url,
     };
     let state = diaba_api::AppState::start(store.clone(), &config).await.context("loading the index")?;
     diaba_api::serve(

@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/applications/figures", get(figures))
         .route("/v1/applications/{code}", get(one))
         .route("/v1/applications/{code}/status", get(status))
+        .route("/v1/applications/{code}/qr.svg", get(qr))
         .route("/v1/applications/{code}/{step}", post(step))
 }
 
@@ -72,4 +73,26 @@ async fn step(
 ) -> Result<Response, ApiError> {
     let view = state.register.application_step(&code, &step, if_match(&headers), body, auth.caller()).await?;
     Ok(with_etag(StatusCode::OK, &view))
+}
+
+/// The QR code of the dossier's status address, for the receipt the office hands over and
+/// for phones: its URL on `--public-url`, or on the host the request came to.
+async fn qr(State(state): State<AppState>, Path(code): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let status = state.register.application_status(&code).await?;
+    let base = match &state.public_url {
+        Some(url) => url.to_string(),
+        None => {
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            let scheme = header("x-forwarded-proto").unwrap_or("http");
+            format!("{scheme}://{}", header("host").unwrap_or("localhost"))
+        }
+    };
+    let url = format!("{base}/v1/applications/{}/status", status.code);
+    let svg = qrcode::QrCode::new(url.as_bytes())
+        .map_err(|e| ApiError::from(diaba_register::Error::Internal { detail: format!("the QR code of {url}: {e}") }))?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .build();
+    let headers = [(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("image/svg+xml"))];
+    Ok((headers, svg).into_response())
 }
