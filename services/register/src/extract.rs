@@ -78,6 +78,11 @@ pub async fn parcel_extract(store: &Store, id: &str, variant: Variant, caller: O
         Variant::AsEntitled => diaba_core::auth::may(caller, Action::SeePersonalData, &record.ward_code),
         Variant::Office => true,
     };
+    // Reads come without holders (personal data): fetched only for the registrars' variant.
+    let mut record = record;
+    if with_holders {
+        record.owners = store.holders(&[(record.id, record.valid_to)]).await?.pop().flatten();
+    }
     let certificate = store.parcel_certificates(id).await?.into_iter().next().map(|c| c.serial);
     let ward = match store.ward_name(&record.ward_code, record.ward_valid_from).await? {
         Some(name) => format!("{name} ({})", record.ward_code),

@@ -306,7 +306,7 @@ impl Register {
             let record = self.store.parcel_by_key(ward.as_str(), era, sheet, number, at).await?.ok_or_else(|| {
                 Error::not_found(format!("no parcel ward {ward} sheet {sheet} number {number} on {date}"))
             })?;
-            return Ok(ParcelsFound::One(Box::new(ParcelView::of(record, caller))));
+            return Ok(ParcelsFound::One(Box::new(self.view(record, caller).await?)));
         }
         if let Some(national_id) = q.national_id.as_deref() {
             let id = NationalParcelId::parse(national_id).map_err(|e| Error::invalid("national_id", e.to_string()))?;
@@ -315,7 +315,7 @@ impl Register {
                 .parcel_by_national_id(id.as_str(), at)
                 .await?
                 .ok_or_else(|| Error::not_found(format!("no parcel with national id {id}")))?;
-            return Ok(ParcelsFound::One(Box::new(ParcelView::of(record, caller))));
+            return Ok(ParcelsFound::One(Box::new(self.view(record, caller).await?)));
         }
         let bbox = q.bbox.as_deref().ok_or_else(|| {
             Error::invalid("query", "give ward, sheet and number; or national_id; or bbox=minLon,minLat,maxLon,maxLat")
@@ -324,8 +324,33 @@ impl Register {
         let page = Page::parse(q.limit.as_deref(), q.after.as_deref())?;
         let records = self.store.parcels_in_bbox(bbox, at, page.after, page.limit).await?;
         let next_after = page.next_after(records.len(), records.last().map(|r| r.id));
-        let items = records.into_iter().map(|r| ParcelView::of(r, caller)).collect();
+        let items = self.views(records, caller).await?;
         Ok(ParcelsFound::Page { items, next_after })
+    }
+
+    /// Records read without their holders, as `caller` may see them: holders (personal
+    /// data) are fetched only for records of wards where the caller may see them.
+    pub(crate) async fn views(
+        &self,
+        mut records: Vec<ParcelRecord>,
+        caller: Option<&Caller>,
+    ) -> Result<Vec<ParcelView>> {
+        let shown: Vec<usize> = (0..records.len())
+            .filter(|i| diaba_core::auth::may(caller, Action::SeePersonalData, &records[*i].ward_code))
+            .collect();
+        if !shown.is_empty() {
+            let versions: Vec<(i64, Option<chrono::DateTime<chrono::Utc>>)> =
+                shown.iter().map(|i| (records[*i].id, records[*i].valid_to)).collect();
+            for (i, holders) in shown.into_iter().zip(self.store.holders(&versions).await?) {
+                records[i].owners = holders;
+            }
+        }
+        Ok(records.into_iter().map(|r| ParcelView::of(r, caller)).collect())
+    }
+
+    async fn view(&self, record: ParcelRecord, caller: Option<&Caller>) -> Result<ParcelView> {
+        let mut views = self.views(vec![record], caller).await?;
+        views.pop().ok_or_else(|| Error::Internal { detail: "a record without its view".into() })
     }
 
     /// One parcel, live or as of `at`; a retired parcel's last state when asked without `at`.
@@ -341,7 +366,7 @@ impl Register {
             },
         };
         let record = record.ok_or_else(|| Error::not_found(format!("no parcel {id}")))?;
-        Ok(ParcelView::of(record, caller))
+        self.view(record, caller).await
     }
 
     /// Every version of a parcel, oldest first, and its lineage.
@@ -353,7 +378,7 @@ impl Register {
             return Err(Error::not_found(format!("no parcel {id}")));
         }
         let lineage = self.store.parcel_lineage(id).await?;
-        let versions = versions.into_iter().map(|r| ParcelView::of(r, caller)).collect();
+        let versions = self.views(versions, caller).await?;
         Ok(History { id, versions, lineage })
     }
 

@@ -205,8 +205,18 @@ pub enum WriteRefused {
 /// The outcome of a write.
 pub type WriteResult<T> = std::result::Result<T, WriteRefused>;
 
+/// Parcel versions without their holders: reads fetch those (personal data) only for
+/// callers who may see them, with [`Store::holders`](crate::Store::holders).
 pub(crate) fn select(where_clause: &str) -> String {
-    format!("{}\nWHERE {where_clause}", include_str!("sql/parcel_select.sql"))
+    let sql = include_str!("sql/parcel_select.sql").replace("{owners}", "NULL::jsonb");
+    format!("{sql}\nWHERE {where_clause}")
+}
+
+/// Parcel versions with their holders, as they stood at the end of each version's life
+/// (writes: the registrar's own record, audit entries, merge checks).
+pub(crate) fn select_with_holders(where_clause: &str) -> String {
+    let sql = include_str!("sql/parcel_select.sql").replace("{owners}", "parcel_holders(p.id, v.valid_to)");
+    format!("{sql}\nWHERE {where_clause}")
 }
 
 /// `$n` as of an instant, or the live version when it is NULL.

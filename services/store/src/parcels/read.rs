@@ -1,7 +1,7 @@
 //! Parcels as they are, or were on a date: by id, key, national id or box; their versions
 //! and relatives.
 
-use super::{LineageEntry, ParcelRecord, as_of, select};
+use super::{LineageEntry, ParcelRecord, as_of, select, select_with_holders};
 use crate::error::{QueryContext, Result};
 use crate::store::Store;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -116,20 +116,35 @@ impl Store {
         .await
         .query("ward era")
     }
+    /// The live records of parcels just written, with their holders (for the registrar who
+    /// wrote them).
     pub(super) async fn records(&self, ids: &[i64]) -> Result<Vec<ParcelRecord>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(record) = self.parcel(*id, None).await? {
-                out.push(record);
-            }
-        }
-        Ok(out)
+        sqlx::query_as(&format!("{} ORDER BY p.id", select_with_holders("p.id = ANY($1) AND v.valid_to IS NULL")))
+            .bind(ids)
+            .fetch_all(self.pool())
+            .await
+            .query("records written")
+    }
+
+    /// The holders of parcel versions, each `(parcel id, the version's valid_to)` as it stood
+    /// at the end of that version's life; in the order asked.
+    pub async fn holders(&self, versions: &[(i64, Option<DateTime<Utc>>)]) -> Result<Vec<Option<serde_json::Value>>> {
+        let (ids, ends): (Vec<i64>, Vec<Option<DateTime<Utc>>>) = versions.iter().copied().unzip();
+        sqlx::query_scalar(
+            "SELECT parcel_holders(u.id, u.until) FROM unnest($1::bigint[], $2::timestamptz[]) WITH ORDINALITY \
+             AS u(id, until, n) ORDER BY u.n",
+        )
+        .bind(&ids)
+        .bind(&ends)
+        .fetch_all(self.pool())
+        .await
+        .query("holders")
     }
 }
 
 /// The live record of `id`, inside a writing transaction.
 pub(super) async fn record_in(conn: &mut PgConnection, id: i64) -> Result<ParcelRecord> {
-    sqlx::query_as(&select("p.id = $1 AND v.valid_to IS NULL"))
+    sqlx::query_as(&select_with_holders("p.id = $1 AND v.valid_to IS NULL"))
         .bind(id)
         .fetch_one(conn)
         .await
