@@ -194,3 +194,41 @@ async fn the_qr_code_of_a_dossier_reads_back_as_its_status_address() {
     let (status, _) = r.get("/v1/applications/CT-2026-999999/qr.svg", None).await;
     assert_eq!(status, 404, "no QR for a dossier that does not exist");
 }
+
+#[tokio::test]
+async fn a_difficult_communes_dossier_gets_fourteen_working_days() {
+    let r = Registry::start().await;
+    let parcel = r.some_parcel("31135").await;
+    let holder = parcel["owners"][0].clone();
+    // The same register served by a node that counts Ninh Kiều among difficult communes.
+    let node = crate::server::Server::start(&["--database-url", &r.db.url, "--difficult-wards", "31299,31135"]);
+    let client = reqwest::Client::new();
+    let dossier = json!({ "certificate": holder["certificate"], "party_id": holder["party_id"],
+                          "applicant_name": "Người nộp (synthetic)", "changes": { "address": "Ấp Nhơn Lộc (synthetic)" },
+                          "reason": "Đổi địa chỉ (synthetic)" });
+    let created: Value = client
+        .post(node.url("/v1/applications"))
+        .bearer_auth(&r.registrar)
+        .json(&dossier)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["limit_days"], 14, "{created}");
+    let code = created["code"].as_str().unwrap();
+    let received: Value = client
+        .post(node.url(&format!("/v1/applications/{code}/receive")))
+        .bearer_auth(&r.registrar)
+        .header("If-Match", "\"1\"")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let today: chrono::NaiveDate = received["received_on"].as_str().unwrap().parse().unwrap();
+    assert_eq!(received["due_on"].as_str().unwrap(), due_date(today, 14).to_string(), "{received}");
+}

@@ -47,6 +47,8 @@ pub struct Config {
     /// The address citizens reach this service at (`https://dichvu.example.vn`), for links
     /// printed as QR codes; when absent, the address the request came to.
     pub public_url: Option<String>,
+    /// Wards of difficult communes (longer procedure time limits).
+    pub difficult_wards: Vec<String>,
 }
 
 /// Default database reads at once: with the default 16 connections and 4 searches, 4 stay
@@ -85,6 +87,7 @@ impl Default for Config {
             search_concurrency: DEFAULT_SEARCH_CONCURRENCY,
             read_concurrency: DEFAULT_READ_CONCURRENCY,
             public_url: None,
+            difficult_wards: Vec::new(),
         }
     }
 }

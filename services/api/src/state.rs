@@ -61,6 +61,7 @@ impl AppState {
             max_accuracy_m: config.max_accuracy_m,
             search_concurrency: config.search_concurrency,
             read_concurrency: config.read_concurrency,
+            difficult_wards: config.difficult_wards.clone(),
         };
         let register = Arc::new(Register::new(store.clone(), index.clone(), limits));
         let invalidate = Arc::new(Invalidate { tiles: tiles.clone(), register: register.clone() });

@@ -468,6 +468,10 @@ pub struct ServeArgs {
     /// printed as QR codes (a dossier's status); the request's own host when absent.
     #[arg(long, env = "DIABA_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Wards of difficult communes (comma-separated codes), where a holder change may take
+    /// 14 working days instead of 4 (Decree 151/2025).
+    #[arg(long, env = "DIABA_DIFFICULT_WARDS", value_delimiter = ',')]
+    pub difficult_wards: Vec<String>,
     /// Address searches run at once; more wait their turn (keeps connections for writes).
     #[arg(long, env = "DIABA_SEARCH_CONCURRENCY", default_value_t = diaba_api::DEFAULT_SEARCH_CONCURRENCY)]
     pub search_concurrency: usize,

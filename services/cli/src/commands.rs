@@ -104,6 +104,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         search_concurrency: args.search_concurrency,
         read_concurrency: args.read_concurrency,
         public_url: args.public_url,
+        difficult_wards: args.difficult_wards,
     };
     let state = diaba_api::AppState::start(store.clone(), &config).await.context("loading the index")?;
     diaba_api::serve(

@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 /// Working days allowed for a holder change (Decree 151/2025).
 pub const LIMIT_DAYS: i32 = 4;
+/// The same in difficult communes (`Limits::difficult_wards`).
+pub const DIFFICULT_LIMIT_DAYS: i32 = 14;
 /// The fee of the procedure when the city's table has none (VND; set per procedure later).
 pub const FEE_VND: i64 = 0;
 /// Most dossiers one list answers.
@@ -175,6 +177,7 @@ impl Register {
                 return Err(Error::unprocessable(field, format!("{field}: 1 to {max} characters")));
             }
         }
+        let limit_days = if self.limits.difficult_wards.contains(&ward) { DIFFICULT_LIMIT_DAYS } else { LIMIT_DAYS };
         let new = NewApplication {
             channel: "counter",
             ward_code: ward,
@@ -183,7 +186,7 @@ impl Register {
             applicant_name: input.applicant_name.trim().to_owned(),
             changes: serde_json::to_value(&input.changes).map_err(|e| Error::Internal { detail: e.to_string() })?,
             reason: input.reason.trim().to_owned(),
-            limit_days: LIMIT_DAYS,
+            limit_days,
             fee_vnd: FEE_VND,
             year: chrono::Datelike::year(&today_in_vietnam()),
         };

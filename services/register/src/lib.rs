@@ -87,6 +87,9 @@ pub struct Limits {
     /// Other database reads run at once (as-of lookups, OGC pages, exposures, history …);
     /// the rest of the pool stays free for writes.
     pub read_concurrency: usize,
+    /// Wards of difficult communes, where a procedure's time limit is the longer one
+    /// (a holder change: 14 working days instead of 4; Decree 151/2025).
+    pub difficult_wards: Vec<String>,
 }
 
 /// Flood exposure answers kept in memory.
