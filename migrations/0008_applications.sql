@@ -25,6 +25,7 @@ CREATE TABLE application (
     received_on        date,
     due_on             date,
     suspended_on       date,
+    population_check   jsonb,               -- the population register's answer on receipt
     decided_at         timestamptz,
     fee_vnd            bigint NOT NULL DEFAULT 0,
     source_id          bigint REFERENCES admin_source (id),

@@ -8,7 +8,6 @@
 use crate::Register;
 use crate::error::{Error, Result};
 use crate::parcels::expected_version;
-use crate::population::Verification;
 use diaba_core::application::{By, DossierCode, State, Step};
 use diaba_core::auth::{Action, Caller};
 use diaba_core::workdays::{due_date, working_days_between};
@@ -88,9 +87,9 @@ pub struct ApplicationView {
     pub events: Vec<EventRecord>,
     /// Working days left before it falls due (negative: late), while the clock runs.
     pub working_days_left: Option<i64>,
-    /// The holder against the population register, once received.
+    /// The holder against the population register, as checked on receipt.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub population: Option<Verification>,
+    pub population: Option<serde_json::Value>,
 }
 
 impl ApplicationView {
@@ -191,15 +190,15 @@ impl Register {
             year: chrono::Datelike::year(&today_in_vietnam()),
         };
         let record = self.store.create_application(new, &caller).await?;
-        self.application_view(record, &caller).await
+        self.application_view(record).await
     }
 
     /// A dossier, for registrars of its ward.
     pub async fn application(&self, code: &str, caller: Option<&Caller>) -> Result<ApplicationView> {
         let code = parse_code(code)?;
         let record = self.found(&code).await?;
-        let caller = registrar_of(caller, &record.ward_code)?;
-        self.application_view(record, &caller).await
+        registrar_of(caller, &record.ward_code)?;
+        self.application_view(record).await
     }
 
     /// State and dates of a dossier, for anyone with its code.
@@ -307,10 +306,16 @@ impl Register {
             before_suspension: None,
             apply: None,
             decides: matches!(step, Step::Approve | Step::Refuse),
+            population_check: None,
         };
         match step {
-            // The clock starts again from a complete dossier.
-            Step::Receive | Step::Resubmit => change.clock = Some((today, due_date(today, limit))),
+            // The clock starts again from a complete dossier, and the office checks the
+            // population register itself (once per receipt, not on every reading).
+            Step::Receive | Step::Resubmit => {
+                change.clock = Some((today, due_date(today, limit)));
+                let verified = self.verify_party(&record.party_id.to_string(), Some(&caller)).await.ok();
+                change.population_check = verified.and_then(|v| serde_json::to_value(v).ok());
+            }
             Step::Suspend => {
                 change.suspended_on = Some(Some(today));
                 change.before_suspension = Some(Some(record.state.clone()));
@@ -329,7 +334,7 @@ impl Register {
             _ => {}
         }
         match self.store.move_application(code.as_str(), expected, change, &caller).await? {
-            Ok(after) => self.application_view(after, &caller).await,
+            Ok(after) => self.application_view(after).await,
             Err(MoveRefused::NotFound) => Err(Error::not_found(format!("no dossier {code}"))),
             Err(MoveRefused::Stale { current, state }) => Err(Error::Stale {
                 detail: format!("dossier {code} is at version {current} ({state}), not {expected}: reload it"),
@@ -366,7 +371,7 @@ impl Register {
         })
     }
 
-    async fn application_view(&self, record: ApplicationRecord, caller: &Caller) -> Result<ApplicationView> {
+    async fn application_view(&self, record: ApplicationRecord) -> Result<ApplicationView> {
         let events = self.store.application_events(record.id).await?;
         let state = state_of(&record)?;
         let working_days_left = match (state.clock_runs(), record.due_on) {
@@ -380,12 +385,7 @@ impl Register {
             }
             _ => None,
         };
-        // The office checks the population register itself once the dossier is received.
-        let population = if state == State::Submitted || state.is_final() {
-            None
-        } else {
-            self.verify_party(&record.party_id.to_string(), Some(caller)).await.ok()
-        };
+        let population = record.population_check.clone();
         Ok(ApplicationView { record, events, working_days_left, population })
     }
 }

@@ -58,6 +58,10 @@ pub struct ApplicationRecord {
     pub decided_at: Option<DateTime<Utc>>,
     /// The fee, VND.
     pub fee_vnd: i64,
+    /// The population register's answer about the holder, checked on receipt (and on
+    /// resubmission); shown by the register's view.
+    #[serde(skip)]
+    pub population_check: Option<Value>,
 }
 
 /// One step taken on a dossier.
@@ -127,6 +131,8 @@ pub struct Move {
     pub apply: Option<HolderChange>,
     /// Sets decided_at (approval, refusal).
     pub decides: bool,
+    /// The population register's answer, when the step checked it (receipt, resubmission).
+    pub population_check: Option<Value>,
 }
 
 /// The holder's new details, applied on approval.
@@ -160,7 +166,7 @@ pub enum MoveRefused {
 
 const SELECT: &str = "SELECT a.id, a.code, a.procedure, a.channel, a.ward_code, c.serial AS certificate, a.party_id, \
      a.applicant_name, a.changes, a.reason, a.state, a.state_before_suspension, a.version, a.limit_days, \
-     a.submitted_at, a.received_on, a.due_on, a.suspended_on, a.decided_at, a.fee_vnd \
+     a.submitted_at, a.received_on, a.due_on, a.suspended_on, a.decided_at, a.fee_vnd, a.population_check \
      FROM application a JOIN certificate c ON c.id = a.certificate_id";
 
 impl Store {
@@ -269,7 +275,8 @@ impl Store {
              received_on = coalesce($3, received_on), due_on = coalesce($4, due_on), \
              suspended_on = CASE WHEN $5 THEN $6 ELSE suspended_on END, \
              state_before_suspension = CASE WHEN $7 THEN $8 ELSE state_before_suspension END, \
-             decided_at = CASE WHEN $9 THEN now() ELSE decided_at END WHERE id = $1",
+             decided_at = CASE WHEN $9 THEN now() ELSE decided_at END, \
+             population_check = coalesce($10, population_check) WHERE id = $1",
         )
         .bind(id)
         .bind(&step.to_state)
@@ -280,6 +287,7 @@ impl Store {
         .bind(step.before_suspension.is_some())
         .bind(step.before_suspension.clone().flatten())
         .bind(step.decides)
+        .bind(&step.population_check)
         .execute(&mut *tx)
         .await
         .query("move application")?;
@@ -375,23 +383,8 @@ async fn apply_change(
         .execute(&mut *conn)
         .await
         .query("party next version")?;
-    sqlx::query(
-        "INSERT INTO certificate_endorsement (certificate_id, endorsed_on, text, source_id, author_id) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(certificate)
-    .bind(change.endorsed_on)
-    .bind(&change.endorsement)
-    .bind(source)
-    .bind(actor.user_id)
-    .execute(&mut *conn)
-    .await
-    .query("endorse")?;
-    sqlx::query("UPDATE certificate SET status = 'endorsed', version = version + 1, updated_at = now() WHERE id = $1")
-        .bind(certificate)
-        .execute(&mut *conn)
-        .await
-        .query("certificate endorsed")?;
+    crate::parties::write_endorsement(conn, certificate, change.endorsed_on, &change.endorsement, Some(source), actor)
+        .await?;
     append(conn, Layer::Parties, Some(party), ChangeOp::Upsert).await?;
     append(conn, Layer::Certificates, Some(certificate), ChangeOp::Upsert).await?;
     Ok(())

@@ -354,25 +354,7 @@ impl Store {
             ),
             None => None,
         };
-        let endorsement: i64 = sqlx::query_scalar(
-            "INSERT INTO certificate_endorsement (certificate_id, endorsed_on, text, source_id, author_id) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(id)
-        .bind(endorsed_on)
-        .bind(text)
-        .bind(source_id)
-        .bind(actor.user_id)
-        .fetch_one(&mut *tx)
-        .await
-        .query("insert endorsement")?;
-        sqlx::query(
-            "UPDATE certificate SET status = 'endorsed', version = version + 1, updated_at = now() WHERE id = $1",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .query("certificate endorsed")?;
+        let endorsement = write_endorsement(&mut tx, id, endorsed_on, text, source_id, actor).await?;
         let entry = audit::Entry {
             actor: Some(actor),
             action: "certificate.endorse",
@@ -393,4 +375,34 @@ impl Store {
         tx.commit().await.query("commit endorsement")?;
         Ok(Ok(after))
     }
+}
+
+/// Writes an endorsement on certificate `id` and marks the certificate endorsed at its next
+/// version (an office's endorsement, or an approved dossier's); the endorsement's id.
+pub(crate) async fn write_endorsement(
+    conn: &mut sqlx::PgConnection,
+    id: i64,
+    endorsed_on: NaiveDate,
+    text: &str,
+    source_id: Option<i64>,
+    actor: &Caller,
+) -> Result<i64> {
+    let endorsement: i64 = sqlx::query_scalar(
+        "INSERT INTO certificate_endorsement (certificate_id, endorsed_on, text, source_id, author_id) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(id)
+    .bind(endorsed_on)
+    .bind(text)
+    .bind(source_id)
+    .bind(actor.user_id)
+    .fetch_one(&mut *conn)
+    .await
+    .query("insert endorsement")?;
+    sqlx::query("UPDATE certificate SET status = 'endorsed', version = version + 1, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await
+        .query("certificate endorsed")?;
+    Ok(endorsement)
 }
