@@ -100,6 +100,7 @@ async fn exposures_are_computed_once_until_the_register_changes() {
     let path = "/v1/flood/exposure?ward=31135&scenario=tidal-peak";
     let (status, first) = get(&server, path).await;
     assert_eq!(status, 200);
+    crate::server::settle(&db).await;
     let before = crate::server::committed(&db).await;
     for _ in 0..30 {
         let (status, again) = get(&server, path).await;

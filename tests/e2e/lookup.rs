@@ -259,6 +259,7 @@ async fn an_as_of_batch_is_one_query_whatever_its_size_and_agrees_with_postgis()
         // a later day sees the live parcels, which the reference below reads.
         "at": "2099-01-01",
     });
+    crate::server::settle(&db).await;
     let before = committed(&db).await;
     let answer: Value = client.post(server.url("/v1/lookup")).json(&body).send().await.unwrap().json().await.unwrap();
     let queries = committed(&db).await - before;

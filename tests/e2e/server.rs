@@ -93,6 +93,13 @@ pub async fn get_json(url: &str) -> (u16, String, serde_json::Value) {
     (status, content_type, body)
 }
 
+/// Vacuums and analyzes a freshly made database, so autovacuum has nothing left to do (its
+/// transactions count in `pg_stat_database` too) while a test counts diaba's transactions.
+pub async fn settle(db: &diaba_test_harness::TestDb) {
+    let mut conn = db.connect().await;
+    sqlx::raw_sql("VACUUM ANALYZE").execute(&mut conn).await.unwrap();
+}
+
 /// Transactions the database has committed so far (each autocommit query is one).
 pub async fn committed(db: &diaba_test_harness::TestDb) -> i64 {
     let mut conn = db.connect().await;
