@@ -49,9 +49,9 @@ fn expected(access: Access, caller: Caller) -> Outcome {
         (UnknownToken, _) => Outcome::Unauthorized,
         (_, Access::Public | Access::PublicOwnersToRegistrars) => Outcome::Allowed,
         (Anonymous, _) => Outcome::Unauthorized,
-        (_, Access::SignedIn) => Outcome::Allowed,
+        (_, Access::SignedIn | Access::SignedInOrCitizen) => Outcome::Allowed,
         (CollectorIn | Admin, Access::Collector) => Outcome::Allowed,
-        (RegistrarIn | Admin, Access::Registrar) => Outcome::Allowed,
+        (RegistrarIn | Admin, Access::Registrar | Access::RegistrarOrCitizen) => Outcome::Allowed,
         _ => Outcome::Forbidden,
     }
 }
@@ -135,8 +135,11 @@ impl World {
                     limit_days: 4,
                     fee_vnd: 0,
                     year: 2026,
+                    applicant_subject: None,
+                    contact_email: None,
+                    notices: Vec::new(),
                 },
-                &office,
+                diaba_core::auth::Actor::Staff(&office),
             )
             .await
             .unwrap()
@@ -144,7 +147,16 @@ impl World {
         store.close().await.unwrap();
         let web = tempfile::tempdir().unwrap();
         std::fs::create_dir(web.path().join("assets")).unwrap();
-        for page in ["index.html", "field.html", "review.html", "sw.js", "manifest.webmanifest", "assets/app.css"] {
+        for page in [
+            "index.html",
+            "field.html",
+            "review.html",
+            "apply.html",
+            "office.html",
+            "sw.js",
+            "manifest.webmanifest",
+            "assets/app.css",
+        ] {
             std::fs::write(web.path().join(page), "stand-in").unwrap();
         }
         // Unknown tokens are part of the matrix; their rate limit has its own test.
@@ -254,6 +266,28 @@ impl World {
             ("POST", "/v1/applications/{code}/{step}") => {
                 (format!("/v1/applications/{}/receive", self.dossier), Some(json!({})), stale)
             }
+            ("GET", "/v1/applications/{code}/documents") => {
+                (format!("/v1/applications/{}/documents", self.dossier), None, none)
+            }
+            // JSON is no document: refused for its content (422), nothing kept.
+            ("POST", "/v1/applications/{code}/documents") => (
+                format!("/v1/applications/{}/documents?kind=other&name=scan.pdf", self.dossier),
+                Some(json!({ "not": "a pdf" })),
+                none,
+            ),
+            ("GET", "/v1/applications/{code}/documents/{id}") => {
+                (format!("/v1/applications/{}/documents/999999", self.dossier), None, none)
+            }
+            // The test's procedure is free: any payment is more than is due (422).
+            ("POST", "/v1/applications/{code}/payments") => (
+                format!("/v1/applications/{}/payments", self.dossier),
+                Some(json!({ "provider": "counter", "amount_vnd": 1000, "reference": "BL-1 (synthetic)" })),
+                none,
+            ),
+            // No OpenID provider is set up here: sign-in is not found; signing out always works.
+            ("GET", "/auth/login") => (endpoint.path.into(), None, none),
+            ("GET", "/auth/callback") => ("/auth/callback?code=c&state=s".into(), None, none),
+            ("POST", "/auth/logout") => (endpoint.path.into(), None, none),
             ("GET", "/v1/certificates/{serial}") => (format!("/v1/certificates/{}", self.serial), None, none),
             ("POST", "/v1/certificates/{serial}/endorsements") => (
                 format!("/v1/certificates/{}/endorsements", self.serial),
@@ -307,7 +341,7 @@ impl World {
             ("GET", "/tiles/{layer}/{z}/{x}/{y}") => ("/tiles/parcels/16/52026/30733.mvt".into(), None, none),
             ("GET", "/tiles/{file}") => ("/tiles/parcels.json".into(), None, none),
             ("GET", "/v1/packs/{file}") => (format!("/v1/packs/{IN}.pmtiles"), None, none),
-            ("GET", "/" | "/field" | "/review" | "/sw.js" | "/manifest.webmanifest") => {
+            ("GET", "/" | "/field" | "/review" | "/apply" | "/office" | "/sw.js" | "/manifest.webmanifest") => {
                 (endpoint.path.into(), None, none)
             }
             ("GET", "/assets/{*path}") => ("/assets/app.css".into(), None, none),
@@ -345,6 +379,11 @@ fn allowed_status(endpoint: &Endpoint, caller: Caller) -> Vec<u16> {
         ("POST", "/v1/certificates/{serial}/endorsements") => vec![412],
         ("POST", "/v1/applications/{code}/{step}") => vec![412],
         ("POST", "/v1/applications") => vec![201],
+        ("POST", "/v1/applications/{code}/documents" | "/v1/applications/{code}/payments") => vec![422],
+        ("GET", "/v1/applications/{code}/documents/{id}") => vec![404],
+        _ if caller == Caller::UnknownToken => vec![401],
+        ("GET", "/auth/login" | "/auth/callback") => vec![404],
+        ("POST", "/auth/logout") => vec![204],
         // The test's population register is empty.
         ("GET", "/v1/population/{personal_id}") => vec![404],
         ("POST", "/v1/addresses/submissions") => vec![201],

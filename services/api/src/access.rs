@@ -25,6 +25,11 @@ pub enum Access {
     Collector,
     /// Registrars (and admins), within their wards.
     Registrar,
+    /// Any signed-in user, or a signed-in citizen (session cookie, checked by the handler).
+    SignedInOrCitizen,
+    /// Registrars (and admins) within their wards, or the citizen whose dossier it is
+    /// (session cookie, checked by the handler).
+    RegistrarOrCitizen,
 }
 
 impl Access {
@@ -32,10 +37,16 @@ impl Access {
     pub fn roles(self) -> Option<&'static [Role]> {
         match self {
             Access::Public | Access::PublicOwnersToRegistrars => None,
-            Access::SignedIn => Some(&[Role::Collector, Role::Registrar, Role::Admin]),
+            Access::SignedIn | Access::SignedInOrCitizen => Some(&[Role::Collector, Role::Registrar, Role::Admin]),
             Access::Collector => Some(&[Role::Collector, Role::Admin]),
-            Access::Registrar => Some(&[Role::Registrar, Role::Admin]),
+            Access::Registrar | Access::RegistrarOrCitizen => Some(&[Role::Registrar, Role::Admin]),
         }
+    }
+
+    /// Whether a request without a token goes on to the handler, which looks for a
+    /// citizen's session.
+    pub fn admits_citizens(self) -> bool {
+        matches!(self, Access::SignedInOrCitizen | Access::RegistrarOrCitizen)
     }
 }
 
@@ -125,7 +136,14 @@ macro_rules! endpoint {
 pub const ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/health", Public, "service", "Liveness and database reachability"),
     endpoint!(GET "/openapi.json", Public, "service", "This document"),
-    endpoint!(GET "/v1/me", SignedIn, "service", "Who the bearer token belongs to: name, role, wards"),
+    endpoint!(GET "/v1/me", SignedInOrCitizen, "service", "Who the bearer token belongs to (name, role, wards); for a signed-in citizen, their parties and rights"),
+    endpoint!(GET "/auth/login", Public, "citizens", "Sign in at the OpenID provider (authorization code + PKCE)", query: &[q("return", "string", "a path of this service to come back to")],
+        from: crate::routes::citizens::LoginQuery, produces: "text/html"),
+    endpoint!(GET "/auth/callback", Public, "citizens", "Where the provider sends the citizen back (opens a session cookie)",
+        query: &[q("code", "string", "authorization code"), q("state", "string", "the sign-in's state"), q("error", "string", "the provider's error"),
+                 q("error_description", "string", "the provider's explanation")],
+        from: crate::routes::citizens::CallbackQuery, produces: "text/html"),
+    endpoint!(POST "/auth/logout", Public, "citizens", "End the citizen's session"),
     endpoint!(GET "/v1/units", Public, "units", "Administrative units at a point and date", query: &[LAT, LON, AT], from: crate::routes::units::UnitsQuery),
     endpoint!(GET "/v1/parcels", PublicOwnersToRegistrars, "parcels", "Find parcels by key, national id or bounding box",
         query: &[q("ward", "string", "5-digit ward code"), q("sheet", "integer", "map sheet"), q("number", "integer", "parcel number"),
@@ -153,23 +171,31 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/v1/population/{personal_id}", Registrar, "parties",
         "A resident in the office's copy of the population register, to pre-fill a party (each lookup logged)",
         query: &[required("ward", "string", "the ward (one of yours) the lookup is for")], from: crate::routes::parties::WardQuery),
-    endpoint!(POST "/v1/applications", Registrar, "applications",
-        "Record a dossier received at the counter: a change of the certificate holder's name, personal ID or address", body: "Application"),
-    endpoint!(GET "/v1/applications", Registrar, "applications", "Dossiers of your wards, by state, or overdue",
+    endpoint!(POST "/v1/applications", RegistrarOrCitizen, "applications",
+        "A dossier (form Mẫu 18): a change of the certificate holder's name, personal ID or address, sent online by the signed-in holder or recorded at the counter by a registrar", body: "Application"),
+    endpoint!(GET "/v1/applications", RegistrarOrCitizen, "applications", "Dossiers of your wards, by state, or overdue; a citizen's own dossiers",
         query: &[q("ward", "string", "5-digit ward code (one of yours)"), q("status", "string", "a dossier state"),
                  q("overdue", "string", "true: open dossiers past their due date")],
         from: diaba_register::applications::ApplicationSearch),
     endpoint!(GET "/v1/applications/figures", Registrar, "applications",
         "Per ward: dossiers received, decided on time, late, overdue now, and due on the next working day (to notify)",
         query: &[q("ward", "string", "5-digit ward code (one of yours)")], from: crate::routes::applications::FiguresQuery),
-    endpoint!(GET "/v1/applications/{code}", Registrar, "applications",
-        "A dossier with its steps, due date and the population register's answer (ETag = version)"),
+    endpoint!(GET "/v1/applications/{code}", RegistrarOrCitizen, "applications",
+        "A dossier with its steps, due date, documents, certificate and (office) the population register's answer (ETag = version)"),
     endpoint!(GET "/v1/applications/{code}/qr.svg", Public, "applications",
         "The QR code of the dossier's status address (--public-url, or the request's host)", produces: "image/svg+xml"),
     endpoint!(GET "/v1/applications/{code}/status", Public, "applications",
         "A dossier's state, dates and timeline, for anyone with its code: nothing personal"),
-    endpoint!(POST "/v1/applications/{code}/{step}", Registrar, "applications",
-        "receive, review, requisition, resubmit, approve, issue, close, refuse, withdraw, suspend or resume (If-Match)", body: "Step"),
+    endpoint!(GET "/v1/applications/{code}/documents", RegistrarOrCitizen, "applications", "The documents attached to a dossier"),
+    endpoint!(POST "/v1/applications/{code}/documents", RegistrarOrCitizen, "applications",
+        "Attach a PDF, JPEG or PNG (the body; its type is read from its content)",
+        query: &[required("kind", "string", "application_form, id_card, certificate, civil_status or other"),
+                 required("name", "string", "the file's name")],
+        from: crate::routes::applications::DocumentQuery, body: "Document"),
+    endpoint!(GET "/v1/applications/{code}/documents/{id}", RegistrarOrCitizen, "applications", "One document's file", produces: "*/*"),
+    endpoint!(POST "/v1/applications/{code}/payments", Registrar, "applications", "Record the fee paid (at the counter: the receipt number)", body: "Payment"),
+    endpoint!(POST "/v1/applications/{code}/{step}", RegistrarOrCitizen, "applications",
+        "receive, review, requisition, resubmit, approve, issue, close, refuse, withdraw, suspend or resume (If-Match); the citizen resubmits and withdraws", body: "Step"),
     endpoint!(GET "/v1/certificates/{serial}", PublicOwnersToRegistrars, "parties",
         "A certificate: serial, status, parcels; holders and endorsements for registrars of its ward (ETag = version)"),
     endpoint!(POST "/v1/certificates/{serial}/endorsements", Registrar, "parties", "Endorse a certificate (If-Match)", body: "Endorsement"),
@@ -215,6 +241,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/", Public, "web", "The map page", produces: "text/html"),
     endpoint!(GET "/field", Public, "web", "The field (phone) page", produces: "text/html"),
     endpoint!(GET "/review", Public, "web", "The registrar's review page", produces: "text/html"),
+    endpoint!(GET "/apply", Public, "web", "The citizen's page: apply for a change of the holder's details, follow a dossier", produces: "text/html"),
+    endpoint!(GET "/office", Public, "web", "The registrar's dossier queue", produces: "text/html"),
     endpoint!(GET "/sw.js", Public, "web", "The field page's service worker", produces: "text/javascript"),
     endpoint!(GET "/manifest.webmanifest", Public, "web", "The field page's web app manifest", produces: "application/manifest+json"),
     endpoint!(GET "/assets/{*path}", Public, "web", "Scripts, styles and icons of the pages", produces: "*/*"),
@@ -243,7 +271,9 @@ pub async fn authorize(State(state): State<AppState>, matched: MatchedPath, requ
         Ok(auth) => auth,
         Err(error) => return error.into_response(),
     };
-    if let Some(roles) = endpoint.access.roles() {
+    if let Some(roles) =
+        endpoint.access.roles().filter(|_| auth.caller().is_some() || !endpoint.access.admits_citizens())
+    {
         let caller = match auth.required() {
             Ok(caller) => caller,
             Err(error) => return error.into_response(),
@@ -275,6 +305,7 @@ mod tests {
         let sources = [
             ("addresses", include_str!("routes/addresses.rs")),
             ("applications", include_str!("routes/applications.rs")),
+            ("citizens", include_str!("routes/citizens.rs")),
             ("flood", include_str!("routes/flood.rs")),
             ("health", include_str!("routes/health.rs")),
             ("lookup", include_str!("routes/lookup.rs")),

@@ -49,6 +49,12 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Wards of difficult communes (longer procedure time limits).
     pub difficult_wards: Vec<String>,
+    /// Citizens' OpenID provider; `None`: citizens cannot sign in.
+    pub oidc: Option<crate::OidcConfig>,
+    /// The online service: fees, documents, notifications.
+    pub service: diaba_register::service::Service,
+    /// Largest attached document (a route of its own may take more than `body_limit`).
+    pub max_document_bytes: usize,
 }
 
 /// Default database reads at once: with the default 16 connections and 4 searches, 4 stay
@@ -88,6 +94,9 @@ impl Default for Config {
             read_concurrency: DEFAULT_READ_CONCURRENCY,
             public_url: None,
             difficult_wards: Vec::new(),
+            oidc: None,
+            service: diaba_register::service::Service::default(),
+            max_document_bytes: diaba_register::service::DEFAULT_MAX_DOCUMENT_BYTES,
         }
     }
 }

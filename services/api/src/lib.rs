@@ -8,6 +8,7 @@
 
 mod access;
 mod auth;
+mod citizen;
 mod config;
 mod error;
 mod extract;
@@ -19,6 +20,7 @@ mod sign_in;
 mod state;
 
 pub use access::{Access, ENDPOINTS, Endpoint};
+pub use citizen::OidcConfig;
 pub use config::{
     Config, DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_BODY_LIMIT, DEFAULT_HEADER_TIMEOUT, DEFAULT_LISTEN,
     DEFAULT_MAX_ACCURACY_M, DEFAULT_MAX_BATCH, DEFAULT_READ_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT,

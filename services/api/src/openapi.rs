@@ -24,7 +24,11 @@ pub fn document() -> Value {
         },
         "paths": paths,
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer" },
+                "citizen": { "type": "apiKey", "in": "cookie", "name": crate::citizen::SESSION_COOKIE,
+                             "description": "a citizen's session, opened by signing in at /auth/login" },
+            },
             "schemas": schemas(),
             "responses": {
                 "Problem": {
@@ -94,11 +98,17 @@ fn operation(endpoint: &Endpoint) -> Value {
         }
         _ => operation["security"] = json!([{ "bearer": [] }]),
     }
+    if endpoint.access.admits_citizens() {
+        operation["security"] = json!([{ "bearer": [] }, { "citizen": [] }]);
+    }
     if let Some(body) = endpoint.body {
-        operation["requestBody"] = json!({
-            "required": body != "Decision",
-            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{body}") } } },
-        });
+        let content = if body == "Document" {
+            let file = json!({ "schema": { "type": "string", "format": "binary" } });
+            json!({ "application/pdf": file, "image/jpeg": file, "image/png": file })
+        } else {
+            json!({ "application/json": { "schema": { "$ref": format!("#/components/schemas/{body}") } } })
+        };
+        operation["requestBody"] = json!({ "required": body != "Decision", "content": content });
     }
     operation
 }
@@ -179,15 +189,22 @@ fn schemas() -> Value {
         "Decision": { "type": "object", "additionalProperties": false, "properties": { "reason": text(200) } },
         "Application": {
             "type": "object", "additionalProperties": false,
-            "required": ["certificate", "party_id", "applicant_name", "changes", "reason"],
+            "required": ["certificate", "changes", "reason"],
             "properties": {
-                "certificate": { "type": "string" }, "party_id": { "type": "integer" },
-                "applicant_name": { "type": "string", "maxLength": 200 }, "reason": { "type": "string", "maxLength": 2000 },
+                "certificate": { "type": "string" }, "party_id": { "type": ["integer", "null"] },
+                "applicant_name": text(200), "contact_email": text(254), "reason": { "type": "string", "maxLength": 2000 },
                 "changes": { "type": "object", "additionalProperties": false,
                              "properties": { "name": text(200), "personal_id": text(12), "address": text(200) } },
             },
         },
-        "Step": { "type": "object", "additionalProperties": false, "properties": { "note": text(2000) } },
+        "Step": { "type": "object", "additionalProperties": false,
+                  "properties": { "note": text(2000), "outcome": { "enum": ["endorsement", "new_certificate", null] },
+                                  "new_certificate": text(20) } },
+        "Payment": {
+            "type": "object", "additionalProperties": false, "required": ["provider", "amount_vnd", "reference"],
+            "properties": { "provider": { "enum": ["counter"] }, "amount_vnd": { "type": "integer" },
+                            "reference": { "type": "string", "maxLength": 100 } },
+        },
         "Endorsement": {
             "type": "object", "additionalProperties": false, "required": ["text"],
             "properties": {

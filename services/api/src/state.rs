@@ -16,6 +16,8 @@ pub struct AppState {
     pub sign_in_failures: crate::sign_in::SignInFailures,
     /// Where citizens reach the service (links in QR codes); `None`: the request's host.
     pub public_url: Option<Arc<str>>,
+    /// Citizens' sign-in (OpenID Connect relying party), when set up.
+    pub oidc: Option<Arc<crate::citizen::RelyingParty>>,
 }
 
 /// Drops the tiles (and marks the packs) each applied change touched, and the register's
@@ -63,7 +65,20 @@ impl AppState {
             read_concurrency: config.read_concurrency,
             difficult_wards: config.difficult_wards.clone(),
         };
-        let register = Arc::new(Register::new(store.clone(), index.clone(), limits));
+        let mut service = config.service.clone();
+        service.max_document_bytes = config.max_document_bytes;
+        service.public_url = service.public_url.or_else(|| config.public_url.clone());
+        let register = Arc::new(Register::new(store.clone(), index.clone(), limits).with_service(service));
+        let oidc = match &config.oidc {
+            Some(oidc) => {
+                Some(Arc::new(crate::citizen::RelyingParty::new(oidc.clone()).map_err(|e| diaba_store::Error::Io {
+                    action: "set up the OpenID client for",
+                    path: oidc.issuer.clone().into(),
+                    source: std::io::Error::other(e),
+                })?))
+            }
+            None => None,
+        };
         let invalidate = Arc::new(Invalidate { tiles: tiles.clone(), register: register.clone() });
         diaba_register::follow_changes(store, index, invalidate, applied_seq.clone());
         Ok(Self {
@@ -72,6 +87,7 @@ impl AppState {
             applied_seq,
             sign_in_failures: crate::sign_in::SignInFailures::new(config.auth_failures_per_minute),
             public_url: config.public_url.as_deref().map(|u| Arc::from(u.trim_end_matches('/'))),
+            oidc,
         })
     }
 }

@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API (migrates and loads the shipped Cần Thơ data first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and load the shipped administrative units, then exit.
     Migrate(DbArgs),
     /// Import a file (GeoJSON, Shapefile, GeoPackage, FlatGeobuf … through GDAL).
@@ -481,5 +481,56 @@ pub struct ServeArgs {
     #[arg(long, env = "DIABA_READ_CONCURRENCY", default_value_t = diaba_api::DEFAULT_READ_CONCURRENCY)]
     pub read_concurrency: usize,
     #[command(flatten)]
+    pub online: OnlineServiceArgs,
+    #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// The online land service: citizens' sign-in, fees, documents and notifications.
+#[derive(Debug, Args)]
+pub struct OnlineServiceArgs {
+    /// Citizens' OpenID Connect provider (issuer URL; the national e-ID in production).
+    /// Citizens cannot sign in without it.
+    #[arg(long, env = "DIABA_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret"])]
+    pub oidc_issuer: Option<String>,
+    /// diaba's client id at the provider (its redirect URI: PUBLIC_URL/auth/callback).
+    #[arg(long, env = "DIABA_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// diaba's client secret at the provider.
+    #[arg(long, env = "DIABA_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// The ID-token claim carrying the citizen's 12-digit personal ID.
+    #[arg(long, env = "DIABA_OIDC_PERSONAL_ID_CLAIM", default_value = "personal_id")]
+    pub oidc_personal_id_claim: String,
+    /// A procedure's fee, PROCEDURE=VND (e.g. holder_change=50000); repeatable. None: free.
+    #[arg(long = "fee", env = "DIABA_FEES", value_delimiter = ',', value_parser = parse_fee)]
+    pub fees: Vec<(String, i64)>,
+    /// Where attached documents are kept [default: DATA_DIR/documents].
+    #[arg(long, env = "DIABA_DOCUMENTS_DIR")]
+    pub documents_dir: Option<PathBuf>,
+    /// Largest attached document, in MiB.
+    #[arg(long, env = "DIABA_MAX_DOCUMENT_MB", default_value_t = 10)]
+    pub max_document_mb: usize,
+    /// SMTP server for e-mail notices: smtp://host:25, smtp://host:587?tls=required,
+    /// smtps://user:password@host. None: e-mail notices wait in the outbox.
+    #[arg(long, env = "DIABA_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of e-mail notices.
+    #[arg(long, env = "DIABA_MAIL_FROM", default_value = "diaba <no-reply@localhost>")]
+    pub mail_from: String,
+    /// URL called (POST, JSON) at every step of a dossier: code, state, ward, dates only.
+    #[arg(long, env = "DIABA_NOTIFY_WEBHOOK")]
+    pub notify_webhook: Option<String>,
+    /// The office's address, told of dossiers due on the next working day.
+    #[arg(long, env = "DIABA_OFFICE_EMAIL")]
+    pub office_email: Option<String>,
+}
+
+fn parse_fee(text: &str) -> Result<(String, i64), String> {
+    let (procedure, amount) = text.split_once('=').ok_or("PROCEDURE=VND, e.g. holder_change=50000")?;
+    let amount: i64 = amount.trim().parse().map_err(|_| format!("{amount:?} is not a whole number of VND"))?;
+    if procedure.trim() != diaba_register::applications::PROCEDURE || amount < 0 {
+        return Err(format!("the procedures are {}; fees are 0 VND or more", diaba_register::applications::PROCEDURE));
+    }
+    Ok((procedure.trim().to_owned(), amount))
 }

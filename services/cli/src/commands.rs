@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(args) => {
             let store = open_migrated(&args, 2).await?;
             store.close().await?;
@@ -105,8 +105,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         read_concurrency: args.read_concurrency,
         public_url: args.public_url,
         difficult_wards: args.difficult_wards,
+        oidc: oidc_config(&args.online),
+        service: diaba_register::service::Service {
+            fees: args.online.fees.iter().cloned().collect(),
+            public_url: None,
+            webhook_url: args.online.notify_webhook.clone(),
+            office_email: args.online.office_email.clone(),
+            documents_dir: Some(
+                args.online.documents_dir.clone().unwrap_or_else(|| args.db.cluster.data_dir.join("documents")),
+            ),
+            max_document_bytes: args.online.max_document_mb * 1024 * 1024,
+        },
+        max_document_bytes: args.online.max_document_mb * 1024 * 1024,
     };
+    let channels = diaba_notify::Channels::new(args.online.smtp_url.as_deref(), &args.online.mail_from)?;
     let state = diaba_api::AppState::start(store.clone(), &config).await.context("loading the index")?;
+    diaba_notify::spawn(store.clone(), state.register.clone(), channels);
     diaba_api::serve(
         &config,
         state,
@@ -122,6 +136,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     store.close().await?;
     Ok(())
+}
+
+/// The citizens' provider, when all of `--oidc-issuer`, `--oidc-client-id` and
+/// `--oidc-client-secret` are given (clap insists on the other two with the first).
+fn oidc_config(args: &crate::args::OnlineServiceArgs) -> Option<diaba_api::OidcConfig> {
+    Some(diaba_api::OidcConfig {
+        issuer: args.oidc_issuer.clone()?,
+        client_id: args.oidc_client_id.clone()?,
+        client_secret: args.oidc_client_secret.clone()?,
+        personal_id_claim: args.oidc_personal_id_claim.clone(),
+    })
 }
 
 /// The built web pages: the flag's directory, else services/web/dist in the current

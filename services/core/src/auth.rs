@@ -159,3 +159,52 @@ impl Caller {
 pub fn may(caller: Option<&Caller>, action: Action, ward: &str) -> bool {
     caller.is_some_and(|c| c.may(action, ward))
 }
+
+/// A citizen signed in through OpenID Connect (the national e-ID in production): who the
+/// provider says they are. They see and act on their own dossiers only.
+#[derive(Debug, Clone, Serialize)]
+pub struct Citizen {
+    /// The provider's subject (`sub`): stable for this person at this provider.
+    pub subject: String,
+    /// Their name, as the provider gives it.
+    pub name: String,
+    /// Their 12-digit personal ID, from the provider's claim (links them to parties).
+    pub personal_id: Option<String>,
+    /// Their e-mail address, when the provider gives one.
+    pub email: Option<String>,
+}
+
+/// Who takes an action on a dossier: a staff member with a bearer token, or a citizen.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A registrar or admin.
+    Staff(&'a Caller),
+    /// A signed-in citizen.
+    Citizen(&'a Citizen),
+}
+
+impl Actor<'_> {
+    /// The staff member's user id (`None` for a citizen).
+    pub fn user_id(&self) -> Option<i64> {
+        match self {
+            Actor::Staff(c) => Some(c.user_id),
+            Actor::Citizen(_) => None,
+        }
+    }
+
+    /// The citizen's subject (`None` for staff).
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Actor::Staff(_) => None,
+            Actor::Citizen(c) => Some(&c.subject),
+        }
+    }
+
+    /// The staff member, for records that only staff write.
+    pub fn staff(&self) -> Option<&Caller> {
+        match self {
+            Actor::Staff(c) => Some(c),
+            Actor::Citizen(_) => None,
+        }
+    }
+}

@@ -1,41 +1,48 @@
 //! The land service "register a change of the certificate holder's information": dossiers
-//! received (at the counter for now; online with citizen sign-in next), moved through their
-//! states by the office with If-Match, due dates in Vietnamese working days, the population
-//! register checked for the holder, and approval applying the change to the register.
-//! Dossiers hold personal data: only registrars of their ward (and admins) see them; anyone
-//! with the code sees the state and dates.
+//! sent online by signed-in citizens or received at the counter, moved through their states
+//! with If-Match, due dates in Vietnamese working days, the population register checked for
+//! the holder, the fee paid, and approval applying the change to the register (an
+//! endorsement, or a new certificate in place of the old). Dossiers hold personal data:
+//! only registrars of their ward (and admins) and the citizen who applied see them; anyone
+//! with the code sees the state and dates. Every step owes notifications (outbox).
 
 use crate::Register;
 use crate::error::{Error, Result};
 use crate::parcels::expected_version;
 use diaba_core::application::{By, DossierCode, State, Step};
-use diaba_core::auth::{Action, Caller};
+use diaba_core::auth::{Action, Actor, Caller, Citizen};
 use diaba_core::workdays::{due_date, working_days_between};
 use diaba_core::{CertificateSerial, PersonalId, today_in_vietnam};
 use diaba_store::applications::{
-    ApplicationRecord, EventRecord, HolderChange, Move, MoveRefused, NewApplication, WardFigures,
+    ApplicationRecord, EventRecord, HolderChange, Move, MoveRefused, NewApplication, NewCertificate, WardFigures,
 };
+use diaba_store::documents::DocumentRecord;
 use serde::{Deserialize, Serialize};
 
 /// Working days allowed for a holder change (Decree 151/2025).
 pub const LIMIT_DAYS: i32 = 4;
 /// The same in difficult communes (`Limits::difficult_wards`).
 pub const DIFFICULT_LIMIT_DAYS: i32 = 14;
-/// The fee of the procedure when the city's table has none (VND; set per procedure later).
-pub const FEE_VND: i64 = 0;
+/// The procedure's name in fees and dossiers.
+pub const PROCEDURE: &str = "holder_change";
+/// Who issues new certificates (the city's land registration office).
+pub const ISSUER: &str = "Văn phòng đăng ký đất đai thành phố Cần Thơ";
 /// Most dossiers one list answers.
 const MAX_LIST: i64 = 200;
 
-/// A dossier as submitted at the counter.
+/// A dossier (form Mẫu 18), sent online by the holder or received at the counter.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationInput {
     /// The certificate whose holder's details change.
     pub certificate: String,
-    /// The holder (a party on that certificate).
-    pub party_id: i64,
-    /// Who applies (the holder or their representative).
-    pub applicant_name: String,
+    /// The holder (a party on that certificate); online, the party whose personal ID is the
+    /// signed-in citizen's when absent.
+    pub party_id: Option<i64>,
+    /// Who applies (the holder or their representative); online, the signed-in citizen.
+    pub applicant_name: Option<String>,
+    /// Where notifications go (the provider's address when absent).
+    pub contact_email: Option<String>,
     /// The holder's new details.
     pub changes: Changes,
     /// Why, e.g. "đổi Căn cước".
@@ -57,12 +64,69 @@ pub struct Changes {
     pub address: Option<String>,
 }
 
-/// A step's body: why, or what papers are missing.
+/// A step's body: why, or what papers are missing; on approval, the outcome.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepInput {
     /// The reason (refusal, suspension) or the missing papers (requisition).
     pub note: Option<String>,
+    /// On approval: `endorsement` (the default) or `new_certificate`.
+    pub outcome: Option<String>,
+    /// On approval with a new certificate: its serial.
+    pub new_certificate: Option<String>,
+}
+
+/// Who asks about a dossier: a staff member (bearer token), a signed-in citizen, or the
+/// public (neither).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asker<'a> {
+    /// A registrar or admin.
+    pub staff: Option<&'a Caller>,
+    /// A citizen signed in through OpenID Connect.
+    pub citizen: Option<&'a Citizen>,
+}
+
+impl<'a> Asker<'a> {
+    /// Who may see and act on `record`: a registrar of its ward, or the citizen who applied.
+    fn entitled(self, record: &ApplicationRecord) -> Result<Actor<'a>> {
+        if let Some(staff) = self.staff {
+            staff.check(Action::WriteParcels, &record.ward_code)?;
+            return Ok(Actor::Staff(staff));
+        }
+        match self.citizen {
+            Some(citizen) if record.applicant_subject.as_deref() == Some(citizen.subject.as_str()) => {
+                Ok(Actor::Citizen(citizen))
+            }
+            Some(_) => Err(Error::Forbidden { detail: format!("dossier {} is not one of yours", record.code) }),
+            None => Err(signed_out()),
+        }
+    }
+}
+
+fn signed_out() -> Error {
+    Error::Unauthenticated { detail: "sign in (citizens) or send a bearer token (staff)".into() }
+}
+
+/// The certificate a dossier is about, as its applicant may see it.
+#[derive(Debug, Serialize)]
+pub struct CertificateSummary {
+    /// Serial.
+    pub serial: String,
+    /// valid, endorsed, replaced or revoked.
+    pub status: String,
+    /// The certificate that replaced it.
+    pub replaced_by: Option<String>,
+    /// What was endorsed on it, oldest first (date and text; the office's staff are not named).
+    pub endorsements: Vec<EndorsementLine>,
+}
+
+/// One endorsement.
+#[derive(Debug, Serialize)]
+pub struct EndorsementLine {
+    /// Its date.
+    pub endorsed_on: chrono::NaiveDate,
+    /// Its text.
+    pub text: String,
 }
 
 /// `GET /v1/applications` as asked.
@@ -87,9 +151,13 @@ pub struct ApplicationView {
     pub events: Vec<EventRecord>,
     /// Working days left before it falls due (negative: late), while the clock runs.
     pub working_days_left: Option<i64>,
-    /// The holder against the population register, as checked on receipt.
+    /// The holder against the population register, as checked on receipt (office only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub population: Option<serde_json::Value>,
+    /// The documents attached.
+    pub documents: Vec<DocumentRecord>,
+    /// The certificate concerned (and, once issued, the one that replaced it).
+    pub certificates: Vec<CertificateSummary>,
 }
 
 impl ApplicationView {
@@ -132,12 +200,6 @@ pub struct TimelineEntry {
     pub state: String,
 }
 
-fn registrar_of(caller: Option<&Caller>, ward: &str) -> Result<Caller> {
-    let caller = caller.ok_or_else(|| Error::Unauthenticated { detail: "this request needs a bearer token".into() })?;
-    caller.check(Action::WriteParcels, ward)?;
-    Ok(caller.clone())
-}
-
 fn parse_code(code: &str) -> Result<DossierCode> {
     DossierCode::parse(code).map_err(|e| Error::invalid("code", e.to_string()))
 }
@@ -147,13 +209,29 @@ fn state_of(record: &ApplicationRecord) -> Result<State> {
         .map_err(|e| Error::Internal { detail: format!("dossier {} has state {:?}: {e}", record.code, record.state) })
 }
 
+fn text_field(field: &str, text: &str, max: usize) -> Result<String> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > max {
+        return Err(Error::unprocessable(field, format!("{field}: 1 to {max} characters")));
+    }
+    Ok(text.to_owned())
+}
+
+fn email_field(email: Option<&str>) -> Result<Option<String>> {
+    let Some(email) = email.map(str::trim).filter(|e| !e.is_empty()) else { return Ok(None) };
+    let plausible = email.len() <= 254
+        && email.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';');
+    if !plausible {
+        return Err(Error::unprocessable("contact_email", format!("{email:?} is not an e-mail address")));
+    }
+    Ok(Some(email.to_owned()))
+}
+
 impl Register {
-    /// Records a dossier received at the counter (registrars of the parcel's ward).
-    pub async fn submit_application(
-        &self,
-        input: ApplicationInput,
-        caller: Option<&Caller>,
-    ) -> Result<ApplicationView> {
+    /// Records a dossier: sent online by a signed-in holder of the certificate, or received
+    /// at the counter by a registrar of the parcel's ward.
+    pub async fn submit_application(&self, input: ApplicationInput, asker: Asker<'_>) -> Result<ApplicationView> {
         let serial =
             CertificateSerial::parse(&input.certificate).map_err(|e| Error::invalid("certificate", e.to_string()))?;
         let certificate = self
@@ -161,44 +239,93 @@ impl Register {
             .certificate(serial.as_str())
             .await?
             .ok_or_else(|| Error::unprocessable("certificate", format!("no certificate {serial}")))?;
-        let ward = certificate.parcels.first().map(|p| p.ward_code.clone()).unwrap_or_default();
-        let caller = registrar_of(caller, &ward)?;
-        let holders = self.store.certificate_holders(certificate.id).await?;
-        if !holders.iter().any(|r| r.party_id == input.party_id) {
+        if certificate.status == "replaced" || certificate.status == "revoked" {
             return Err(Error::unprocessable(
-                "party_id",
-                format!("party {} holds no right attested by certificate {serial}", input.party_id),
+                "certificate",
+                format!("certificate {serial} is {}: apply with the certificate in force", certificate.status),
             ));
         }
+        let ward = certificate.parcels.first().map(|p| p.ward_code.clone()).unwrap_or_default();
+        let holders = self.store.certificate_holders(certificate.id).await?;
         check_changes(&input.changes)?;
-        for (field, text, max) in [("applicant_name", &input.applicant_name, 200), ("reason", &input.reason, 2000)] {
-            if text.trim().is_empty() || text.chars().count() > max {
-                return Err(Error::unprocessable(field, format!("{field}: 1 to {max} characters")));
+        let reason = text_field("reason", &input.reason, 2000)?;
+        let (actor, party_id, applicant_name, channel) = match (asker.staff, asker.citizen) {
+            (Some(staff), _) => {
+                staff.check(Action::WriteParcels, &ward)?;
+                let party = input.party_id.ok_or_else(|| Error::unprocessable("party_id", "which holder changes"))?;
+                let name = text_field("applicant_name", input.applicant_name.as_deref().unwrap_or(""), 200)?;
+                (Actor::Staff(staff), party, name, "counter")
             }
+            (None, Some(citizen)) => {
+                let party = self.citizens_party(citizen, &holders, input.party_id, &serial).await?;
+                (Actor::Citizen(citizen), party, citizen.name.clone(), "online")
+            }
+            (None, None) => return Err(signed_out()),
+        };
+        if !holders.iter().any(|r| r.party_id == party_id) {
+            return Err(Error::unprocessable(
+                "party_id",
+                format!("party {party_id} holds no right attested by certificate {serial}"),
+            ));
         }
+        let contact_email =
+            email_field(input.contact_email.as_deref().or(asker.citizen.and_then(|c| c.email.as_deref())))?;
         let limit_days = if self.limits.difficult_wards.contains(&ward) { DIFFICULT_LIMIT_DAYS } else { LIMIT_DAYS };
-        let new = NewApplication {
-            channel: "counter",
+        let mut new = NewApplication {
+            channel,
             ward_code: ward,
             certificate_id: certificate.id,
-            party_id: input.party_id,
-            applicant_name: input.applicant_name.trim().to_owned(),
+            party_id,
+            applicant_name,
             changes: serde_json::to_value(&input.changes).map_err(|e| Error::Internal { detail: e.to_string() })?,
-            reason: input.reason.trim().to_owned(),
+            reason,
             limit_days,
-            fee_vnd: FEE_VND,
+            fee_vnd: self.service.fee(PROCEDURE),
             year: chrono::Datelike::year(&today_in_vietnam()),
+            applicant_subject: asker.citizen.filter(|_| asker.staff.is_none()).map(|c| c.subject.clone()),
+            contact_email,
+            notices: Vec::new(),
         };
-        let record = self.store.create_application(new, &caller).await?;
-        self.application_view(record).await
+        new.notices = self.service.notices_of_submission(&new);
+        let record = self.store.create_application(new, actor).await?;
+        self.application_view(record, actor).await
     }
 
-    /// A dossier, for registrars of its ward.
-    pub async fn application(&self, code: &str, caller: Option<&Caller>) -> Result<ApplicationView> {
+    /// The holder a signed-in citizen applies as: the party on the certificate whose
+    /// personal ID is the one the provider vouches for.
+    async fn citizens_party(
+        &self,
+        citizen: &Citizen,
+        holders: &[diaba_store::parties::RightRecord],
+        asked: Option<i64>,
+        serial: &CertificateSerial,
+    ) -> Result<i64> {
+        let id = citizen.personal_id.as_deref().ok_or_else(|| Error::Forbidden {
+            detail: "your sign-in carries no personal ID: apply at the counter".into(),
+        })?;
+        let parties = self.store.find_parties(Some(id), None, None, 20).await?;
+        // Only the current number links: an earlier one may since belong to no one else,
+        // but the provider vouches for the current one.
+        let mine: Vec<i64> = parties
+            .iter()
+            .filter(|p| p.personal_id.as_deref() == Some(id) && holders.iter().any(|r| r.party_id == p.id))
+            .map(|p| p.id)
+            .collect();
+        match (asked, mine.as_slice()) {
+            (Some(party), _) if mine.contains(&party) => Ok(party),
+            (None, [party]) => Ok(*party),
+            _ => Err(Error::Forbidden {
+                detail: format!("certificate {serial} names no holder with your personal ID: apply at the counter"),
+            }),
+        }
+    }
+
+    /// A dossier, for registrars of its ward and the citizen who applied.
+    pub async fn application(&self, code: &str, asker: Asker<'_>) -> Result<ApplicationView> {
         let code = parse_code(code)?;
         let record = self.found(&code).await?;
-        registrar_of(caller, &record.ward_code)?;
-        self.application_view(record).await
+        let actor = asker.entitled(&record)?;
+        self.application_view(record, actor).await
     }
 
     /// State and dates of a dossier, for anyone with its code.
@@ -223,10 +350,13 @@ impl Register {
         })
     }
 
-    /// Dossiers of the caller's wards, by state, or overdue.
-    pub async fn applications(&self, q: ApplicationSearch, caller: Option<&Caller>) -> Result<Vec<ApplicationRecord>> {
-        let caller =
-            caller.ok_or_else(|| Error::Unauthenticated { detail: "this request needs a bearer token".into() })?;
+    /// Dossiers of the caller's wards, by state, or overdue; a citizen's own dossiers.
+    pub async fn applications(&self, q: ApplicationSearch, asker: Asker<'_>) -> Result<Vec<ApplicationRecord>> {
+        let caller = match (asker.staff, asker.citizen) {
+            (Some(staff), _) => staff,
+            (None, Some(citizen)) => return Ok(self.store.applications_of_citizen(&citizen.subject, MAX_LIST).await?),
+            (None, None) => return Err(signed_out()),
+        };
         let wards = caller.listing_wards(Action::WriteParcels, q.ward.as_deref())?;
         if let Some(status) = q.status.as_deref() {
             serde_json::from_value::<State>(serde_json::Value::String(status.to_owned()))
@@ -244,25 +374,21 @@ impl Register {
     /// overdue today, and due on the next working day (those whose applicants the office
     /// must notify a working day ahead).
     pub async fn application_figures(&self, ward: Option<&str>, caller: Option<&Caller>) -> Result<Vec<WardFigures>> {
-        let caller =
-            caller.ok_or_else(|| Error::Unauthenticated { detail: "this request needs a bearer token".into() })?;
+        let caller = caller.ok_or_else(signed_out)?;
         let wards = caller.listing_wards(Action::WriteParcels, ward)?;
         let today = today_in_vietnam();
-        let mut next = today.succ_opt().unwrap_or(today);
-        while !diaba_core::workdays::is_working_day(next) {
-            next = next.succ_opt().unwrap_or(next);
-        }
-        Ok(self.store.application_figures(wards.as_deref(), today, next).await?)
+        Ok(self.store.application_figures(wards.as_deref(), today, next_working_day(today)).await?)
     }
 
-    /// Takes `step` on dossier `code` at the version the caller saw (If-Match).
+    /// Takes `step` on dossier `code` at the version the asker saw (If-Match): the office
+    /// its steps, the citizen who applied theirs (resubmit, withdraw).
     pub async fn application_step(
         &self,
         code: &str,
         step: &str,
         if_match: Option<&str>,
         input: StepInput,
-        caller: Option<&Caller>,
+        asker: Asker<'_>,
     ) -> Result<ApplicationView> {
         let code = parse_code(code)?;
         let step = Step::parse(step).ok_or_else(|| {
@@ -271,7 +397,10 @@ impl Register {
         })?;
         let record = self.found(&code).await?;
         // At the counter the office records the citizen's own steps (resubmission, withdrawal).
-        let caller = registrar_of(caller, &record.ward_code)?;
+        let actor = asker.entitled(&record)?;
+        if matches!(actor, Actor::Citizen(_)) && step.by() != By::Citizen {
+            return Err(Error::Forbidden { detail: format!("the office takes the step {}", step.as_str()) });
+        }
         let expected = expected_version(if_match)?;
         // The version first: a step taken since the caller looked is what they need to know
         // (the store checks again under the row lock).
@@ -283,7 +412,7 @@ impl Register {
                 ),
             });
         }
-        let note = input.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        let note = input.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
         if step.needs_reason() && note.is_none() {
             return Err(Error::unprocessable(
                 "note",
@@ -307,14 +436,19 @@ impl Register {
             apply: None,
             decides: matches!(step, Step::Approve | Step::Refuse),
             population_check: None,
+            notices: Vec::new(),
         };
         match step {
             // The clock starts again from a complete dossier, and the office checks the
             // population register itself (once per receipt, not on every reading).
             Step::Receive | Step::Resubmit => {
                 change.clock = Some((today, due_date(today, limit)));
-                let verified = self.verify_party(&record.party_id.to_string(), Some(&caller)).await.ok();
-                change.population_check = verified.and_then(|v| serde_json::to_value(v).ok());
+                // A citizen's resubmission keeps the office's last check; the office's next
+                // receipt or resubmission at the counter checks again.
+                if let Some(office) = asker.staff {
+                    let verified = self.verify_party(&record.party_id.to_string(), Some(office)).await.ok();
+                    change.population_check = verified.and_then(|v| serde_json::to_value(v).ok());
+                }
             }
             Step::Suspend => {
                 change.suspended_on = Some(Some(today));
@@ -330,27 +464,76 @@ impl Register {
                 change.suspended_on = Some(None);
                 change.before_suspension = Some(None);
             }
-            Step::Approve => change.apply = Some(self.holder_change(&record, today).await?),
+            Step::Approve => {
+                if record.paid_vnd < record.fee_vnd {
+                    return Err(Error::Conflict {
+                        detail: format!(
+                            "dossier {code}: the fee of {} VND is not paid ({} VND so far)",
+                            record.fee_vnd, record.paid_vnd
+                        ),
+                    });
+                }
+                change.apply = Some(self.holder_change(&record, today, &input).await?);
+            }
             _ => {}
         }
-        match self.store.move_application(code.as_str(), expected, change, &caller).await? {
-            Ok(after) => self.application_view(after).await,
+        change.notices = self.service.notices_of_step(&record, &change);
+        match self.store.move_application(code.as_str(), expected, change, actor).await? {
+            Ok(after) => self.application_view(after, actor).await,
             Err(MoveRefused::NotFound) => Err(Error::not_found(format!("no dossier {code}"))),
             Err(MoveRefused::Stale { current, state }) => Err(Error::Stale {
                 detail: format!("dossier {code} is at version {current} ({state}), not {expected}: reload it"),
             }),
+            Err(MoveRefused::OfficeOnly) => Err(Error::Forbidden { detail: "only the office approves".into() }),
         }
     }
 
-    async fn found(&self, code: &DossierCode) -> Result<ApplicationRecord> {
+    pub(crate) async fn found(&self, code: &DossierCode) -> Result<ApplicationRecord> {
         self.store.application(code.as_str()).await?.ok_or_else(|| Error::not_found(format!("no dossier {code}")))
     }
 
-    /// What approval writes: the holder's new details and the endorsement's text.
-    async fn holder_change(&self, record: &ApplicationRecord, today: chrono::NaiveDate) -> Result<HolderChange> {
+    /// The dossier `code` and who among the askers may act on it.
+    pub(crate) async fn entitled_dossier<'a>(
+        &self,
+        code: &str,
+        asker: Asker<'a>,
+    ) -> Result<(ApplicationRecord, Actor<'a>)> {
+        let record = self.found(&parse_code(code)?).await?;
+        let actor = asker.entitled(&record)?;
+        Ok((record, actor))
+    }
+
+    /// What approval writes: the holder's new details and the endorsement's text, or the
+    /// new certificate.
+    async fn holder_change(
+        &self,
+        record: &ApplicationRecord,
+        today: chrono::NaiveDate,
+        input: &StepInput,
+    ) -> Result<HolderChange> {
         let changes: Changes = serde_json::from_value(record.changes.clone())
             .map_err(|e| Error::Internal { detail: format!("dossier {} changes: {e}", record.code) })?;
         let party = self.store.party(record.party_id).await?.ok_or_else(|| Error::not_found("the holder is gone"))?;
+        let new_certificate = match (input.outcome.as_deref(), input.new_certificate.as_deref()) {
+            (None | Some("endorsement"), None) => None,
+            (Some("new_certificate"), Some(serial)) => {
+                let serial = CertificateSerial::parse(serial)
+                    .map_err(|e| Error::unprocessable("new_certificate", e.to_string()))?;
+                if self.store.certificate(serial.as_str()).await?.is_some() {
+                    return Err(Error::Conflict { detail: format!("certificate {serial} already exists") });
+                }
+                Some(NewCertificate { serial: serial.as_str().to_owned(), issuer: ISSUER.to_owned() })
+            }
+            (Some("new_certificate"), None) => {
+                return Err(Error::unprocessable("new_certificate", "the new certificate's serial"));
+            }
+            (Some("endorsement") | None, Some(_)) => {
+                return Err(Error::unprocessable("outcome", "a new serial goes with outcome new_certificate"));
+            }
+            (Some(other), _) => {
+                return Err(Error::unprocessable("outcome", format!("endorsement or new_certificate, not {other:?}")));
+            }
+        };
         let mut parts = Vec::new();
         if let Some(name) = &changes.name {
             parts.push(format!("tên người sử dụng đất từ {} thành {name}", party.name));
@@ -368,11 +551,16 @@ impl Register {
             address: changes.address,
             endorsement,
             endorsed_on: today,
+            new_certificate,
         })
     }
 
-    async fn application_view(&self, record: ApplicationRecord) -> Result<ApplicationView> {
-        let events = self.store.application_events(record.id).await?;
+    pub(crate) async fn application_view(
+        &self,
+        record: ApplicationRecord,
+        actor: Actor<'_>,
+    ) -> Result<ApplicationView> {
+        let mut events = self.store.application_events(record.id).await?;
         let state = state_of(&record)?;
         let working_days_left = match (state.clock_runs(), record.due_on) {
             (true, Some(due)) => {
@@ -385,9 +573,43 @@ impl Register {
             }
             _ => None,
         };
-        let population = record.population_check.clone();
-        Ok(ApplicationView { record, events, working_days_left, population })
+        let documents = self.store.documents(record.id).await?;
+        let mut certificates = Vec::new();
+        for serial in std::iter::once(&record.certificate).chain(record.new_certificate.as_ref()) {
+            if let Some(c) = self.store.certificate(serial).await? {
+                let endorsements = self.store.endorsements(c.id).await?;
+                certificates.push(CertificateSummary {
+                    serial: c.serial,
+                    status: c.status,
+                    replaced_by: c.replaced_by,
+                    endorsements: endorsements
+                        .into_iter()
+                        .map(|e| EndorsementLine { endorsed_on: e.endorsed_on, text: e.text })
+                        .collect(),
+                });
+            }
+        }
+        // Staff identities and the office's own checks stay with the office.
+        let population = match actor {
+            Actor::Staff(_) => record.population_check.clone(),
+            Actor::Citizen(_) => {
+                for event in &mut events {
+                    event.actor = None;
+                }
+                None
+            }
+        };
+        Ok(ApplicationView { record, events, working_days_left, population, documents, certificates })
     }
+}
+
+/// The next working day after `day`.
+pub fn next_working_day(day: chrono::NaiveDate) -> chrono::NaiveDate {
+    let mut next = day.succ_opt().unwrap_or(day);
+    while !diaba_core::workdays::is_working_day(next) {
+        next = next.succ_opt().unwrap_or(next);
+    }
+    next
 }
 
 /// At least one change, each well-formed.

@@ -15,6 +15,8 @@
 pub mod addresses;
 pub mod applications;
 mod at;
+pub mod citizens;
+pub mod documents;
 mod error;
 mod export;
 pub mod extract;
@@ -27,6 +29,7 @@ pub mod parties;
 pub mod population;
 mod search;
 mod seed;
+pub mod service;
 mod sync;
 mod units;
 
@@ -118,6 +121,8 @@ pub struct Register {
     exposures: moka::sync::Cache<String, std::sync::Arc<serde_json::Value>>,
     /// Where personal IDs are checked (the office's loaded copy unless told otherwise).
     population: Arc<dyn population::PopulationRegister>,
+    /// The online service's fees, documents and notifications.
+    service: service::Service,
 }
 
 impl Register {
@@ -132,7 +137,25 @@ impl Register {
         let exposures = moka::sync::Cache::new(EXPOSURES_KEPT);
         let heavy_permits = tokio::sync::Semaphore::new(HEAVY_READS);
         let population = Arc::new(population::OfficeCopy::new(store.clone()));
-        Self { store, index, limits, postcodes, search_permits, read_permits, heavy_permits, exposures, population }
+        let service = service::Service::default();
+        Self {
+            store,
+            index,
+            limits,
+            postcodes,
+            search_permits,
+            read_permits,
+            heavy_permits,
+            exposures,
+            population,
+            service,
+        }
+    }
+
+    /// The same with the online service set up as `service` says.
+    pub fn with_service(mut self, service: service::Service) -> Self {
+        self.service = service;
+        self
     }
 
     /// A turn to read from the database: at most [`Limits::read_concurrency`] at once, the

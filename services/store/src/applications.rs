@@ -9,7 +9,7 @@ use crate::feed::{ChangeOp, append};
 use crate::store::Store;
 use chrono::{DateTime, NaiveDate, Utc};
 use diaba_core::Layer;
-use diaba_core::auth::Caller;
+use diaba_core::auth::{Actor, Caller};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -58,10 +58,21 @@ pub struct ApplicationRecord {
     pub decided_at: Option<DateTime<Utc>>,
     /// The fee, VND.
     pub fee_vnd: i64,
+    /// Paid so far, VND.
+    pub paid_vnd: i64,
+    /// endorsement or new_certificate, once approved.
+    pub outcome: Option<String>,
+    /// The certificate issued in place of `certificate` (outcome new_certificate).
+    pub new_certificate: Option<String>,
+    /// Where the citizen's notifications go (personal data).
+    pub contact_email: Option<String>,
     /// The population register's answer about the holder, checked on receipt (and on
     /// resubmission); shown by the register's view.
     #[serde(skip)]
     pub population_check: Option<Value>,
+    /// The signed-in citizen who applied online (the provider's subject).
+    #[serde(skip)]
+    pub applicant_subject: Option<String>,
 }
 
 /// One step taken on a dossier.
@@ -106,6 +117,25 @@ pub struct NewApplication {
     pub fee_vnd: i64,
     /// Year of submission in Vietnam (for the code).
     pub year: i32,
+    /// The citizen who applies online (`None` at the counter).
+    pub applicant_subject: Option<String>,
+    /// Where their notifications go.
+    pub contact_email: Option<String>,
+    /// Notifications of the submission.
+    pub notices: Vec<Notice>,
+}
+
+/// A notification owed: written in the step's transaction, delivered by the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// email or webhook.
+    pub channel: &'static str,
+    /// The address or URL.
+    pub recipient: String,
+    /// The subject.
+    pub subject: String,
+    /// The text (e-mail) or JSON (webhook).
+    pub body: String,
 }
 
 /// A step to record: the state it leads to and the dates it sets.
@@ -133,6 +163,8 @@ pub struct Move {
     pub decides: bool,
     /// The population register's answer, when the step checked it (receipt, resubmission).
     pub population_check: Option<Value>,
+    /// Notifications of the step.
+    pub notices: Vec<Notice>,
 }
 
 /// The holder's new details, applied on approval.
@@ -144,10 +176,22 @@ pub struct HolderChange {
     pub personal_id: Option<String>,
     /// New permanent address.
     pub address: Option<String>,
-    /// What is endorsed on the certificate.
+    /// What is endorsed on the certificate (or noted on the new one's source).
     pub endorsement: String,
-    /// The date endorsed.
+    /// The date endorsed (or the new certificate issued).
     pub endorsed_on: NaiveDate,
+    /// A new certificate in place of the old, which is then replaced (no blank line left,
+    /// or the holder asked for one); `None`: the change is endorsed on the old one.
+    pub new_certificate: Option<NewCertificate>,
+}
+
+/// A certificate issued in place of another.
+#[derive(Debug, Clone)]
+pub struct NewCertificate {
+    /// Its serial (as normalised by `diaba_core::CertificateSerial`).
+    pub serial: String,
+    /// Who issues it.
+    pub issuer: String,
 }
 
 /// Why a step was not recorded.
@@ -162,22 +206,27 @@ pub enum MoveRefused {
         /// its state
         state: String,
     },
+    /// A change to the register that only the office may apply.
+    OfficeOnly,
 }
 
 const SELECT: &str = "SELECT a.id, a.code, a.procedure, a.channel, a.ward_code, c.serial AS certificate, a.party_id, \
      a.applicant_name, a.changes, a.reason, a.state, a.state_before_suspension, a.version, a.limit_days, \
-     a.submitted_at, a.received_on, a.due_on, a.suspended_on, a.decided_at, a.fee_vnd, a.population_check \
-     FROM application a JOIN certificate c ON c.id = a.certificate_id";
+     a.submitted_at, a.received_on, a.due_on, a.suspended_on, a.decided_at, a.fee_vnd, a.population_check, \
+     coalesce((SELECT sum(amount_vnd) FROM payment WHERE application_id = a.id), 0)::bigint AS paid_vnd, \
+     a.outcome, nc.serial AS new_certificate, a.contact_email, a.applicant_subject \
+     FROM application a JOIN certificate c ON c.id = a.certificate_id \
+     LEFT JOIN certificate nc ON nc.id = a.new_certificate_id";
 
 impl Store {
     /// Records a new dossier (state submitted) and its first event.
-    pub async fn create_application(&self, new: NewApplication, actor: &Caller) -> Result<ApplicationRecord> {
+    pub async fn create_application(&self, new: NewApplication, actor: Actor<'_>) -> Result<ApplicationRecord> {
         let mut tx = self.pool().begin().await.query("begin")?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO application (code, channel, ward_code, certificate_id, party_id, applicant_name, changes, \
-             reason, state, limit_days, fee_vnd, created_by) \
+             reason, state, limit_days, fee_vnd, created_by, applicant_subject, contact_email) \
              VALUES ('CT-' || $1 || '-' || lpad(nextval('application_number')::text, 6, '0'), $2, $3, $4, $5, $6, $7, \
-                     $8, 'submitted', $9, $10, $11) RETURNING id",
+                     $8, 'submitted', $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(new.year.to_string())
         .bind(new.channel)
@@ -189,11 +238,15 @@ impl Store {
         .bind(&new.reason)
         .bind(new.limit_days)
         .bind(new.fee_vnd)
-        .bind(actor.user_id)
+        .bind(actor.user_id())
+        .bind(&new.applicant_subject)
+        .bind(&new.contact_email)
         .fetch_one(&mut *tx)
         .await
         .query("insert application")?;
-        event(&mut tx, id, actor, "office", "submit", None, "submitted", Some(new.channel)).await?;
+        let by = if actor.subject().is_some() { "citizen" } else { "office" };
+        event(&mut tx, id, actor, by, "submit", None, "submitted", Some(new.channel)).await?;
+        crate::outbox::queue(&mut tx, id, &new.notices).await?;
         let record = by_id(&mut tx, id).await?;
         audit_step(&mut tx, actor, &record, "application.submit").await?;
         tx.commit().await.query("commit application")?;
@@ -207,6 +260,16 @@ impl Store {
             .fetch_optional(self.pool())
             .await
             .query("application")
+    }
+
+    /// The dossiers a citizen applied for online, newest first.
+    pub async fn applications_of_citizen(&self, subject: &str, limit: i64) -> Result<Vec<ApplicationRecord>> {
+        sqlx::query_as(&format!("{SELECT} WHERE a.applicant_subject = $1 ORDER BY a.id DESC LIMIT $2"))
+            .bind(subject)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .query("applications of a citizen")
     }
 
     /// A dossier's steps, oldest first.
@@ -251,7 +314,7 @@ impl Store {
         code: &str,
         expected: i32,
         step: Move,
-        actor: &Caller,
+        actor: Actor<'_>,
     ) -> Result<std::result::Result<ApplicationRecord, MoveRefused>> {
         let mut tx = self.pool().begin().await.query("begin")?;
         let current: Option<(i64, i32, String)> =
@@ -266,8 +329,10 @@ impl Store {
         if version != expected || state != step.from_state {
             return Ok(Err(MoveRefused::Stale { current: version, state }));
         }
-        if let Some(change) = &step.apply {
-            apply_change(&mut tx, id, code, change, actor).await?;
+        match (&step.apply, actor) {
+            (Some(change), Actor::Staff(staff)) => apply_change(&mut tx, id, code, change, staff).await?,
+            (Some(_), Actor::Citizen(_)) => return Ok(Err(MoveRefused::OfficeOnly)),
+            (None, _) => {}
         }
         let (received_on, due_on) = step.clock.unzip();
         sqlx::query(
@@ -292,6 +357,7 @@ impl Store {
         .await
         .query("move application")?;
         event(&mut tx, id, actor, step.by, step.step, Some(&state), &step.to_state, step.note.as_deref()).await?;
+        crate::outbox::queue(&mut tx, id, &step.notices).await?;
         let record = by_id(&mut tx, id).await?;
         audit_step(&mut tx, actor, &record, &format!("application.{}", step.step)).await?;
         tx.commit().await.query("commit step")?;
@@ -307,7 +373,7 @@ async fn by_id(conn: &mut PgConnection, id: i64) -> Result<ApplicationRecord> {
 async fn event(
     conn: &mut PgConnection,
     id: i64,
-    actor: &Caller,
+    actor: Actor<'_>,
     by: &str,
     step: &str,
     from: Option<&str>,
@@ -315,11 +381,12 @@ async fn event(
     note: Option<&str>,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO application_event (application_id, actor_id, by, step, from_state, to_state, note) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO application_event (application_id, actor_id, actor_subject, by, step, from_state, to_state, note) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
-    .bind(actor.user_id)
+    .bind(actor.user_id())
+    .bind(actor.subject())
     .bind(by)
     .bind(step)
     .bind(from)
@@ -331,14 +398,15 @@ async fn event(
     Ok(())
 }
 
-async fn audit_step(conn: &mut PgConnection, actor: &Caller, record: &ApplicationRecord, action: &str) -> Result<()> {
+async fn audit_step(conn: &mut PgConnection, actor: Actor<'_>, record: &ApplicationRecord, action: &str) -> Result<()> {
     let entry = audit::Entry {
-        actor: Some(actor),
+        actor: actor.staff(),
         action,
         entity: "application",
         id: Some(record.id),
         before: None,
-        after: Some(serde_json::json!({ "code": record.code, "state": record.state, "version": record.version })),
+        after: Some(serde_json::json!({ "code": record.code, "state": record.state, "version": record.version,
+                                        "citizen": actor.subject() })),
     };
     audit::record(conn, entry).await
 }
@@ -383,11 +451,69 @@ async fn apply_change(
         .execute(&mut *conn)
         .await
         .query("party next version")?;
-    crate::parties::write_endorsement(conn, certificate, change.endorsed_on, &change.endorsement, Some(source), actor)
-        .await?;
+    match &change.new_certificate {
+        None => {
+            crate::parties::write_endorsement(
+                conn,
+                certificate,
+                change.endorsed_on,
+                &change.endorsement,
+                Some(source),
+                actor,
+            )
+            .await?;
+            sqlx::query("UPDATE application SET outcome = 'endorsement' WHERE id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .query("application outcome")?;
+        }
+        Some(new) => {
+            let issued = replace_certificate(conn, certificate, new, change.endorsed_on, source).await?;
+            sqlx::query("UPDATE application SET outcome = 'new_certificate', new_certificate_id = $2 WHERE id = $1")
+                .bind(id)
+                .bind(issued)
+                .execute(&mut *conn)
+                .await
+                .query("application outcome")?;
+            append(conn, Layer::Certificates, Some(issued), ChangeOp::Upsert).await?;
+        }
+    }
     append(conn, Layer::Parties, Some(party), ChangeOp::Upsert).await?;
     append(conn, Layer::Certificates, Some(certificate), ChangeOp::Upsert).await?;
     Ok(())
+}
+
+/// Issues certificate `new` in place of `old` for the same parcels: the old one is
+/// replaced (pointing to the new), and the rights it attested end and go on, unchanged
+/// but for the certificate, with the dossier as their source. Nothing is deleted.
+async fn replace_certificate(
+    conn: &mut PgConnection,
+    old: i64,
+    new: &NewCertificate,
+    issued_on: NaiveDate,
+    source: i64,
+) -> Result<i64> {
+    let issued: i64 = sqlx::query_scalar(
+        "INSERT INTO certificate (serial, issued_on, issuer, status, synthetic, source_id) \
+         SELECT $2, $3, $4, 'valid', synthetic, $5 FROM certificate WHERE id = $1 RETURNING id",
+    )
+    .bind(old)
+    .bind(&new.serial)
+    .bind(issued_on)
+    .bind(&new.issuer)
+    .bind(source)
+    .fetch_one(&mut *conn)
+    .await
+    .query("insert new certificate")?;
+    sqlx::query(include_str!("sql/replace_certificate.sql"))
+        .bind(old)
+        .bind(issued)
+        .bind(source)
+        .execute(&mut *conn)
+        .await
+        .query("replace certificate")?;
+    Ok(issued)
 }
 
 /// One ward's dossiers in figures.

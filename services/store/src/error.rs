@@ -105,6 +105,8 @@ fn protected(constraint: &str) -> &'static str {
         "app_user_name_key" => "the user name",
         "admin_unit_code_level_valid_from_key" => "this unit version (code, level, start date)",
         "idempotency_key_pkey" => "the Idempotency-Key",
+        "certificate_serial_key" => "the certificate serial",
+        "payment_provider_reference_key" => "the payment reference",
         _ => "a unique value",
     }
 }

@@ -12,6 +12,8 @@
 pub mod addresses;
 pub mod applications;
 mod audit;
+pub mod citizens;
+pub mod documents;
 mod error;
 mod feed;
 mod flood;
@@ -19,6 +21,7 @@ mod geodata;
 pub mod import;
 mod layers;
 pub mod ogc;
+pub mod outbox;
 pub mod parcels;
 pub mod parties;
 pub mod population;

@@ -15,6 +15,11 @@ impl Token {
     pub fn reveal(&self) -> &str {
         &self.0
     }
+
+    /// 256 random bits, as staff tokens and citizens' session cookies carry.
+    pub fn random() -> Result<Token> {
+        new_token()
+    }
 }
 
 impl std::fmt::Debug for Token {

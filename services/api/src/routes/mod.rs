@@ -2,6 +2,7 @@
 
 pub(crate) mod addresses;
 pub(crate) mod applications;
+pub(crate) mod citizens;
 pub(crate) mod flood;
 pub(crate) mod health;
 pub(crate) mod lookup;
@@ -45,7 +46,8 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .merge(units::router())
         .merge(parcels::router())
         .merge(parties::router())
-        .merge(applications::router())
+        .merge(applications::router(config.max_document_bytes))
+        .merge(citizens::router())
         .merge(lookup::router())
         .merge(me::router())
         .merge(flood::router())

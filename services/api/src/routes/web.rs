@@ -1,4 +1,5 @@
-//! The map (`/`), field (`/field`) and review (`/review`) pages: static files built by npm
+//! The map (`/`), field (`/field`), review (`/review`), citizen's (`/apply`) and office's
+//! (`/office`) pages: static files built by npm
 //! in services/web and served from a directory, with headers that keep them from running
 //! anything but their own scripts.
 
@@ -26,7 +27,9 @@ pub fn router(dir: Option<&Path>) -> Router<AppState> {
         return Router::new()
             .route("/", get(not_built))
             .route("/field", get(not_built))
-            .route("/review", get(not_built));
+            .route("/review", get(not_built))
+            .route("/apply", get(not_built))
+            .route("/office", get(not_built));
     };
     let page = |name: &str| ServeFile::new(dir.join(name));
     let headers = ServiceBuilder::new()
@@ -47,6 +50,8 @@ pub fn router(dir: Option<&Path>) -> Router<AppState> {
         .route_service("/", page("index.html"))
         .route_service("/field", page("field.html"))
         .route_service("/review", page("review.html"))
+        .route_service("/apply", page("apply.html"))
+        .route_service("/office", page("office.html"))
         .route_service("/sw.js", page("sw.js"))
         .route_service("/manifest.webmanifest", page("manifest.webmanifest"))
         // The whole URI path is looked up under dist/, so this serves only dist/assets/.
