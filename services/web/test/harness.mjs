@@ -2,6 +2,7 @@
 // PostGIS cluster in a temporary directory, users made with the real CLI, and Debian's
 // Chromium driven by playwright-core. Nothing is mocked but the phone's GPS.
 import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +17,24 @@ export const ARTEFACTS = join(web, 'test-results');
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1366, height: 860 };
 
-/** Starts diaba on a fresh data directory; resolves once it prints its address. */
-export async function startDiaba() {
+/** A TCP port free on loopback now (for services that must know each other's address). */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Starts diaba on a fresh data directory; resolves once it prints its address. `port`
+ * (0: any) and `args` (more flags) are for tests that wire diaba to other services.
+ */
+export async function startDiaba({ port = 0, args = [] } = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'diaba-web-'));
   const child = spawn(
     binary,
-    ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--demo', 'small', '--web-dir', join(web, 'dist')],
+    ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--demo', 'small', '--web-dir', join(web, 'dist'), ...args],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DIABA_LOG: 'warn' } },
   );
   let log = '';
@@ -37,6 +50,7 @@ export async function startDiaba() {
   const cli = (...args) => execFileSync(binary, [...args, '--data-dir', dataDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return {
     url,
+    dataDir,
     /** A user's bearer token, made by `diaba user add`. */
     user(name, role, wards) {
       return cli('user', 'add', '--role', role, '--wards', wards, '--team', 'Tổ thử nghiệm (synthetic)', name).trim();
@@ -121,10 +135,10 @@ export async function differingPixels(browser, png, against) {
  * `const world = useDiaba(before, after)`, then `world.diaba`, `world.browser`. `setup`
  * runs once both are up (node's top-level before hooks do not wait for each other).
  */
-export function useDiaba(before, after, setup = async () => {}) {
+export function useDiaba(before, after, setup = async () => {}, options = async () => ({})) {
   const world = {};
   before(async () => {
-    world.diaba = await startDiaba();
+    world.diaba = await startDiaba(await options(world));
     world.browser = await launchBrowser();
     await setup(world);
   });
