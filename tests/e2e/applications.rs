@@ -232,3 +232,214 @@ async fn a_difficult_communes_dossier_gets_fourteen_working_days() {
     let today: chrono::NaiveDate = received["received_on"].as_str().unwrap().parse().unwrap();
     assert_eq!(received["due_on"].as_str().unwrap(), due_date(today, 14).to_string(), "{received}");
 }
+
+/// A webhook receiver on loopback: the bodies it was sent.
+async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let kept = kept.clone();
+            async move { kept.lock().unwrap().push(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+#[tokio::test]
+async fn documents_are_checked_by_content_the_fee_is_paid_and_a_new_certificate_replaces_the_old() {
+    let r = Registry::start().await;
+    let parcel = r.some_parcel("31135").await;
+    let holder = parcel["owners"][0].clone();
+    let old_serial = holder["certificate"].as_str().unwrap().to_owned();
+    let documents = tempfile::tempdir().unwrap();
+    let (hook, calls) = webhook_receiver().await;
+    let node = crate::server::Server::start(&[
+        "--database-url",
+        &r.db.url,
+        "--documents-dir",
+        documents.path().to_str().unwrap(),
+        "--max-document-mb",
+        "1",
+        "--fee",
+        "holder_change=50000",
+        "--notify-webhook",
+        &hook,
+    ]);
+    let client = reqwest::Client::new();
+    let post = |path: String, body: Value, version: Option<i64>| {
+        let mut request = client.post(node.url(&path)).bearer_auth(&r.registrar).json(&body);
+        if let Some(v) = version {
+            request = request.header("If-Match", format!("\"{v}\""));
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let dossier = json!({ "certificate": old_serial, "party_id": holder["party_id"], "applicant_name": "Người nộp (synthetic)",
+                          "changes": { "name": "Tên Cấp Đổi (synthetic)" }, "reason": "Cấp đổi giấy chứng nhận (synthetic)" });
+    let (status, created) = post("/v1/applications".into(), dossier, None).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["fee_vnd"], 50_000);
+    let code = created["code"].as_str().unwrap().to_owned();
+
+    // Documents: the content decides, not the name or the Content-Type.
+    let upload = |name: &str, media: &str, bytes: Vec<u8>| {
+        let url = node.url(&format!("/v1/applications/{code}/documents?kind=certificate&name={name}"));
+        let request = client.post(url).bearer_auth(&r.registrar).header("Content-Type", media).body(bytes);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let media = response.headers()["content-type"].to_str().unwrap().to_owned();
+            (status, media, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, media, problem) = upload("scan.pdf", "application/pdf", b"MZ\x90\0 not a pdf at all".to_vec()).await;
+    assert_eq!((status.as_u16(), media.as_str()), (422, "application/problem+json"), "{problem}");
+    let mut big = b"%PDF-1.4\n".to_vec();
+    big.resize(1024 * 1024 + 100, b' ');
+    big.extend_from_slice(b"\n%%EOF\n");
+    let (status, _, problem) = upload("big.pdf", "application/pdf", big).await;
+    assert_eq!(status, 413, "{problem}");
+    let pdf = b"%PDF-1.4\n% giay chung nhan (synthetic)\n%%EOF\n".to_vec();
+    let (status, _, document) = upload("gcn.pdf", "application/octet-stream", pdf.clone()).await;
+    assert_eq!(status, 201, "{document}");
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&pdf));
+    assert_eq!(document["sha256"], sha.as_str());
+    assert_eq!(document["media_type"], "application/pdf");
+    assert_eq!(std::fs::read(documents.path().join(&sha[..2]).join(&sha)).unwrap(), pdf);
+    let stored = documents.path().read_dir().unwrap().count();
+    assert_eq!(stored, 1, "the refused files left nothing behind");
+    let back = client
+        .get(node.url(&format!("/v1/applications/{code}/documents/{}", document["id"])))
+        .bearer_auth(&r.registrar)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.headers()["content-type"], "application/pdf");
+    assert_eq!(back.bytes().await.unwrap().as_ref(), pdf.as_slice());
+    let (status, _) = r.get(&format!("/v1/applications/{code}/documents"), Some(&r.other_registrar)).await;
+    assert_eq!(status, 403, "another ward's registrar sees no documents");
+
+    // No approval before the fee is paid; paid at the counter with its receipt.
+    for (i, name) in ["receive", "review"].into_iter().enumerate() {
+        let (status, body) = post(format!("/v1/applications/{code}/{name}"), json!({}), Some(i as i64 + 1)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let new_serial = "DZ 00000001";
+    let approval = json!({ "outcome": "new_certificate", "new_certificate": new_serial });
+    let (status, problem) = post(format!("/v1/applications/{code}/approve"), approval.clone(), Some(3)).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("50000 VND"), "{problem}");
+    let receipt = json!({ "provider": "counter", "amount_vnd": 50_000, "reference": "BL-0001 (synthetic)" });
+    let (status, paid) = post(format!("/v1/applications/{code}/payments"), receipt.clone(), None).await;
+    assert_eq!((status.as_u16(), paid["paid_vnd"].as_i64()), (200, Some(50_000)), "{paid}");
+    let (status, _) = post(format!("/v1/applications/{code}/payments"), receipt, None).await;
+    assert_eq!(status, 422, "nothing more is due");
+
+    // Approval issues the new certificate; the old one is replaced, the rights go on under it.
+    let (status, approved) = post(format!("/v1/applications/{code}/approve"), approval, Some(3)).await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(
+        (approved["outcome"].as_str(), approved["new_certificate"].as_str()),
+        (Some("new_certificate"), Some(new_serial))
+    );
+    let (_, old) = r.get(&format!("/v1/certificates/{old_serial}"), Some(&r.registrar)).await;
+    assert_eq!((old["status"].as_str(), old["replaced_by"].as_str()), (Some("replaced"), Some(new_serial)), "{old}");
+    let (_, rights) = r.get(&format!("/v1/parcels/{}/rights", parcel["id"]), Some(&r.registrar)).await;
+    let attested: Vec<&str> =
+        rights["rights"].as_array().unwrap().iter().filter_map(|r| r["certificate"].as_str()).collect();
+    assert_eq!(attested, [new_serial], "{rights}");
+
+    // The parcel's history shows the change and its dossier; what it says, only to the ward.
+    let history = format!("/v1/parcels/{}/history", parcel["id"]);
+    let (_, seen) = r.get(&history, Some(&r.registrar)).await;
+    let issued =
+        seen["register_changes"].as_array().unwrap().iter().find(|c| c["kind"] == "certificate_issued").cloned();
+    let issued = issued.unwrap_or_else(|| panic!("no issued certificate in {}", seen["register_changes"]));
+    assert_eq!(issued["certificate"], new_serial);
+    assert_eq!(issued["source"], format!("application {code}"));
+    assert!(issued["text"].as_str().unwrap().contains(&old_serial));
+    let (_, public) = r.get(&history, None).await;
+    assert!(public["register_changes"].as_array().unwrap().iter().all(|c| c["text"].is_null()), "{public}");
+
+    // Every step reached the webhook, with nothing personal in it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while calls.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let calls = calls.lock().unwrap().clone();
+    let states: Vec<&str> = calls.iter().filter_map(|c| c["state"].as_str()).collect();
+    assert_eq!(states, ["received", "in_review", "approved"], "{calls:?}");
+    let text = serde_json::to_string(&calls).unwrap();
+    for personal in ["Người nộp", "Tên Cấp Đổi", "Cấp đổi giấy", holder["name"].as_str().unwrap()] {
+        assert!(!text.contains(personal), "{personal} in a webhook call: {text}");
+    }
+}
+
+#[tokio::test]
+async fn the_office_is_told_once_of_a_dossier_due_on_the_next_working_day() {
+    let r = Registry::start().await;
+    let parcel = r.some_parcel("31135").await;
+    let holder = parcel["owners"][0].clone();
+    let created = submit(
+        &r,
+        holder["certificate"].as_str().unwrap(),
+        holder["party_id"].as_i64().unwrap(),
+        "Tên Hẹn (synthetic)",
+    )
+    .await;
+    let code = created["code"].as_str().unwrap().to_owned();
+    let (status, _) = step(&r, &code, "receive", 1, None).await;
+    assert_eq!(status, 200);
+    // Received long ago: it falls due on the next working day.
+    let tomorrow = diaba_register::applications::next_working_day(diaba_core::today_in_vietnam());
+    let mut conn = r.db.connect().await;
+    sqlx::query("UPDATE application SET due_on = $2 WHERE code = $1")
+        .bind(&code)
+        .bind(tomorrow)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (hook, calls) = webhook_receiver().await;
+    // Two nodes look for it at once; the office hears of it once.
+    let nodes: Vec<_> = (0..2)
+        .map(|_| {
+            crate::server::Server::start(&[
+                "--database-url",
+                &r.db.url,
+                "--notify-webhook",
+                &hook,
+                "--office-email",
+                "vpdk@example.test",
+            ])
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while calls.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let calls = calls.lock().unwrap().clone();
+    let due: Vec<&Value> = calls.iter().filter(|c| c["step"] == "due_soon" && c["code"] == code.as_str()).collect();
+    assert_eq!(due.len(), 1, "{calls:?}");
+    assert_eq!(due[0]["due_on"], tomorrow.to_string());
+    // The office's e-mail waits in the outbox (no SMTP server here), addressed to the office.
+    let queued: Vec<(String, String)> = sqlx::query_as(
+        "SELECT n.recipient, n.subject FROM notification n JOIN application a ON a.id = n.application_id \
+         WHERE a.code = $1 AND n.channel = 'email'",
+    )
+    .bind(&code)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].0, "vpdk@example.test");
+    assert!(queued[0].1.contains(&code), "{queued:?}");
+    drop(nodes);
+}

@@ -186,6 +186,9 @@ pub struct History {
     pub versions: Vec<ParcelView>,
     /// Ancestors and descendants.
     pub lineage: Vec<LineageEntry>,
+    /// Endorsements and certificates recorded for it (what they say: for registrars of its
+    /// ward and admins only), with their source documents (an approved dossier's code).
+    pub register_changes: Vec<diaba_store::parties::RegisterChange>,
 }
 
 /// A parcel's relatives through splits and merges.
@@ -378,8 +381,15 @@ impl Register {
             return Err(Error::not_found(format!("no parcel {id}")));
         }
         let lineage = self.store.parcel_lineage(id).await?;
+        let ward = versions.last().map(|v| v.ward_code.clone()).unwrap_or_default();
+        let mut register_changes = self.store.parcel_register_changes(id).await?;
+        if !diaba_core::auth::may(caller, Action::SeePersonalData, &ward) {
+            for change in &mut register_changes {
+                change.text = None;
+            }
+        }
         let versions = self.views(versions, caller).await?;
-        Ok(History { id, versions, lineage })
+        Ok(History { id, versions, lineage, register_changes })
     }
 
     /// A parcel's ancestors and descendants.

@@ -406,3 +406,45 @@ pub(crate) async fn write_endorsement(
         .query("certificate endorsed")?;
     Ok(endorsement)
 }
+
+/// A change to a parcel's rights or certificates recorded in the register: an endorsement
+/// on a certificate covering it, or a certificate issued for it, with its source document.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RegisterChange {
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// The date it bears.
+    pub dated: Option<NaiveDate>,
+    /// endorsement or certificate_issued.
+    pub kind: String,
+    /// The certificate.
+    pub certificate: String,
+    /// Its source: the document's kind and number (a dossier: `application CT-2026-000123`).
+    pub source: Option<String>,
+    /// What was written (personal data: names, personal IDs).
+    pub text: Option<String>,
+}
+
+impl Store {
+    /// The endorsements and issued certificates of parcel `parcel`, oldest first.
+    pub async fn parcel_register_changes(&self, parcel: i64) -> Result<Vec<RegisterChange>> {
+        sqlx::query_as(
+            "SELECT e.created_at AS at, e.endorsed_on AS dated, 'endorsement' AS kind, c.serial AS certificate, \
+                    nullif(concat_ws(' ', s.kind, s.number), '') AS source, e.text \
+             FROM certificate_endorsement e JOIN certificate c ON c.id = e.certificate_id \
+             LEFT JOIN admin_source s ON s.id = e.source_id \
+             WHERE e.certificate_id IN (SELECT certificate_id FROM certificate_parcel WHERE parcel_id = $1) \
+             UNION ALL \
+             SELECT c.updated_at, c.issued_on, 'certificate_issued', c.serial, nullif(concat_ws(' ', s.kind, s.number), ''), \
+                    'Cấp giấy chứng nhận ' || c.serial || coalesce(' thay cho ' || o.serial, '') \
+             FROM certificate c JOIN admin_source s ON s.id = c.source_id \
+             LEFT JOIN certificate o ON o.replaced_by = c.id \
+             WHERE c.id IN (SELECT certificate_id FROM certificate_parcel WHERE parcel_id = $1) \
+             ORDER BY 1",
+        )
+        .bind(parcel)
+        .fetch_all(self.pool())
+        .await
+        .query("parcel register changes")
+    }
+}
