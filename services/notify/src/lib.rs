@@ -111,10 +111,7 @@ pub fn spawn(store: Arc<Store>, register: Arc<Register>, channels: Channels) -> 
         loop {
             if last_due_check.is_none_or(|t| t.elapsed() >= DUE_SOON_EVERY) {
                 match register.notice_due_soon().await {
-                    Ok(due) if !due.is_empty() => {
-                        tracing::info!(dossiers = due.len(), "office told of dossiers due next")
-                    }
-                    Ok(_) => {}
+                    Ok(due) => tracing::debug!(dossiers = due.len(), "office told of dossiers due next"),
                     Err(e) => tracing::warn!(error = %e, "looking for dossiers due next"),
                 }
                 last_due_check = Some(tokio::time::Instant::now());
