@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use diaba_core::auth::Caller;
+use diaba_core::auth::{Caller, Citizen};
 use std::net::SocketAddr;
 
 /// The authenticated caller, or `None` for an anonymous (public) request.
@@ -66,5 +66,21 @@ impl Auth {
     /// The caller, `None` for the public.
     pub fn caller(&self) -> Option<&Caller> {
         self.0.as_ref()
+    }
+}
+
+/// The signed-in citizen, or `None` (no cookie, or an expired session: such a request is
+/// answered as the public's, never refused for the stale cookie alone).
+#[derive(Debug, Clone)]
+pub struct CitizenSession(pub Option<Citizen>);
+
+impl FromRequestParts<AppState> for CitizenSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match crate::citizen::session_token(&parts.headers) {
+            Some(token) => Ok(CitizenSession(state.register.citizen_for_session(token).await?)),
+            None => Ok(CitizenSession(None)),
+        }
     }
 }

@@ -6,10 +6,7 @@
 //! bearer tokens.
 
 use crate::error::ApiError;
-use crate::state::AppState;
-use axum::extract::FromRequestParts;
 use axum::http::header::COOKIE;
-use axum::http::request::Parts;
 use base64::Engine;
 use diaba_core::auth::Citizen;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
@@ -178,20 +175,4 @@ pub fn session_token(headers: &axum::http::HeaderMap) -> Option<&str> {
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value)
         .filter(|v| !v.is_empty())
-}
-
-/// The signed-in citizen, or `None` (no cookie, or an expired session: such a request is
-/// answered as the public's, never refused for the stale cookie alone).
-#[derive(Debug, Clone)]
-pub struct CitizenSession(pub Option<Citizen>);
-
-impl FromRequestParts<AppState> for CitizenSession {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match session_token(&parts.headers) {
-            Some(token) => Ok(CitizenSession(state.register.citizen_for_session(token).await?)),
-            None => Ok(CitizenSession(None)),
-        }
-    }
 }

@@ -4,8 +4,8 @@
 //! notice one working day before a dossier falls due (the apology-letter rule).
 
 use crate::applications::{PROCEDURE, next_working_day};
-use diaba_store::applications::{ApplicationRecord, Move, NewApplication, Notice};
-use diaba_store::outbox::DueSoon;
+use diaba_store::applications::{ApplicationRecord, Move, NewApplication};
+use diaba_store::outbox::{DueSoon, Notice};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -6,6 +6,7 @@
 use crate::audit;
 use crate::error::{QueryContext, Result};
 use crate::feed::{ChangeOp, append};
+use crate::outbox::Notice;
 use crate::store::Store;
 use chrono::{DateTime, NaiveDate, Utc};
 use diaba_core::Layer;
@@ -123,19 +124,6 @@ pub struct NewApplication {
     pub contact_email: Option<String>,
     /// Notifications of the submission.
     pub notices: Vec<Notice>,
-}
-
-/// A notification owed: written in the step's transaction, delivered by the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    /// email or webhook.
-    pub channel: &'static str,
-    /// The address or URL.
-    pub recipient: String,
-    /// The subject.
-    pub subject: String,
-    /// The text (e-mail) or JSON (webhook).
-    pub body: String,
 }
 
 /// A step to record: the state it leads to and the dates it sets.

@@ -2,11 +2,23 @@
 //! them, and delivered afterwards by whichever node claims them first (a claim is a lease:
 //! a node that dies mid-delivery leaves the notice to be claimed again a minute later).
 
-use crate::applications::Notice;
 use crate::error::{QueryContext, Result};
 use crate::store::Store;
 use chrono::NaiveDate;
 use sqlx::PgConnection;
+
+/// A notification owed: written in the step's transaction, delivered by the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// email or webhook.
+    pub channel: &'static str,
+    /// The address or URL.
+    pub recipient: String,
+    /// The subject.
+    pub subject: String,
+    /// The text (e-mail) or JSON (webhook).
+    pub body: String,
+}
 
 /// A notice to deliver.
 #[derive(Debug, Clone, sqlx::FromRow)]

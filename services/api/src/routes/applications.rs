@@ -2,8 +2,7 @@
 //! holder's information", for the office (bearer token) and for the citizen who applied
 //! (session cookie). Each handler extracts, makes one call to the register, answers.
 
-use crate::auth::Auth;
-use crate::citizen::CitizenSession;
+use crate::auth::{Auth, CitizenSession};
 use crate::error::ApiError;
 use crate::extract::{Json, Query, if_match};
 use crate::state::AppState;

@@ -3,8 +3,7 @@
 //! signed-in citizen (session cookie), who they are and their parties' rights, to pre-fill
 //! form Mẫu 18.
 
-use crate::auth::Auth;
-use crate::citizen::CitizenSession;
+use crate::auth::{Auth, CitizenSession};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Router;
