@@ -71,6 +71,11 @@ fn operation(endpoint: &Endpoint) -> Value {
     if endpoint.access.roles().is_some() {
         responses["403"] = problem.clone();
     }
+    // Sign-in sends the browser on (303); signing out answers nothing (204).
+    if endpoint.tag == "citizens" {
+        responses["204"] = json!({ "description": "Signed out" });
+        responses["303"] = json!({ "description": "On to the provider, or back to the page" });
+    }
     if endpoint.body.is_some() {
         for status in ["201", "409", "412", "428"] {
             responses[status] = if status == "201" { json!({ "description": "Created" }) } else { problem.clone() };
