@@ -443,3 +443,38 @@ async fn the_office_is_told_once_of_a_dossier_due_on_the_next_working_day() {
     assert!(queued[0].1.contains(&code), "{queued:?}");
     drop(nodes);
 }
+
+#[tokio::test]
+async fn a_concurrent_approval_and_withdrawal_end_in_exactly_one_outcome() {
+    let r = Registry::start().await;
+    let parcel = r.some_parcel("31135").await;
+    let holder = parcel["owners"][0].clone();
+    let (party, serial) = (holder["party_id"].as_i64().unwrap(), holder["certificate"].as_str().unwrap().to_owned());
+    let created = submit(&r, &serial, party, "Tên Đua (synthetic)").await;
+    let code = created["code"].as_str().unwrap().to_owned();
+    for (i, name) in ["receive", "review"].into_iter().enumerate() {
+        let (status, body) = step(&r, &code, name, i as i64 + 1, None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // The citizen's withdrawal (recorded at the counter) and the approval, on version 3.
+    let ((a, approved), (w, withdrawn)) =
+        tokio::join!(step(&r, &code, "approve", 3, None), step(&r, &code, "withdraw", 3, None));
+    let mut outcomes = [a.as_u16(), w.as_u16()];
+    outcomes.sort_unstable();
+    assert_eq!(outcomes, [200, 412], "{approved} {withdrawn}");
+    let (_, now) = r.get(&format!("/v1/applications/{code}"), Some(&r.registrar)).await;
+    let mut conn = r.db.connect().await;
+    let endorsed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM certificate_endorsement e JOIN admin_source s ON s.id = e.source_id WHERE s.number = $1",
+    )
+    .bind(&code)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    if a == StatusCode::OK {
+        assert_eq!((now["state"].as_str(), endorsed), (Some("approved"), 1), "{now}");
+    } else {
+        assert_eq!((now["state"].as_str(), endorsed), (Some("withdrawn"), 0), "the withdrawal changed nothing: {now}");
+    }
+    assert_eq!(now["events"].as_array().unwrap().len(), 4, "one step recorded, not two: {now}");
+}

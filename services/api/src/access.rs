@@ -141,7 +141,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         from: crate::routes::citizens::LoginQuery, produces: "text/html"),
     endpoint!(GET "/auth/callback", Public, "citizens", "Where the provider sends the citizen back (opens a session cookie)",
         query: &[q("code", "string", "authorization code"), q("state", "string", "the sign-in's state"), q("error", "string", "the provider's error"),
-                 q("error_description", "string", "the provider's explanation")],
+                 q("error_description", "string", "the provider's explanation"), q("iss", "string", "the provider's issuer (RFC 9207)")],
         from: crate::routes::citizens::CallbackQuery, produces: "text/html"),
     endpoint!(POST "/auth/logout", Public, "citizens", "End the citizen's session"),
     endpoint!(GET "/v1/units", Public, "units", "Administrative units at a point and date", query: &[LAT, LON, AT], from: crate::routes::units::UnitsQuery),

@@ -116,6 +116,8 @@ pub struct CertificateSummary {
     pub status: String,
     /// The certificate that replaced it.
     pub replaced_by: Option<String>,
+    /// The parcels it covers (ward, sheet, number).
+    pub parcels: Vec<diaba_store::parties::CoveredParcel>,
     /// What was endorsed on it, oldest first (date and text; the office's staff are not named).
     pub endorsements: Vec<EndorsementLine>,
 }
@@ -582,6 +584,7 @@ impl Register {
                     serial: c.serial,
                     status: c.status,
                     replaced_by: c.replaced_by,
+                    parcels: c.parcels,
                     endorsements: endorsements
                         .into_iter()
                         .map(|e| EndorsementLine { endorsed_on: e.endorsed_on, text: e.text })

@@ -20,6 +20,10 @@ const STEPS = {
 };
 const NEEDS_NOTE = ['requisition', 'refuse', 'suspend'];
 
+async function refresh() {
+  await Promise.all([loadQueue(), loadFigures()]);
+}
+
 function showError(error) {
   $('error').textContent = error.message;
   $('error').hidden = false;
@@ -36,16 +40,34 @@ async function loadQueue() {
     || `<li>${escapeHtml(t('apply.none'))}</li>`;
 }
 
+/** The population register's answer on receipt: found or not, and what differs. */
+function populationCheck(check) {
+  if (!check) return '';
+  const verdict = !check.found ? t('office.population_unknown')
+    : check.mismatches.length ? t('office.population_differs') : t('office.population_agrees');
+  const rows = check.mismatches.map((m) => `<li>${escapeHtml(m.field)}: ${escapeHtml(m.party ?? '–')} ≠ ${escapeHtml(m.register ?? '–')}</li>`).join('');
+  return `<div id="population" data-found="${check.found}" data-mismatches="${check.mismatches.length}">
+    <p>${escapeHtml(t('office.population'))} (${escapeHtml(check.personal_id)}): <strong>${escapeHtml(verdict)}</strong></p><ul>${rows}</ul></div>`;
+}
+
+async function loadFigures() {
+  const { json } = await api(`/v1/applications/figures?ward=${$('ward').value}`, { token: session.token });
+  const f = json[0] ?? { received: 0, on_time: 0, late: 0, overdue: 0, due_soon: 0 };
+  $('figures').textContent = ['received', 'on_time', 'late', 'overdue', 'due_soon'].map((k) => `${t(`figures.${k}`)}: ${f[k]}`).join(' · ');
+}
+
 function render(d) {
   open = d;
   const article = $('dossier');
   article.hidden = false;
   article.dataset.state = d.state;
   const changes = Object.entries(d.changes).map(([k, v]) => `<li>${escapeHtml(t(`change.${k}`))}: ${escapeHtml(v)}</li>`).join('');
-  const population = d.population ? `<p id="population">${escapeHtml(t('office.population'))}: ${escapeHtml(d.population.outcome ?? JSON.stringify(d.population))}</p>` : '';
+  const population = populationCheck(d.population);
+  const parcels = d.certificates.flatMap((c) => c.parcels.map((p) => `${p.ward_code}/${p.sheet}/${p.number}`));
   const steps = (STEPS[d.state] ?? []).map((s) => `<button type="button" data-step="${s}" class="${s === 'approve' || s === 'receive' ? 'primary' : ''}">${escapeHtml(t(`step.${s}`))}</button>`).join(' ');
   article.innerHTML = `<h3>${escapeHtml(d.code)} – <span id="state">${escapeHtml(t(`state.${d.state}`))}</span></h3>
-    <p>${escapeHtml(d.applicant_name)} · ${escapeHtml(t('apply.certificate'))} ${escapeHtml(d.certificate)} · ${escapeHtml(d.channel)}
+    <p>${escapeHtml(d.applicant_name)} · ${escapeHtml(t('apply.certificate'))} ${escapeHtml(d.certificate)}
+      (${escapeHtml(t('office.parcels'))} <span id="parcels">${escapeHtml(parcels.join(', '))}</span>) · ${escapeHtml(d.channel)}
       ${d.due_on ? ` · ${escapeHtml(t('apply.due'))} ${escapeHtml(d.due_on)} (${d.working_days_left ?? '–'})` : ''}</p>
     <ul>${changes}</ul><p>${escapeHtml(t('apply.reason'))}: ${escapeHtml(d.reason)}</p>
     <p>${escapeHtml(t('office.fee'))}: ${d.paid_vnd} / ${d.fee_vnd} VND</p>
@@ -75,7 +97,7 @@ $('dossier').addEventListener('click', async (event) => {
         token: session.token, method: 'POST', headers: { 'If-Match': `"${open.version}"` }, body: note ? { note } : {},
       });
       render(json);
-      await loadQueue();
+      await refresh();
     }
   } catch (error) { showError(error); }
 });
@@ -91,8 +113,8 @@ function start() {
   $('work').hidden = false;
   $('who').textContent = `${session.me.name} (${session.me.role})`;
   $('ward').innerHTML = session.me.wards.map((w) => `<option>${escapeHtml(w)}</option>`).join('');
-  for (const id of ['ward', 'status', 'overdue']) $(id).addEventListener('change', () => loadQueue().catch(showError));
-  loadQueue().catch(showError);
+  for (const id of ['ward', 'status', 'overdue']) $(id).addEventListener('change', () => refresh().catch(showError));
+  refresh().catch(showError);
 }
 
 // A shared office PC: the session lasts as long as this tab.

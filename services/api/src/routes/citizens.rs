@@ -31,6 +31,7 @@ pub(crate) struct CallbackQuery {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    iss: Option<String>,
 }
 
 fn relying_party(state: &AppState) -> Result<&crate::citizen::RelyingParty, ApiError> {
@@ -106,6 +107,11 @@ async fn callback(
     if let Some(error) = q.error {
         let detail = q.error_description.map_or(error.clone(), |d| format!("{error}: {d}"));
         return Err(ApiError::Unauthorized { detail: format!("the provider refused the sign-in ({detail})") });
+    }
+    // RFC 9207: a provider that names itself must be the one this sign-in went to (a
+    // mix-up with another provider's answer is refused).
+    if q.iss.as_deref().is_some_and(|iss| iss.trim_end_matches('/') != rp.issuer().trim_end_matches('/')) {
+        return Err(ApiError::Unauthorized { detail: "the answer came from another issuer".into() });
     }
     let missing = |field: &str| ApiError::InvalidParameter { field: field.into(), detail: "missing".into() };
     let code = q.code.ok_or_else(|| missing("code"))?;
