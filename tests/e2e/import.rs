@@ -509,3 +509,167 @@ async fn holder_columns_become_parties_and_rights_and_a_bad_personal_id_is_repor
     let parties: i64 = sqlx::query_scalar("SELECT count(*) FROM party").fetch_one(&mut conn).await.unwrap();
     assert_eq!(parties, 2, "one party per personal ID, however many parcels they hold");
 }
+
+/// GDAL's ESRI WKT of VN-2000 / TM-3 105° as offices' .prj files carry it: no EPSG code,
+/// the datum named `D_Vietnam_2000`, the ellipsoid WGS84, and (here) no TOWGS84.
+const OFFICE_PRJ: &str = r#"PROJCS["VN_2000_TM3_105",GEOGCS["GCS_VN_2000",DATUM["D_Vietnam_2000",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",105.0],PARAMETER["Scale_Factor",0.9999],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#;
+
+/// The five lots of issue 25 (synthetic), in VN-2000 metres around a point of Ninh Kiều: a
+/// good lot, a self-intersecting one, one with land use XYZ, one 200 km away, and one with
+/// the first one's key. Written by GDAL (ogr2ogr) as a Shapefile, whose DBF cuts the field
+/// names to 10 letters (SoHieuToBa, SoThuTuThu, MucDichSuD).
+async fn office_shapefile(db: &diaba_test_harness::TestDb, dir: &std::path::Path, srs: &str) -> std::path::PathBuf {
+    let (lon, lat) = crate::server::point_in_ward(db, "31135").await;
+    let centre = Vn2000::can_tho().unwrap().to_vn2000(LonLat::new(lon, lat).unwrap()).unwrap();
+    let (x, y) = (centre.easting().round(), centre.northing().round());
+    let square = |x: f64, y: f64| json!([[[x, y], [x + 15.0, y], [x + 15.0, y + 15.0], [x, y + 15.0], [x, y]]]);
+    let bowtie = json!([[[x + 40.0, y], [x + 55.0, y + 15.0], [x + 55.0, y], [x + 40.0, y + 15.0], [x + 40.0, y]]]);
+    let lot = |number: i32, land_use: &str, geometry: serde_json::Value| {
+        json!({ "type": "Feature", "properties": { "MaXa": "31135", "SoHieuToBanDo": 77, "SoThuTuThua": number,
+                                                   "MucDichSuDung": land_use, "DienTich": 225.0 },
+                "geometry": { "type": "Polygon", "coordinates": geometry } })
+    };
+    let features = vec![
+        lot(1, "ODT", square(x, y)),
+        lot(2, "ODT", bowtie),
+        lot(3, "XYZ", square(x + 80.0, y)),
+        lot(4, "ODT", square(x, y + 200_000.0)),
+        lot(1, "ONT", square(x + 120.0, y)),
+    ];
+    let source = dir.join("lots.geojson");
+    std::fs::write(&source, collection(features, Some("urn:ogc:def:crs:EPSG::5897"))).unwrap();
+    let shapefile = dir.join("lots.shp");
+    let out = Command::new("ogr2ogr")
+        .args(["-f", "ESRI Shapefile", "-a_srs", srs])
+        .arg(&shapefile)
+        .arg(&source)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ogr2ogr: {}", String::from_utf8_lossy(&out.stderr));
+    shapefile
+}
+
+#[tokio::test]
+async fn an_office_shapefile_reports_every_problem_in_one_run_and_partial_takes_the_good_lot() {
+    let db = fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let shapefile = office_shapefile(&db, dir.path(), "EPSG:5897").await;
+    // The .prj as offices' software writes it, without a code (GDAL could not name it).
+    std::fs::write(dir.path().join("lots.prj"), OFFICE_PRJ).unwrap();
+    let dbf = std::fs::read(dir.path().join("lots.dbf")).unwrap();
+    for cut in ["SoHieuToBa", "SoThuTuThu", "MucDichSuD"] {
+        assert!(dbf.windows(cut.len()).any(|w| w == cut.as_bytes()), "the DBF names {cut}");
+    }
+    let report = dir.path().join("report.json");
+    let file = shapefile.to_str().unwrap();
+    let (ok, out, err) =
+        diaba(&["import", file, "--layer", "parcels", "--database-url", &db.url, "--report", report.to_str().unwrap()]);
+    assert!(!ok, "refused: {out}");
+    // GDAL reads the ESRI name D_Vietnam_2000 as Vietnam_2000.
+    assert!(
+        out.contains("VN-2000 / TM-3 105° (k 0.9999)") && out.contains("Vietnam_2000"),
+        "the CRS read and why: {out}"
+    );
+    for source in ["sheet ← SoHieuToBa", "number ← SoThuTuThu", "land_use ← MucDichSuD", "area ← DienTich"] {
+        assert!(out.contains(source), "{source} in {out}");
+    }
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let problems: Vec<(i64, String)> = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["feature"].as_i64().unwrap(), r["reason"].as_str().unwrap().to_owned()))
+        .collect();
+    let of = |feature: i64| {
+        problems.iter().filter(|(f, _)| *f == feature).map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ")
+    };
+    assert!(of(0).is_empty(), "the good lot has no problem: {problems:?}");
+    assert!(of(1).contains("self-intersect") || of(1).contains("invalid"), "feature 1: {}", of(1));
+    assert!(of(2).contains("\"XYZ\" is not a land-use code"), "feature 2: {}", of(2));
+    assert!(of(3).contains("outside"), "feature 3: {}", of(3));
+    assert!(of(4).contains("key 31135/77/1 is feature 0's"), "feature 4: {}", of(4));
+    assert!(err.contains("nothing imported"), "{err}");
+    let mut conn = db.connect().await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM parcel").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(count, 0, "nothing written");
+
+    let (ok, out, err) = diaba(&["import", file, "--layer", "parcels", "--database-url", &db.url, "--partial"]);
+    assert!(ok, "{out} {err}");
+    let live: Vec<(i32, String)> = sqlx::query_as(
+        "SELECT v.number, u.code FROM parcel_version v JOIN parcel_land_use u ON u.parcel_version_id = v.id \
+                        WHERE v.valid_to IS NULL ORDER BY v.number",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(live, [(1, "ODT".to_owned())], "only the good lot");
+}
+
+#[tokio::test]
+async fn a_tm3_prj_on_wgs84_with_no_datum_shift_never_passes_silently() {
+    let db = fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bare = "+proj=tmerc +lat_0=0 +lon_0=105 +k=0.9999 +x_0=500000 +y_0=0 +datum=WGS84 +units=m +no_defs";
+    let shapefile = office_shapefile(&db, dir.path(), bare).await;
+    let (ok, out, err) =
+        diaba(&["import", shapefile.to_str().unwrap(), "--layer", "parcels", "--database-url", &db.url]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("without a datum shift") && err.contains("--src-crs EPSG:5897"), "{err}");
+    // WGS84 with the official 7 parameters, as an OGC WKT1 .prj carries them (TOWGS84;
+    // ESRI WKT has no place for them), is VN-2000.
+    let wkt1 = format!(
+        r#"PROJCS["VN-2000 / TM-3 105",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563],TOWGS84[{}]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",105],PARAMETER["scale_factor",0.9999],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1]]"#,
+        diaba_core::crs::VN2000_TOWGS84
+    );
+    std::fs::write(shapefile.with_extension("prj"), wkt1).unwrap();
+    let (_, out, _) = diaba(&[
+        "import",
+        shapefile.to_str().unwrap(),
+        "--layer",
+        "parcels",
+        "--database-url",
+        &db.url,
+        "--dry-run",
+        "--partial",
+    ]);
+    assert!(out.contains("official VN-2000 shift"), "{out}");
+}
+
+/// One table of land-use codes, each refused or taken alike by the API and by the import.
+#[tokio::test]
+async fn the_api_and_the_import_take_and_refuse_the_same_land_use_codes() {
+    const CODES: [(&str, bool); 6] =
+        [("ODT", true), ("ONT", true), ("TMD", true), ("XYZ", false), ("ODX", false), ("OD", false)];
+    let db = fresh_database().await;
+    let token = crate::server::registrar_of(&db, "registrar-codes", "31135").await;
+    let server = crate::server::Server::with_database(&db.url);
+    let (lon, lat) = crate::server::point_in_ward(&db, "31135").await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    for (i, (code, valid)) in CODES.into_iter().enumerate() {
+        // Two small lots per code, side by side (synthetic): one for the API, one for the file.
+        let d = 0.00004;
+        let lot = |dx: f64| {
+            let (x, y) = (lon + dx, lat + i as f64 * 3.0 * d);
+            json!({ "type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]] })
+        };
+        let body = json!({ "ward": "31135", "sheet": 90, "number": i + 1, "geometry": lot(0.0),
+                           "land_uses": [{ "code": code, "area_m2": 20.0 }] });
+        let response = client.post(server.url("/v1/parcels")).bearer_auth(&token).json(&body).send().await.unwrap();
+        let api_took = response.status() == 201;
+        let file = dir.path().join(format!("{code}.geojson"));
+        let feature = json!({ "type": "Feature", "properties": { "MaXa": "31135", "SoHieuToBanDo": 91, "SoThuTuThua": i + 1, "LoaiDat": code },
+                              "geometry": lot(3.0 * d) });
+        std::fs::write(&file, collection(vec![feature], None)).unwrap();
+        let (import_took, out, err) =
+            diaba(&["import", file.to_str().unwrap(), "--layer", "parcels", "--database-url", &db.url, "--dry-run"]);
+        assert_eq!(
+            (api_took, import_took),
+            (valid, valid),
+            "{code}: API {api_took}, import {import_took}: {out} {err}"
+        );
+        if !valid {
+            assert!(err.contains("is not a land-use code"), "{code}: {err}");
+        }
+    }
+}

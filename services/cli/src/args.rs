@@ -151,8 +151,10 @@ pub struct ImportArgs {
     /// What the file holds.
     #[arg(long, value_enum)]
     pub layer: ImportLayer,
-    /// Coordinate system of the file when its metadata lacks one or is wrong: EPSG:4326,
-    /// EPSG:5897 (VN-2000 / TM-3 105°) or EPSG:9209 (105°30').
+    /// Coordinate system of the file when its metadata lacks one, is ambiguous or is wrong:
+    /// EPSG:4326, EPSG:5897 (VN-2000 / TM-3 105°), EPSG:9209 (105°30'), EPSG:3405 or
+    /// EPSG:3406 (VN-2000 / UTM 48N, 49N). Without it, VN-2000 is recognised from a .prj's
+    /// parameters (TM-3 or UTM grid, VN-2000 datum or the official TOWGS84).
     #[arg(long)]
     pub src_crs: Option<String>,
     /// Scenario for zones whose file has no scenario field.
@@ -167,8 +169,9 @@ pub struct ImportArgs {
     /// Which file field holds an attribute, e.g. `--map sheet=TO --map number=THUA`.
     /// Parcels: ward, sheet, number, land_use, area, national_id, address, order (a
     /// coordinate table's corner order); addresses: house_number, street, hamlet, ward,
-    /// head_name, vpostcode. Without it the usual names are tried: MaXa, SoHieuToBanDo,
-    /// SoThuTuThua, LoaiDat, DienTich, SoNha, TenDuong, Ap, ChuHo, STT …
+    /// head_name, vpostcode. Without it the usual names are tried: MaXa, SoHieuToBanDo
+    /// (SoHieuToBa in a DBF, SHBANDO), SoThuTuThua (SoThuTuThu, SHTHUA), LoaiDat
+    /// (MucDichSuDung, MALOAIDAT, KHLOAIDAT), DienTich, SoNha, TenDuong, Ap, ChuHo, STT …
     #[arg(long = "map", value_name = "ATTRIBUTE=FIELD")]
     pub mapping: Vec<String>,
     /// One value of an attribute for every feature of a file that has no field for it,
@@ -188,6 +191,13 @@ pub struct ImportArgs {
     /// Vietnamese) and the guess reported. TCVN3 and VNI (font encodings) are not decoded.
     #[arg(long)]
     pub encoding: Option<String>,
+    /// Most vertices in one parcel, as the API's `--max-vertices`.
+    #[arg(long, default_value_t = diaba_core::parcel::DEFAULT_MAX_VERTICES)]
+    pub max_vertices: usize,
+    /// Largest difference, in percent, between a parcel's declared (legal) area and the
+    /// area of its outline before the parcel is refused.
+    #[arg(long, default_value_t = diaba_interop::DEFAULT_AREA_TOLERANCE_PERCENT)]
+    pub area_tolerance: f64,
     #[command(flatten)]
     pub db: DbArgs,
 }

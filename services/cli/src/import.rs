@@ -146,11 +146,12 @@ fn read_options(args: &ImportArgs) -> anyhow::Result<diaba_interop::ReadOptions>
 async fn parcels(args: &ImportArgs, report: &mut Report) -> anyhow::Result<()> {
     let (crs, options) = (source_crs(args)?, read_options(args)?);
     let (file, encoding) = (args.file.clone(), args.encoding.clone());
+    let limits = diaba_interop::Limits { max_vertices: args.max_vertices, area_tolerance_percent: args.area_tolerance };
     let started = std::time::Instant::now();
     let bar = progress_bar(0, "reading and validating parcels");
     let progress = bar.clone();
     let read = tokio::task::spawn_blocking(move || {
-        diaba_interop::read_parcels(&file, crs, &options, encoding.as_deref(), |done, total| {
+        diaba_interop::read_parcels(&file, crs, &options, encoding.as_deref(), limits, |done, total| {
             progress.set_length(total);
             progress.set_position(done);
         })
@@ -203,11 +204,12 @@ async fn parcels(args: &ImportArgs, report: &mut Report) -> anyhow::Result<()> {
             owners: p.owners,
         });
     }
-    if !report.rejected.is_empty() && !args.partial {
-        return Err(report.refused());
-    }
+    // The features that passed are checked against the register whatever the file's other
+    // problems, so one run reports every problem; a file refused already writes nothing.
+    let refused_already = !report.rejected.is_empty() && !args.partial;
     let store = open_migrated(&args.db, 2).await?;
-    let outcome = store.import_parcels(&report.file, &parcels, &report.json(), args.partial, args.dry_run).await;
+    let dry_run = args.dry_run || refused_already;
+    let outcome = store.import_parcels(&report.file, &parcels, &report.json(), args.partial, dry_run).await;
     store.close().await?;
     let (refused, done) = match outcome? {
         Imported::Refused(problems) => (problems, None),
@@ -222,8 +224,15 @@ async fn parcels(args: &ImportArgs, report: &mut Report) -> anyhow::Result<()> {
     let Some((batch, written)) = done else {
         report.accepted = 0;
         report.print_rejected();
-        anyhow::bail!("nothing imported: {problems} problem(s) against the register; fix them or pass --partial");
+        anyhow::bail!(
+            "nothing imported: {} problem(s), {problems} of them against the register; fix them or pass --partial",
+            report.rejected.len()
+        );
     };
+    if refused_already {
+        report.accepted = 0;
+        return Err(report.refused());
+    }
     report.print_rejected();
     if args.dry_run {
         println!("dry run: {} parcels would be imported, {} rejected", report.accepted, report.rejected.len());

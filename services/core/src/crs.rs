@@ -18,24 +18,46 @@ pub const VN2000_TOWGS84: &str =
     "-191.90441429,-39.30318279,-111.45032835,0.00928836,-0.01975479,0.00427372,0.252906278";
 const WGS84: &str = "+proj=longlat +datum=WGS84 +no_defs +type=crs";
 
-/// A TM-3 zone of VN-2000 (scale 0.9999, false easting 500 000 m).
+/// A transverse-Mercator grid of VN-2000 (false easting 500 000 m): a TM-3 zone of the
+/// cadastre (scale 0.9999) or, for the small-scale maps, a UTM zone (scale 0.9996).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tm3Zone {
     central_meridian: f64,
+    scale: f64,
 }
+
+/// The scale factor of a TM-3 zone.
+pub const TM3_SCALE: f64 = 0.9999;
+/// The scale factor of a UTM zone.
+pub const UTM_SCALE: f64 = 0.9996;
 
 impl Tm3Zone {
     /// Zone 482, central meridian 105°00′: Cần Thơ's cadastral projection (EPSG:5897).
-    pub const CAN_THO: Tm3Zone = Tm3Zone { central_meridian: 105.0 };
+    pub const CAN_THO: Tm3Zone = Tm3Zone { central_meridian: 105.0, scale: TM3_SCALE };
     /// Central meridian 105°30′: former Sóc Trăng (EPSG:9209).
-    pub const SOC_TRANG: Tm3Zone = Tm3Zone { central_meridian: 105.5 };
+    pub const SOC_TRANG: Tm3Zone = Tm3Zone { central_meridian: 105.5, scale: TM3_SCALE };
+
+    /// VN-2000 / UTM on central meridian 99° (zone 47N), 105° (48N, EPSG:3405) or 111°
+    /// (49N, EPSG:3406): the zones Vietnam spans.
+    pub fn utm(central_meridian: f64) -> Result<Self, CrsError> {
+        if [99.0, 105.0, 111.0].contains(&central_meridian) {
+            Ok(Self { central_meridian, scale: UTM_SCALE })
+        } else {
+            Err(CrsError::Zone { central_meridian })
+        }
+    }
+
+    /// Whether this is a UTM zone (else a TM-3 zone).
+    pub fn is_utm(&self) -> bool {
+        self.scale == UTM_SCALE
+    }
 
     /// A zone by its central meridian in degrees (TM-3 meridians are multiples of 0.25°
     /// within Vietnam, 102° to 109°).
     pub fn with_meridian(central_meridian: f64) -> Result<Self, CrsError> {
         let on_grid = (central_meridian * 4.0).fract() == 0.0;
         if central_meridian.is_finite() && on_grid && (102.0..=109.5).contains(&central_meridian) {
-            Ok(Self { central_meridian })
+            Ok(Self { central_meridian, scale: TM3_SCALE })
         } else {
             Err(CrsError::Zone { central_meridian })
         }
@@ -46,13 +68,18 @@ impl Tm3Zone {
         match code {
             5897 => Some(Self::CAN_THO),
             9209 => Some(Self::SOC_TRANG),
+            3405 => Self::utm(105.0).ok(),
+            3406 => Self::utm(111.0).ok(),
             _ => None,
         }
     }
 
     /// The EPSG code of this zone, when it has one diaba knows.
     pub fn epsg(&self) -> Option<u32> {
-        [(105.0, 5897), (105.5, 9209)].iter().find(|(m, _)| *m == self.central_meridian).map(|(_, c)| *c)
+        [(105.0, TM3_SCALE, 5897), (105.5, TM3_SCALE, 9209), (105.0, UTM_SCALE, 3405), (111.0, UTM_SCALE, 3406)]
+            .iter()
+            .find(|(m, k, _)| *m == self.central_meridian && *k == self.scale)
+            .map(|(_, _, c)| *c)
     }
 
     /// Central meridian in degrees.
@@ -63,8 +90,8 @@ impl Tm3Zone {
     /// The full PROJ definition, datum shift included.
     pub fn proj_string(&self) -> String {
         format!(
-            "+proj=tmerc +lat_0=0 +lon_0={} +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 +towgs84={VN2000_TOWGS84} +units=m +no_defs +type=crs",
-            self.central_meridian
+            "+proj=tmerc +lat_0=0 +lon_0={} +k={} +x_0=500000 +y_0=0 +ellps=WGS84 +towgs84={VN2000_TOWGS84} +units=m +no_defs +type=crs",
+            self.central_meridian, self.scale
         )
     }
 }

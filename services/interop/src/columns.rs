@@ -79,6 +79,16 @@ impl Columns {
         Ok(columns)
     }
 
+    /// Where each attribute comes from, for the report: `sheet ← SoHieuToBa`, or
+    /// `ward = 31135 (--set)`.
+    pub(crate) fn sources(&self) -> Vec<String> {
+        let mut lines: Vec<String> =
+            self.found.iter().map(|(attribute, (_, field))| format!("{attribute} ← {field}")).collect();
+        lines.extend(self.fixed.iter().map(|(attribute, value)| format!("{attribute} = {value} (--set)")));
+        lines.sort();
+        lines
+    }
+
     /// Whether the file has a column for `attribute`, or a value was set for it.
     pub(crate) fn has(&self, attribute: &str) -> bool {
         self.found.contains_key(attribute) || self.fixed.contains_key(attribute)

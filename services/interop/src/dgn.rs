@@ -70,6 +70,7 @@ pub(crate) fn read_outlines(
                     // A drawing names no holders.
                     owners: None,
                     shape: Shape::Wkb(wkb(outline)),
+                    problems: Vec::new(),
                 },
             )),
             Err(reason) => rejected.push(Rejected { feature: fid, reason }),

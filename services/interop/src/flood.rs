@@ -57,7 +57,7 @@ pub fn read_flood_zones(
     let mut layer = dataset.layer(0).map_err(gdal_error)?;
     let crs = match source_crs {
         Some(crs) => crs,
-        None => crate::crs_of(&layer, &shown)?,
+        None => crate::crs_of(&layer, &shown)?.0,
     };
     let vn2000 = match crs {
         SubmittedCrs::Wgs84 => None,

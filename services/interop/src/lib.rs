@@ -13,6 +13,7 @@ mod flood;
 mod open;
 mod overlaps;
 mod parcels;
+mod prj;
 mod raw;
 mod units;
 
@@ -22,7 +23,7 @@ pub use encoding::{TextEncoding, shapefile_encoding};
 pub use export::{Format, write_features};
 pub use flood::{FloodImport, ImportedZone, read_flood_zones};
 pub use overlaps::overlaps_within;
-pub use parcels::{ImportedParcel, PARCEL_FIELDS, ParcelImport, read_parcels};
+pub use parcels::{DEFAULT_AREA_TOLERANCE_PERCENT, ImportedParcel, Limits, PARCEL_FIELDS, ParcelImport, read_parcels};
 pub use units::{ImportedUnit, UNIT_FIELDS, UnitImport, read_units};
 
 /// A feature that was not accepted, and why.
@@ -55,22 +56,33 @@ pub enum Error {
     },
 }
 
-/// The CRS a layer declares (.prj, GeoPackage SRS), if diaba can pin it.
-pub(crate) fn crs_of(layer: &gdal::vector::Layer<'_>, path: &str) -> Result<diaba_core::parcel::SubmittedCrs, Error> {
+/// The CRS a layer declares (.prj, GeoPackage SRS), if diaba can pin it, with a line for
+/// the report saying what was read and why: by its EPSG code when GDAL can name one, else
+/// by its parameters (see [`prj`]).
+pub(crate) fn crs_of(
+    layer: &gdal::vector::Layer<'_>,
+    path: &str,
+) -> Result<(diaba_core::parcel::SubmittedCrs, String), Error> {
     use gdal::vector::LayerAccess;
-    let mut srs = layer.spatial_ref().ok_or_else(|| Error::Crs {
-        path: path.to_owned(),
-        reason: "the file names no coordinate system; pass --src-crs EPSG:4326 or EPSG:5897".into(),
-    })?;
+    let fail = |reason: String| Error::Crs { path: path.to_owned(), reason };
+    let mut srs = layer
+        .spatial_ref()
+        .ok_or_else(|| fail("the file names no coordinate system; pass --src-crs EPSG:4326 or EPSG:5897".into()))?;
     // A .prj is ESRI WKT without codes: let GDAL match it against the EPSG database first.
     let _ = srs.auto_identify_epsg();
-    let code = srs.auth_code().ok().map_or_else(|| "unknown".into(), |c| format!("EPSG:{c}"));
-    diaba_core::parcel::SubmittedCrs::parse(&code).map_err(|_| Error::Crs {
-        path: path.to_owned(),
-        reason: format!(
-            "its coordinate system is {code}; diaba takes EPSG:4326, EPSG:5897 or EPSG:9209 (or pass --src-crs)"
-        ),
-    })
+    let code = srs.auth_code().ok().map(|c| format!("EPSG:{c}"));
+    if let Some(crs) = code.as_deref().and_then(|c| diaba_core::parcel::SubmittedCrs::parse(c).ok()) {
+        return Ok((crs, format!("coordinate system: {} (the file's)", code.unwrap_or_default())));
+    }
+    let (proj4, wkt) = (srs.to_proj4().unwrap_or_default(), srs.to_wkt().unwrap_or_default());
+    match prj::recognise(&proj4, &wkt) {
+        Ok(read) => Ok((read.crs, format!("coordinate system: {}", read.why))),
+        Err(why) => Err(fail(format!(
+            "its coordinate system ({}) is not one diaba takes: {why}. diaba takes WGS84 (EPSG:4326) and VN-2000 \
+             (TM-3 or UTM); pass --src-crs to say which",
+            code.unwrap_or_else(|| proj4.trim().to_owned())
+        ))),
+    }
 }
 
 /// A feature's WKB geometry as polygons; anything else is a reason to reject it.

@@ -47,7 +47,11 @@ impl Opened {
                 notes.push("coordinates: VN-2000 EPSG:5897 (a DGN names no CRS; else pass --src-crs)".into());
                 SubmittedCrs::Vn2000(Tm3Zone::CAN_THO)
             }
-            (None, None) => crate::crs_of(&dataset.layer(0).map_err(gdal_error)?, &shown)?,
+            (None, None) => {
+                let (crs, note) = crate::crs_of(&dataset.layer(0).map_err(gdal_error)?, &shown)?;
+                notes.push(note);
+                crs
+            }
         };
         Ok(Self { dataset, crs, text, table, notes })
     }

@@ -6,7 +6,7 @@ use crate::open::{CoordinateColumns, Opened, is_dgn};
 use crate::raw::{RawParcel, Shape};
 use crate::{Error, Rejected};
 use diaba_core::crs::Vn2000;
-use diaba_core::parcel::{DEFAULT_MAX_VERTICES, ParcelGeometry, SubmittedCrs, validate_shape};
+use diaba_core::parcel::{DEFAULT_MAX_VERTICES, LandUse, ParcelGeometry, SubmittedCrs, validate_shape};
 use gdal::vector::LayerAccess;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -51,20 +51,50 @@ pub struct ParcelImport {
     pub notes: Vec<String>,
 }
 
-/// Attributes and the field names offices use for them, first match wins: diaba's own
-/// export names, then the Vietnamese cadastral names (MaXa, SoHieuToBanDo …).
+/// Attributes and the field names offices use for them, first match wins (GDAL matches
+/// names without regard to case). The one table of aliases, in this order:
+/// - diaba's own export names (`ward_code`, `sheet` …);
+/// - the names of the cadastral data standard (TT 25/2014, TT 09/2024: `MaXa`,
+///   `SoHieuToBanDo`, `SoThuTuThua`, `MucDichSuDung` …);
+/// - the same cut to 10 characters, as a Shapefile's DBF stores them (`SoHieuToBa`,
+///   `SoThuTuThu`, `MucDichSuD`, `MaThuaQuoc` …);
+/// - the short names of cadastral software exports (VILIS, TMV.LIS, eMap, gCadas: `SHBANDO`,
+///   `SHTHUA`, `MALOAIDAT`, `KHLOAIDAT`, `DIENTICH`, `TENCHU` …).
+///
+/// The report says which field each attribute was read from.
 pub const PARCEL_FIELDS: [FieldNames; 11] = [
-    ("ward", &["ward_code", "MaXa", "ma_xa", "MAXA"]),
-    ("sheet", &["sheet", "SoHieuToBanDo", "SoTo", "so_to", "SHBANDO"]),
-    ("number", &["number", "SoThuTuThua", "SoThua", "so_thua", "SOTHUTUTHUA"]),
-    ("land_use", &["land_use", "LoaiDat", "MucDichSuDung", "loai_dat", "KYHIEUMUCDICH"]),
-    ("area", &["legal_area_m2", "legal_area", "DienTich", "dien_tich", "DIENTICH"]),
-    ("national_id", &["national_id", "national_i", "MaThuaQuocGia"]),
-    ("address", &["address_text", "address_te", "DiaChi", "dia_chi"]),
+    ("ward", &["ward_code", "MaXa", "ma_xa", "MaDonViHanhChinh", "MaDonViHan", "MADVHC"]),
+    (
+        "sheet",
+        &["sheet", "SoHieuToBanDo", "SoHieuToBa", "SoTo", "so_to", "SHBANDO", "SHTOBANDO", "SOTOBANDO", "TOBANDO"],
+    ),
+    ("number", &["number", "SoThuTuThua", "SoThuTuThu", "SoThua", "so_thua", "SHTHUA", "SOHIEUTHUA", "THUA"]),
+    (
+        "land_use",
+        &[
+            "land_use",
+            "LoaiDat",
+            "MucDichSuDung",
+            "MucDichSuD",
+            "loai_dat",
+            "KyHieuMucDich",
+            "KyHieuMucD",
+            "MALOAIDAT",
+            "KHLOAIDAT",
+            "MDSD",
+            "KHMUCDICH",
+        ],
+    ),
+    ("area", &["legal_area_m2", "legal_area", "DienTich", "dien_tich", "DienTichPhapLy", "DienTichPh", "DTPL"]),
+    ("national_id", &["national_id", "national_i", "MaThuaQuocGia", "MaThuaQuoc", "MATHUAQG"]),
+    ("address", &["address_text", "address_te", "DiaChi", "dia_chi", "DiaChiThua", "DIACHITHUA"]),
     // Holders (người sử dụng đất): several in one field are separated by ";", their IDs and
     // shares in the same order.
-    ("holder", &["holder", "holder_name", "ChuSuDung", "TenChu", "chu_su_dung", "TENCHU"]),
-    ("holder_id", &["holder_id", "personal_id", "SoDinhDanh", "SoCCCD", "CCCD", "so_dinh_danh", "SOCCCD"]),
+    (
+        "holder",
+        &["holder", "holder_name", "ChuSuDung", "TenChu", "chu_su_dung", "TenChuSuDung", "TenChuSuDu", "TENCHUSD"],
+    ),
+    ("holder_id", &["holder_id", "personal_id", "SoDinhDanh", "SoCCCD", "CCCD", "so_dinh_danh", "SoGiayTo"]),
     ("holder_share", &["holder_share", "holder_sha", "TyLeSoHuu", "ty_le", "TYLE"]),
     // Coordinate tables: the order of a corner along the outline.
     ("order", &["order", "STT", "ThuTu", "SoHieuDiem", "Diem", "point"]),
@@ -79,6 +109,7 @@ pub fn read_parcels(
     source_crs: Option<SubmittedCrs>,
     mapping: &ReadOptions,
     encoding: Option<&str>,
+    limits: Limits,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<ParcelImport, Error> {
     let shown = path.display().to_string();
@@ -96,9 +127,12 @@ pub fn read_parcels(
     } else {
         read_features(&mut layer, path, mapping, opened.text.clone(), opened.table.as_ref(), &mut out, &mut progress)?
     };
-    let checked: Vec<Result<ImportedParcel, Rejected>> = read
+    let checked: Vec<Result<ImportedParcel, Vec<Rejected>>> = read
         .into_par_iter()
-        .map_init(|| Vn2000::can_tho().expect("set up above"), |vn2000, (fid, raw)| raw.validate(fid, crs, vn2000))
+        .map_init(
+            || Vn2000::can_tho().expect("set up above"),
+            |vn2000, (fid, raw)| raw.validate(fid, crs, vn2000, &limits),
+        )
         .collect();
     for result in checked {
         match result {
@@ -108,7 +142,7 @@ pub fn read_parcels(
                 }
                 out.accepted.push(parcel);
             }
-            Err(rejected) => out.rejected.push(rejected),
+            Err(rejected) => out.rejected.extend(rejected),
         }
     }
     out.rejected.sort_by_key(|r| r.feature);
@@ -127,6 +161,7 @@ fn read_features(
 ) -> Result<Vec<(u64, RawParcel)>, Error> {
     let total = layer.feature_count();
     let columns = Columns::resolve(layer.defn(), &PARCEL_FIELDS, mapping, text, &path.display().to_string())?;
+    out.notes.extend(columns.sources().into_iter().map(|line| format!("field: {line}")));
     for required in ["ward", "sheet", "number", "land_use"] {
         if !columns.has(required) {
             return Err(Error::Crs {
@@ -226,11 +261,10 @@ fn read_attributes(
     let text = |attribute: &str| columns.text(feature, attribute);
     let names = |attribute: &str| columns.names(attribute).to_vec();
     let (ward_code, sheet, number) = key(feature, columns)?;
-    let land_use = text("land_use")
-        .map(|u| u.to_uppercase())
-        .ok_or_else(|| format!("no land-use code (fields {:?})", names("land_use")))?;
-    if !(2..=4).contains(&land_use.len()) || !land_use.chars().all(|c| c.is_ascii_uppercase()) {
-        return Err(format!("land use {land_use:?} is not a code such as ODT, LUC or CLN"));
+    let mut problems = Vec::new();
+    let land_use = text("land_use").map(|u| u.to_uppercase()).unwrap_or_default();
+    if land_use.is_empty() {
+        problems.push(format!("no land-use code (fields {:?})", names("land_use")));
     }
     let shape = match (table, feature.geometry()) {
         (Some(table), _) => {
@@ -249,15 +283,19 @@ fn read_attributes(
     let exact_area = columns.real(feature, "area");
     let area = match (exact_area, text("area")) {
         (Some(area), _) if area > 0.0 && area.is_finite() => Some(area),
-        (_, Some(area)) => Some(
-            area.replace(',', ".")
-                .parse::<f64>()
-                .ok()
-                .filter(|a| *a > 0.0 && a.is_finite())
-                .ok_or_else(|| format!("area {area:?} is not a positive number of m²"))?,
-        ),
+        (_, Some(area)) => {
+            let parsed = area.replace(',', ".").parse::<f64>().ok().filter(|a| *a > 0.0 && a.is_finite());
+            if parsed.is_none() {
+                problems.push(format!("area {area:?} is not a positive number of m²"));
+            }
+            parsed
+        }
         (_, None) => None,
     };
+    let owners = holders(text("holder"), text("holder_id"), text("holder_share")).unwrap_or_else(|e| {
+        problems.push(e);
+        None
+    });
     Ok(RawParcel {
         ward_code,
         sheet,
@@ -266,8 +304,9 @@ fn read_attributes(
         area,
         national_id: text("national_id"),
         address_text: text("address"),
-        owners: holders(text("holder"), text("holder_id"), text("holder_share"))?,
+        owners,
         shape,
+        problems,
     })
 }
 
@@ -312,27 +351,83 @@ fn holders(
 }
 
 impl RawParcel {
-    /// The geometry checked as the API checks it; the legal area defaults to the planar
-    /// VN-2000 area when the file has none.
-    fn validate(self, feature: u64, crs: SubmittedCrs, vn2000: &Vn2000) -> Result<ImportedParcel, Rejected> {
-        let reject = |reason: String| Rejected { feature, reason };
-        let shape = self.shape.polygons().map_err(reject)?;
-        let geometry = validate_shape(shape, crs, DEFAULT_MAX_VERTICES, vn2000)
-            .map_err(|e| reject(format!("{}: {}", e.field, e.detail)))?;
-        if let Some(owners) = &self.owners {
-            diaba_core::party::check_owners(owners).map_err(|e| reject(format!("holders: {e}")))?;
+    /// The parcel checked as the API checks it, every problem named (its attributes' and its
+    /// geometry's); the legal area defaults to the planar VN-2000 area when the file has none.
+    fn validate(
+        self,
+        feature: u64,
+        crs: SubmittedCrs,
+        vn2000: &Vn2000,
+        limits: &Limits,
+    ) -> Result<ImportedParcel, Vec<Rejected>> {
+        let mut problems = self.problems;
+        // The API's rule, by the same function: a code of the national lists.
+        let code = LandUse { code: self.land_use.clone(), code_list: "TT25/2014".into(), area_m2: None, term: None };
+        if let (false, Err(e)) = (self.land_use.is_empty(), code.validate()) {
+            problems.push(format!("land use: {}", e.detail));
         }
-        Ok(ImportedParcel {
-            feature,
-            ward_code: self.ward_code,
-            sheet: self.sheet,
-            number: self.number,
-            land_use: self.land_use,
-            legal_area_m2: self.area.unwrap_or_else(|| geometry.area_m2()),
-            national_id: self.national_id,
-            address_text: self.address_text,
-            geometry,
-            owners: self.owners,
-        })
+        let geometry = match self.shape.polygons() {
+            Ok(shape) => match validate_shape(shape, crs, limits.max_vertices, vn2000) {
+                Ok(geometry) => Some(geometry),
+                Err(e) => {
+                    problems.push(format!("{}: {}", e.field, e.detail));
+                    None
+                }
+            },
+            Err(reason) => {
+                problems.push(reason);
+                None
+            }
+        };
+        if let Some(owners) = &self.owners
+            && let Err(e) = diaba_core::party::check_owners(owners)
+        {
+            problems.push(format!("holders: {e}"));
+        }
+        if let (Some(declared), Some(geometry)) = (self.area, &geometry) {
+            let drawn = geometry.area_m2();
+            let off = (declared - drawn).abs() / drawn.max(f64::MIN_POSITIVE) * 100.0;
+            if off > limits.area_tolerance_percent {
+                problems.push(format!(
+                    "declared area {declared:.1} m² differs from the outline's {drawn:.1} m² by {off:.1} % \
+                     (more than --area-tolerance {} %)",
+                    limits.area_tolerance_percent
+                ));
+            }
+        }
+        match geometry {
+            Some(geometry) if problems.is_empty() => Ok(ImportedParcel {
+                feature,
+                ward_code: self.ward_code,
+                sheet: self.sheet,
+                number: self.number,
+                land_use: self.land_use,
+                legal_area_m2: self.area.unwrap_or_else(|| geometry.area_m2()),
+                national_id: self.national_id,
+                address_text: self.address_text,
+                geometry,
+                owners: self.owners,
+            }),
+            _ => Err(problems.into_iter().map(|reason| Rejected { feature, reason }).collect()),
+        }
+    }
+}
+
+/// The rules an office may tune for an import (the API's defaults otherwise).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most vertices in one parcel (`--max-vertices`, as the API's).
+    pub max_vertices: usize,
+    /// Largest difference, in percent of the outline's area, between a declared (legal)
+    /// area and the outline's before the feature is refused (`--area-tolerance`).
+    pub area_tolerance_percent: f64,
+}
+
+/// Default largest difference between a declared area and the outline's: 10 %.
+pub const DEFAULT_AREA_TOLERANCE_PERCENT: f64 = 10.0;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_vertices: DEFAULT_MAX_VERTICES, area_tolerance_percent: DEFAULT_AREA_TOLERANCE_PERCENT }
     }
 }

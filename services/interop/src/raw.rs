@@ -12,6 +12,9 @@ pub(crate) struct RawParcel {
     pub(crate) address_text: Option<String>,
     pub(crate) owners: Option<serde_json::Value>,
     pub(crate) shape: Shape,
+    /// What is wrong with its attributes (an unknown land-use code, a bad area …): reported
+    /// with whatever is wrong with its geometry, so one run names every problem.
+    pub(crate) problems: Vec<String>,
 }
 
 /// An outline as read: a feature's WKB, or the corners of a coordinate table's rows.

@@ -2,13 +2,15 @@
 -- checked against the staging table `import_parcel` and the live register. Overlaps between
 -- features of the file are found before staging (diaba_interop::overlaps_within).
 SELECT feature, reason FROM (
-    SELECT feature, 'key ' || ward_code || '/' || sheet || '/' || number || ' appears more than once in the file' AS reason
-    FROM (SELECT *, count(*) OVER (PARTITION BY ward_code, sheet, number) AS copies FROM import_parcel) s
-    WHERE copies > 1
+    -- The first feature with a key keeps it; the later ones are the problems (so --partial
+    -- imports the first, as an office reading its file top-down expects).
+    SELECT feature, 'key ' || ward_code || '/' || sheet || '/' || number || ' is feature ' || first || '''s, earlier in the file' AS reason
+    FROM (SELECT *, first_value(feature) OVER (PARTITION BY ward_code, sheet, number ORDER BY feature) AS first FROM import_parcel) s
+    WHERE feature <> first
   UNION ALL
-    SELECT feature, 'national id ' || national_id || ' appears more than once in the file'
-    FROM (SELECT *, count(*) OVER (PARTITION BY national_id) AS copies FROM import_parcel) s
-    WHERE copies > 1
+    SELECT feature, 'national id ' || national_id || ' is feature ' || first || '''s, earlier in the file'
+    FROM (SELECT *, first_value(feature) OVER (PARTITION BY national_id ORDER BY feature) AS first FROM import_parcel) s
+    WHERE feature <> first
   UNION ALL
     SELECT s.feature, 'national id ' || s.national_id || ' is already parcel ' || p.id
     FROM import_parcel s JOIN parcel p ON p.national_id = s.national_id
