@@ -673,3 +673,71 @@ async fn the_api_and_the_import_take_and_refuse_the_same_land_use_codes() {
         }
     }
 }
+
+/// The API's validation rules, walked: each refuses a parcel written through the API and
+/// the same parcel in an imported file (one table; every lot synthetic).
+#[tokio::test]
+async fn every_validation_rule_of_the_api_also_refuses_a_feature_on_import() {
+    let db = fresh_database().await;
+    let token = crate::server::registrar_of(&db, "registrar-rules", "31135").await;
+    let server = crate::server::Server::start(&["--database-url", &db.url, "--max-vertices", "40"]);
+    let (lon, lat) = crate::server::point_in_ward(&db, "31135").await;
+    let (olon, olat) = crate::server::point_in_ward(&db, "31120").await;
+    let d = 0.00005;
+    let square = |x: f64, y: f64| json!([[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]]);
+    let client = reqwest::Client::new();
+    let post = |body: serde_json::Value| {
+        let request = client.post(server.url("/v1/parcels")).bearer_auth(&token).json(&body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // A live parcel to collide with.
+    let existing = json!({ "ward": "31135", "sheet": 92, "number": 1, "geometry": { "type": "Polygon", "coordinates": square(lon, lat) },
+                           "land_uses": [{ "code": "ODT" }] });
+    assert_eq!(post(existing).await, 201);
+    let many: Vec<[f64; 2]> = (0..=60)
+        .map(|i| {
+            let a = f64::from(i) / 60.0 * std::f64::consts::TAU;
+            [lon + 0.001 + d * a.cos(), lat + 0.001 + d * a.sin()]
+        })
+        .collect();
+    let bowtie = json!([[
+        [lon + 0.002, lat],
+        [lon + 0.002 + d, lat + d],
+        [lon + 0.002 + d, lat],
+        [lon + 0.002, lat + d],
+        [lon + 0.002, lat]
+    ]]);
+    // (rule, ward, sheet, number, outline, what the import's reason says)
+    let rules = [
+        ("self-intersection", "31135", 93, 1, bowtie, "invalid"),
+        ("outside the city", "31135", 93, 2, square(lon, lat + 2.0), "outside"),
+        ("too many vertices", "31135", 93, 3, json!([many]), "vertices"),
+        ("key already taken", "31135", 92, 1, square(lon + 0.003, lat), "already parcel"),
+        ("overlaps a live parcel", "31135", 93, 5, square(lon + d / 2.0, lat), "overlaps live parcel"),
+        ("outside its ward", "31135", 93, 6, square(olon, olat), "outside ward 31135"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (rule, ward, sheet, number, outline, reason) in rules {
+        let geometry = json!({ "type": "Polygon", "coordinates": outline });
+        let status = post(json!({ "ward": ward, "sheet": sheet, "number": number, "geometry": geometry,
+                                   "land_uses": [{ "code": "ODT" }] }))
+        .await;
+        assert!((400..500).contains(&status), "{rule}: the API answered {status}");
+        let file = dir.path().join("rule.geojson");
+        let feature = json!({ "type": "Feature", "properties": { "MaXa": ward, "SoHieuToBanDo": sheet, "SoThuTuThua": number, "LoaiDat": "ODT" },
+                              "geometry": geometry });
+        std::fs::write(&file, collection(vec![feature], None)).unwrap();
+        let (ok, out, err) = diaba(&[
+            "import",
+            file.to_str().unwrap(),
+            "--layer",
+            "parcels",
+            "--database-url",
+            &db.url,
+            "--max-vertices",
+            "40",
+            "--dry-run",
+        ]);
+        assert!(!ok && err.contains("rejected feature 0") && err.contains(reason), "{rule}: {out} {err}");
+    }
+}
