@@ -335,6 +335,7 @@ impl World {
                 (format!("/v1/addresses/submissions/{}/verify", self.pending_address), Some(json!({})), stale)
             }
             ("GET", "/v1/addresses") => ("/v1/addresses?q=ninh%20kieu".into(), None, none),
+            ("GET", "/v1/geocode") => ("/v1/geocode?q=ninh%20kieu&autocomplete=true".into(), None, none),
             ("GET", "/v1/addresses/stats") => (endpoint.path.into(), None, none),
             ("GET", "/v1/addresses/{id}") => (format!("/v1/addresses/{}", self.verified_address), None, none),
             ("GET", "/v1/vpostcode/{code}") => ("/v1/vpostcode/94119%202QPH%2B864".into(), None, none),

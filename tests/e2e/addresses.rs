@@ -277,6 +277,16 @@ async fn search_ignores_diacritics_and_finds_old_ward_names() {
     let (lon, lat) = f.points_in(CAI_KHE, 1, 22).await[0];
     let an_hoa = verified(&f, "s2", lon, lat, "12/3A", "Đường Trần Văn Khéo").await;
 
+    // Searchable within a second of verification (the engine follows the change feed): the
+    // later of the two verifications is waited for.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        let (_, found) = f.get("/v1/addresses?q=An%20H%C3%B2a%2012%2F3A").await;
+        if found["results"].as_array().is_some_and(|r| r.iter().any(|r| r["id"] == an_hoa["id"])) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let (status, found) = f.get("/v1/addresses?q=nguyen%20van%20cu%20ninh%20kieu&limit=100").await;
     assert_eq!(status, 200, "{found}");
     let results = found["results"].as_array().unwrap();
@@ -587,4 +597,66 @@ async fn public_answers_carry_what_a_public_register_shows_and_nothing_of_staff_
     // The ward's registrar still sees how and by whom it was captured.
     let (_, full) = f.get_with(&f.registrar, &format!("/v1/addresses/{id}")).await;
     assert!(full["address"]["accuracy_m"].is_number() && full["address"]["team"].is_string(), "{full}");
+}
+
+#[tokio::test]
+async fn the_geocoder_answers_as_you_type_forgives_a_typo_and_every_node_finds_a_new_household_within_a_second() {
+    let f = Field::start().await;
+    let other_node = Server::with_database(&f.db.url);
+    let (lon, lat) = f.points_in(NINH_KIEU, 1, 41).await[0];
+    let mine = verified(&f, "g1", lon, lat, "51/12/4", "Đường Xô Viết Nghệ Tĩnh").await;
+    // Both nodes: searchable within a second of verification.
+    for node in [&f.server, &other_node] {
+        let started = std::time::Instant::now();
+        loop {
+            let url = node.url("/v1/addresses?q=51%2F12%2F4%20xo%20viet%20nghe%20tinh");
+            let found: Value = f.client.get(url).send().await.unwrap().json().await.unwrap();
+            if found["results"][0]["id"] == mine["id"] {
+                break;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(1), "not searchable within 1 s: {found}");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+    // One typo in a long word, abbreviations, "số", and the last word being typed.
+    for q in [
+        "s%E1%BB%91%2051%2F12%2F4%20%C4%90.%20X%C3%B4%20Vi%E1%BA%BFt%20Ngh%E1%BB%87%20T%C4%A9nh",
+        "51%2F12%2F4%20xo%20viet%20nhge%20tinh",
+    ] {
+        let (status, found) = f.get(&format!("/v1/addresses?q={q}")).await;
+        assert_eq!((status.as_u16(), &found["results"][0]["id"]), (200, &mine["id"]), "{q}: {found}");
+    }
+    let (_, typed) = f.get("/v1/addresses?q=51%2F12%2F4%20xo%20viet%20ng&autocomplete=true").await;
+    assert_eq!(typed["results"][0]["id"], mine["id"], "{typed}");
+    assert_eq!(typed["results"][0]["matched"], json!(["house_number", "street"]), "{typed}");
+    let (_, not_typed) = f.get("/v1/addresses?q=51%2F12%2F4%20xo%20viet%20ng").await;
+    assert!(
+        not_typed["results"].as_array().unwrap().iter().all(|r| r["id"] != mine["id"]),
+        "a prefix only as you type"
+    );
+    // ward= filters; a bad focus or flag is a 400 naming it.
+    let (_, elsewhere) = f.get(&format!("/v1/addresses?q=xo%20viet%20nghe%20tinh&ward={CAI_KHE}&limit=100")).await;
+    assert!(elsewhere["results"].as_array().unwrap().iter().all(|r| r["ward_code"] == CAI_KHE), "{elsewhere}");
+    for (bad, field) in
+        [("focus=10.03", "focus"), ("focus=91,105", "focus"), ("autocomplete=yes", "autocomplete"), ("ward=1", "ward")]
+    {
+        let (status, problem) = f.get(&format!("/v1/addresses?q=xo%20viet&{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {problem}");
+        assert!(problem.to_string().contains(field), "{bad}: {problem}");
+    }
+    // Photon-style GeoJSON for other clients.
+    let response = f
+        .client
+        .get(f.server.url(&format!("/v1/geocode?q=51%2F12%2F4%20xo%20viet&focus={lat},{lon}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "application/geo+json");
+    let geojson: Value = response.json().await.unwrap();
+    assert_eq!(geojson["type"], "FeatureCollection");
+    let first = &geojson["features"][0];
+    assert_eq!(first["geometry"]["coordinates"], json!([mine["lon"], mine["lat"]]));
+    assert_eq!(first["properties"]["housenumber"], "51/12/4");
+    assert_eq!(first["properties"]["vpostcode"], mine["vpostcode"]);
+    assert!(first["properties"].get("head_name").is_none(), "nothing personal");
 }

@@ -101,6 +101,14 @@ const LAT: Param = required("lat", "number", "latitude, WGS84 (Cần Thơ: about
 const LON: Param = required("lon", "number", "longitude, WGS84 (Cần Thơ: about 105.3 to 105.9)");
 const LIMIT: Param = q("limit", "integer", "page size");
 const AFTER: Param = q("after", "integer", "keyset: the last id of the previous page");
+const SEARCH: &[Param] = &[
+    required("q", "string", "words, with or without diacritics"),
+    q("limit", "integer", "1 to 100"),
+    q("offset", "integer", "0 to 10 000"),
+    q("autocomplete", "string", "true: the last word is still being typed (a prefix)"),
+    q("focus", "string", "lat,lon: favour households near it"),
+    q("ward", "string", "5-digit ward code: only its households"),
+];
 const OGC_ITEMS: &[Param] = &[
     q("bbox", "string", "minx,miny,maxx,maxy (in bbox-crs)"),
     q("bbox-crs", "string", "CRS of bbox: CRS84 or EPSG:5897"),
@@ -214,9 +222,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         from: crate::routes::addresses::SubmissionsQuery),
     endpoint!(POST "/v1/addresses/submissions/batch", Collector, "addresses", "Up to 500 queued submissions, each answered", body: "SubmissionBatch"),
     endpoint!(POST "/v1/addresses/submissions/{id}/{decision}", Registrar, "addresses", "Verify or reject a submission (If-Match)", body: "Decision"),
-    endpoint!(GET "/v1/addresses", Public, "addresses", "Search verified addresses",
-        query: &[required("q", "string", "words, with or without diacritics"), q("limit", "integer", "1 to 100"), q("offset", "integer", "0 to 10 000")],
-        from: crate::routes::addresses::SearchQuery),
+    endpoint!(GET "/v1/addresses", Public, "addresses", "Search verified addresses (as you type, typo-tolerant, Vietnamese-aware)",
+        query: SEARCH, from: diaba_register::addresses::SearchRequest),
+    endpoint!(GET "/v1/geocode", Public, "addresses", "The address search as a GeoJSON FeatureCollection (Photon-style)",
+        query: SEARCH, from: diaba_register::addresses::SearchRequest, produces: "application/geo+json"),
     endpoint!(GET "/v1/addresses/nearest", Public, "addresses", "The nearest verified address", query: &[LAT, LON, q("radius_m", "number", "metres, at most 1000")],
         from: crate::routes::addresses::PointQuery),
     endpoint!(GET "/v1/addresses/nearby", Public, "addresses", "Verified addresses around a point, nearest first", query: &[LAT, LON, q("radius_m", "number", "metres, at most 1000")],

@@ -38,9 +38,6 @@ pub struct Config {
     /// Origins allowed to call the API from a browser (CORS); reads of public data are
     /// open to every origin whatever this says, writes only to these.
     pub cors_origins: Vec<String>,
-    /// Address searches run at once (each a trigram query in PostGIS); more wait their
-    /// turn, so searches never take the connections that writes need.
-    pub search_concurrency: usize,
     /// Other database reads at once (as-of lookups, OGC pages, exposures, history); more
     /// wait their turn, then get 503 with Retry-After, so writes are never starved.
     pub read_concurrency: usize,
@@ -57,12 +54,9 @@ pub struct Config {
     pub max_document_bytes: usize,
 }
 
-/// Default database reads at once: with the default 16 connections and 4 searches, 4 stay
-/// for writes and token checks whatever the readers do.
+/// Default database reads at once: with the default 16 connections, 8 stay for writes and
+/// token checks whatever the readers do.
 pub const DEFAULT_READ_CONCURRENCY: usize = 8;
-
-/// Default address searches at once.
-pub const DEFAULT_SEARCH_CONCURRENCY: usize = 4;
 
 /// Default unknown tokens per minute and client address.
 pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 20;
@@ -90,7 +84,6 @@ impl Default for Config {
             web_dir: None,
             auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
             cors_origins: Vec::new(),
-            search_concurrency: DEFAULT_SEARCH_CONCURRENCY,
             read_concurrency: DEFAULT_READ_CONCURRENCY,
             public_url: None,
             difficult_wards: Vec::new(),

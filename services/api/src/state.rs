@@ -61,7 +61,6 @@ impl AppState {
             max_vertices: config.max_vertices,
             max_batch: config.max_batch,
             max_accuracy_m: config.max_accuracy_m,
-            search_concurrency: config.search_concurrency,
             read_concurrency: config.read_concurrency,
             difficult_wards: config.difficult_wards.clone(),
         };
@@ -79,8 +78,15 @@ impl AppState {
             }
             None => None,
         };
+        let started = std::time::Instant::now();
+        register.address_search().load(&store).await?;
+        tracing::info!(
+            households = register.address_search().len(),
+            seconds = started.elapsed().as_secs_f32(),
+            "search index loaded"
+        );
         let invalidate = Arc::new(Invalidate { tiles: tiles.clone(), register: register.clone() });
-        diaba_register::follow_changes(store, index, invalidate, applied_seq.clone());
+        diaba_register::follow_changes(store, index, register.address_search(), invalidate, applied_seq.clone());
         Ok(Self {
             register,
             tiles,

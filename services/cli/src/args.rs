@@ -482,12 +482,9 @@ pub struct ServeArgs {
     /// 14 working days instead of 4 (Decree 151/2025).
     #[arg(long, env = "DIABA_DIFFICULT_WARDS", value_delimiter = ',')]
     pub difficult_wards: Vec<String>,
-    /// Address searches run at once; more wait their turn (keeps connections for writes).
-    #[arg(long, env = "DIABA_SEARCH_CONCURRENCY", default_value_t = diaba_api::DEFAULT_SEARCH_CONCURRENCY)]
-    pub search_concurrency: usize,
     /// Other database reads at once (as-of lookups, OGC pages, flood exposures, history);
     /// more wait up to 5 s for their turn, then get 503 with Retry-After, so writes always
-    /// find a connection. Keep it under --db-connections minus --search-concurrency.
+    /// find a connection. Keep it under --db-connections.
     #[arg(long, env = "DIABA_READ_CONCURRENCY", default_value_t = diaba_api::DEFAULT_READ_CONCURRENCY)]
     pub read_concurrency: usize,
     #[command(flatten)]

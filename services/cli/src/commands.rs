@@ -101,7 +101,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         web_dir: web_dir(args.web_dir),
         auth_failures_per_minute: args.auth_failures_per_minute,
         cors_origins: args.cors_origins,
-        search_concurrency: args.search_concurrency,
         read_concurrency: args.read_concurrency,
         public_url: args.public_url,
         difficult_wards: args.difficult_wards,

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use diaba_core::auth::{Action, Caller};
 use diaba_core::spatial::AddressFeature;
 use diaba_core::{AddressStatus, AsOf, LonLat, UnitCode, UnitLevel, Vpostcode, VpostcodeError, fold};
-use diaba_store::addresses::{AddressRecord, NewAddress, ProgressRow, PublicAddress, Reviewed, SearchHit, Submitted};
+use diaba_store::addresses::{AddressRecord, NewAddress, ProgressRow, PublicAddress, Reviewed, Submitted};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -99,6 +99,35 @@ pub struct Submissions {
     pub submissions: Vec<AddressRecord>,
     /// Where the next page starts.
     pub next_after: Option<i64>,
+}
+
+/// `GET /v1/addresses?q=` (and `/v1/geocode`) as asked.
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchRequest {
+    /// The words typed.
+    pub q: Option<String>,
+    /// 1 to 100 (20).
+    pub limit: Option<String>,
+    /// 0 to 10 000.
+    pub offset: Option<String>,
+    /// `true`: the last word is still being typed (matched as a prefix).
+    pub autocomplete: Option<String>,
+    /// `lat,lon`: favour households near it.
+    pub focus: Option<String>,
+    /// A ward code: only its households.
+    pub ward: Option<String>,
+}
+
+/// One household found: its public record, its score, and which fields matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    /// The public record (with its Vpostcode).
+    #[serde(flatten)]
+    pub record: PublicAddress,
+    /// Relevance, higher is better (BM25, exact diacritics and nearness favoured).
+    pub score: f32,
+    /// Which of house_number, street, hamlet and place (ward names) the words matched.
+    pub matched: Vec<&'static str>,
 }
 
 /// Search results.
@@ -438,21 +467,17 @@ impl Register {
         }
     }
 
-    /// Verified addresses holding every word of `q` (diacritics and case ignored), best
-    /// match first. At most [`crate::Limits::search_concurrency`] run at once; the others
-    /// wait their turn, so searches never take the connections writes need.
-    pub async fn search_addresses(
-        &self,
-        q: Option<&str>,
-        limit: Option<&str>,
-        offset: Option<&str>,
-    ) -> Result<SearchResults> {
-        let query = q.unwrap_or_default().to_owned();
+    /// Verified addresses holding every word of `q` (diacritics and case ignored, one typo
+    /// forgiven in long words, the last word a prefix with `autocomplete`), best first;
+    /// answered from memory.
+    pub fn search_addresses(&self, request: &SearchRequest) -> Result<SearchResults> {
+        let query = request.q.clone().unwrap_or_default();
         if query.chars().count() > MAX_QUERY {
             return Err(Error::invalid("q", format!("q is at most {MAX_QUERY} characters")));
         }
-        // Control characters (NUL included) mean nothing in an address and PostgreSQL refuses NUL.
-        let folded = fold(&query.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>());
+        // Control characters (NUL included) mean nothing in an address.
+        let clean: String = query.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let folded = fold(&clean);
         if folded.is_empty() {
             return Err(Error::invalid("q", "q is empty: give words of the address, e.g. q=nguyen van cu ninh kieu"));
         }
@@ -468,14 +493,64 @@ impl Register {
                 None => Ok(default),
             }
         };
-        let limit = bounded("limit", limit, 1..=100, 20, "limit is 1 to 100")?;
-        let offset = bounded("offset", offset, 0..=10_000, 0, "offset is 0 to 10 000")?;
-        let results = {
-            let _turn = self.search_permits.acquire().await.expect("the semaphore is never closed");
-            self.store.search_addresses(&folded, offset, limit).await?
+        let limit = bounded("limit", request.limit.as_deref(), 1..=100, 20, "limit is 1 to 100")?;
+        let offset = bounded("offset", request.offset.as_deref(), 0..=10_000, 0, "offset is 0 to 10 000")?;
+        let autocomplete = match request.autocomplete.as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => return Err(Error::invalid("autocomplete", format!("true or false, not {other:?}"))),
         };
+        let focus = match request.focus.as_deref() {
+            None => None,
+            Some(text) => {
+                let (lat, lon) = text.split_once(',').ok_or_else(|| Error::invalid("focus", "focus=lat,lon"))?;
+                let point = LonLat::parse(Some(lat.trim()), Some(lon.trim()))
+                    .map_err(|e| Error::invalid("focus", e.to_string()))?;
+                Some((point.lon(), point.lat()))
+            }
+        };
+        let ward = match request.ward.as_deref() {
+            Some(ward) => Some(UnitCode::parse(ward).map_err(|e| Error::invalid("ward", e.to_string()))?),
+            None => None,
+        };
+        let search = diaba_geocoder::Search {
+            text: &clean,
+            autocomplete,
+            focus,
+            ward: ward.as_ref().map(UnitCode::as_str),
+            offset: usize::try_from(offset).unwrap_or(0),
+            limit: usize::try_from(limit).unwrap_or(20),
+        };
+        let hits = self.search.engine().search(&search).map_err(|e| Error::Internal { detail: e.to_string() })?;
+        let results: Vec<SearchHit> = hits
+            .into_iter()
+            .map(|h| SearchHit { record: (*h.payload).clone(), score: h.score, matched: h.matched })
+            .collect();
         let next_offset = (results.len() as i64 == limit).then_some(offset + limit);
         Ok(SearchResults { q: query, folded, results, next_offset })
+    }
+
+    /// The same as a GeoJSON FeatureCollection of points, Photon-style (`/v1/geocode`).
+    pub fn geocode(&self, request: &SearchRequest) -> Result<Value> {
+        let found = self.search_addresses(request)?;
+        let features: Vec<Value> = found
+            .results
+            .into_iter()
+            .map(|hit| {
+                let a = hit.record;
+                json!({
+                    "type": "Feature",
+                    "geometry": { "type": "Point", "coordinates": [a.lon, a.lat] },
+                    "properties": {
+                        "type": "house", "id": a.id, "housenumber": a.house_number, "street": a.street,
+                        "district": a.hamlet, "city": a.ward_name, "state": "Cần Thơ", "country": "Việt Nam",
+                        "countrycode": "VN", "postcode": a.vpostcode.get(..5), "vpostcode": a.vpostcode,
+                        "ward_code": a.ward_code, "score": hit.score, "matched": hit.matched,
+                    },
+                })
+            })
+            .collect();
+        Ok(json!({ "type": "FeatureCollection", "features": features }))
     }
 
     /// The nearest verified address within `radius_m` (100 m by default, 1 000 at most).

@@ -27,7 +27,7 @@ mod page;
 pub mod parcels;
 pub mod parties;
 pub mod population;
-mod search;
+pub mod search;
 mod seed;
 pub mod service;
 mod sync;
@@ -85,8 +85,6 @@ pub struct Limits {
     pub max_batch: usize,
     /// Worst GPS accuracy (metres) accepted for a household submission.
     pub max_accuracy_m: f32,
-    /// Address searches run at once (each a trigram query in PostGIS).
-    pub search_concurrency: usize,
     /// Other database reads run at once (as-of lookups, OGC pages, exposures, history …);
     /// the rest of the pool stays free for writes.
     pub read_concurrency: usize,
@@ -113,7 +111,6 @@ pub struct Register {
     index: Arc<Index>,
     limits: Limits,
     postcodes: PostcodeTable,
-    search_permits: tokio::sync::Semaphore,
     read_permits: tokio::sync::Semaphore,
     heavy_permits: tokio::sync::Semaphore,
     /// Flood exposures (aggregates over every parcel and household of a zone or ward),
@@ -123,6 +120,8 @@ pub struct Register {
     population: Arc<dyn population::PopulationRegister>,
     /// The online service's fees, documents and notifications.
     service: service::Service,
+    /// Verified households in the search engine.
+    search: Arc<search::AddressSearch>,
 }
 
 impl Register {
@@ -132,24 +131,19 @@ impl Register {
         for unit in index.units.all() {
             postcodes.extend(unit.postcode_area.clone());
         }
-        let search_permits = tokio::sync::Semaphore::new(limits.search_concurrency.max(1));
         let read_permits = tokio::sync::Semaphore::new(limits.read_concurrency.max(1));
         let exposures = moka::sync::Cache::new(EXPOSURES_KEPT);
         let heavy_permits = tokio::sync::Semaphore::new(HEAVY_READS);
         let population = Arc::new(population::OfficeCopy::new(store.clone()));
         let service = service::Service::default();
-        Self {
-            store,
-            index,
-            limits,
-            postcodes,
-            search_permits,
-            read_permits,
-            heavy_permits,
-            exposures,
-            population,
-            service,
-        }
+        let search = Arc::new(search::AddressSearch::empty().expect("an empty in-memory index"));
+        Self { store, index, limits, postcodes, read_permits, heavy_permits, exposures, population, service, search }
+    }
+
+    /// The address search engine (loaded by [`search::AddressSearch::load`], kept current by
+    /// [`follow_changes`]).
+    pub fn address_search(&self) -> Arc<search::AddressSearch> {
+        self.search.clone()
     }
 
     /// The same with the online service set up as `service` says.

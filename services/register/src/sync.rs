@@ -46,6 +46,7 @@ pub async fn load_index(store: &Store) -> diaba_store::Result<(Index, i64)> {
 pub fn follow_changes(
     store: Arc<Store>,
     index: Arc<Index>,
+    search: Arc<crate::search::AddressSearch>,
     observer: Arc<dyn ChangeObserver>,
     applied: Arc<AtomicI64>,
 ) -> tokio::task::JoinHandle<()> {
@@ -61,7 +62,7 @@ pub fn follow_changes(
                     let full = entries.len() as i64 == BATCH;
                     for entry in entries {
                         if let FeedEntry::Change(change) = &entry
-                            && let Err(error) = apply(&store, &index, observer.as_ref(), change).await
+                            && let Err(error) = apply(&store, &index, &search, observer.as_ref(), change).await
                         {
                             tracing::warn!(%error, seq = change.seq, "change not applied yet; will retry");
                             break;
@@ -92,9 +93,11 @@ pub fn follow_changes(
 async fn apply(
     store: &Store,
     index: &Index,
+    search: &crate::search::AddressSearch,
     observer: &dyn ChangeObserver,
     change: &Change,
 ) -> diaba_store::Result<()> {
+    search.apply(store, change).await?;
     let id = match (change.op, change.id) {
         (ChangeOp::Reload, _) | (_, None) => {
             if let Some(features) = store.layer_features(change.layer).await? {

@@ -176,12 +176,6 @@ pub enum Submitted {
 /// Radius under which an existing address is worth a warning.
 pub const DUPLICATE_RADIUS_M: f64 = 5.0;
 
-/// Words of a search query that must all match; more only add cost, not precision.
-pub const MAX_SEARCH_WORDS: usize = 8;
-
-/// Most matching addresses a search ranks.
-pub const SEARCH_CANDIDATES: i64 = 2_000;
-
 /// Review outcome.
 #[derive(Debug)]
 pub enum Reviewed {
@@ -214,16 +208,6 @@ pub struct ProgressRow {
     pub pending: i64,
     /// Rejected.
     pub rejected: i64,
-}
-
-/// Search hit: the public record and its rank.
-#[derive(Debug, Clone, Serialize)]
-pub struct SearchHit {
-    /// Public record.
-    #[serde(flatten)]
-    pub record: PublicAddress,
-    /// Similarity of the query to the address, 0–1.
-    pub score: f32,
 }
 
 impl Store {
@@ -408,44 +392,6 @@ impl Store {
         }
         tx.commit().await.query("commit review")?;
         Ok(Reviewed::Done(Box::new(after)))
-    }
-
-    /// Verified addresses holding every word of `folded` (already folded; the first
-    /// [`MAX_SEARCH_WORDS`] count), best word similarity first.
-    pub async fn search_addresses(&self, folded: &str, offset: i64, limit: i64) -> Result<Vec<SearchHit>> {
-        let words: Vec<String> = folded
-            .split_whitespace()
-            .take(MAX_SEARCH_WORDS)
-            .map(|w| format!("%{}%", w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
-            .collect();
-        // One LIKE per word (not LIKE ALL of an array): the planner can then answer each
-        // from the trigram index and AND the bitmaps, instead of scanning every address.
-        let filters: String = (0..words.len()).map(|i| format!(" AND search_text LIKE ${}", i + 4)).collect();
-        // Ranking is word_similarity per candidate, the costly part: a query that matches more
-        // than SEARCH_CANDIDATES addresses ("ninh kieu") ranks the first ones found, and more
-        // words narrow it. Not a prepared statement: a generic plan cannot see the patterns,
-        // so it would scan every address instead of using the trigram index.
-        let sql = format!(
-            "SELECT id, word_similarity($1, search_text) s FROM \
-             (SELECT id, search_text FROM address WHERE status = 'verified'{filters} LIMIT {SEARCH_CANDIDATES}) c \
-             ORDER BY s DESC, id LIMIT $2 OFFSET $3"
-        );
-        let mut query = sqlx::query_as(&sql).persistent(false).bind(folded).bind(limit).bind(offset);
-        for word in &words {
-            query = query.bind(word);
-        }
-        let rows: Vec<(i64, f32)> = query.fetch_all(self.pool()).await.query("search addresses")?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-        let records: Vec<AddressRecord> = sqlx::query_as(&format!("{RECORD} WHERE a.id = ANY($1)"))
-            .bind(&ids)
-            .fetch_all(self.pool())
-            .await
-            .query("search records")?;
-        let mut by_id: HashMap<i64, AddressRecord> = records.into_iter().map(|r| (r.id, r)).collect();
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, score)| by_id.remove(&id).map(|r| SearchHit { record: r.public(), score }))
-            .collect())
     }
 
     /// Verified addresses whose point lies in `[west, south, east, north]`.

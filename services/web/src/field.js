@@ -253,6 +253,24 @@ function start() {
   setInterval(sync, 30_000);
 }
 
+// The street as it is typed: names of recorded households near the fix (autocomplete), so
+// a street is written the way its neighbours have it. Offline, the box is a plain input.
+let streetTimer = null;
+$('street').addEventListener('input', () => {
+  clearTimeout(streetTimer);
+  const text = $('street').value.trim();
+  if (text.length < 2 || !navigator.onLine) return;
+  streetTimer = setTimeout(async () => {
+    const query = new URLSearchParams({ q: text, autocomplete: 'true', limit: '20' });
+    if (position) query.set('focus', `${position.lat.toFixed(6)},${position.lon.toFixed(6)}`);
+    try {
+      const { json } = await api(`/v1/addresses?${query}`);
+      const streets = [...new Set(json.results.map((a) => a.street).filter(Boolean))].slice(0, 8);
+      $('streets').innerHTML = streets.map((name) => `<option value="${escapeHtml(name)}"></option>`).join('');
+    } catch { /* suggestions are a convenience */ }
+  }, 200);
+});
+
 languageSwitch($('lang'), () => { showNetwork(); renderQueue(); if (position) showPosition(); });
 window.diaba = { get map() { return map; } }; // for the browser tests and the curious
 showNetwork();

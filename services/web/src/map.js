@@ -182,19 +182,41 @@ async function search(text) {
     const { json } = await api(`/v1/parcels?national_id=${match[1].toLowerCase()}${atParam()}`);
     await flyToParcel(json);
   } else {
-    const { json } = await api(`/v1/addresses?q=${encodeURIComponent(text)}&limit=8`);
-    if (!json.results.length) return showError(null);
-    results.innerHTML = json.results
-      .map((a, i) => `<li><button type="button" data-i="${i}">${escapeHtml(addressLine(a))} <code>${escapeHtml(a.vpostcode)}</code></button></li>`)
-      .join('');
-    results.hidden = false;
-    results.onclick = (event) => {
-      const i = event.target.closest('button')?.dataset.i;
-      if (i !== undefined) flyToPoint(json.results[i].lon, json.results[i].lat);
-    };
-    flyToPoint(json.results[0].lon, json.results[0].lat);
+    const found = await addresses(text, false);
+    if (found.length) flyToPoint(found[0].lon, found[0].lat);
   }
 }
+
+/** Households matching `text`, listed under the box, nearest the map's centre favoured;
+ * `typing`: the last word is still being typed (autocomplete). */
+async function addresses(text, typing) {
+  const { lng, lat } = map.getCenter();
+  const query = new URLSearchParams({ q: text, limit: '8', focus: `${lat.toFixed(5)},${lng.toFixed(5)}` });
+  if (typing) query.set('autocomplete', 'true');
+  const { json } = await api(`/v1/addresses?${query}`);
+  if (!json.results.length) {
+    if (!typing) showError(null);
+    return [];
+  }
+  results.innerHTML = json.results
+    .map((a, i) => `<li><button type="button" data-i="${i}">${escapeHtml(addressLine(a))} <code>${escapeHtml(a.vpostcode)}</code></button></li>`)
+    .join('');
+  results.hidden = false;
+  results.onclick = (event) => {
+    const i = event.target.closest('button')?.dataset.i;
+    if (i !== undefined) flyToPoint(json.results[i].lon, json.results[i].lat);
+  };
+  return json.results;
+}
+
+// As you type: suggestions after a short pause, never for codes and keys (those resolve on Enter).
+let typingTimer = null;
+document.getElementById('search-input').addEventListener('input', (event) => {
+  clearTimeout(typingTimer);
+  const text = event.target.value.trim();
+  if (text.length < 2 || VPOSTCODE.test(text) || PARCEL_KEY.test(text) || NATIONAL_ID.test(text)) return;
+  typingTimer = setTimeout(() => addresses(text, true).catch(() => {}), 150);
+});
 
 function addressLine(a) {
   return [a.house_number, a.street, a.hamlet, a.ward_name].filter(Boolean).join(', ');

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use diaba_register::addresses::SubmissionAnswer;
+use diaba_register::addresses::{SearchRequest, SubmissionAnswer};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/addresses/submissions/batch", post(submit_batch))
         .route("/v1/addresses/submissions/{id}/{decision}", post(review))
         .route("/v1/addresses", get(search))
+        .route("/v1/geocode", get(geocode))
         .route("/v1/addresses/nearest", get(nearest))
         .route("/v1/addresses/nearby", get(nearby))
         .route("/v1/addresses/stats", get(stats))
@@ -142,18 +143,20 @@ async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) 
     Ok(with_record_headers(StatusCode::OK, (record.id(), record.version()), json!({ "address": record })))
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct SearchQuery {
-    q: Option<String>,
-    limit: Option<String>,
-    offset: Option<String>,
+/// `GET /v1/addresses?q=[&autocomplete=true][&focus=lat,lon][&ward=]`: every word must
+/// match (house number, street, hamlet, ward, old ward names), diacritics and case ignored,
+/// one typo forgiven; best match first, from memory.
+async fn search(State(state): State<AppState>, Query(q): Query<SearchRequest>) -> Result<Response, ApiError> {
+    Ok(axum::Json(state.register.search_addresses(&q)?).into_response())
 }
 
-/// `GET /v1/addresses?q=`: every word must match (house number, street, hamlet, ward,
-/// old ward names), diacritics and case ignored; best match first.
-async fn search(State(state): State<AppState>, Query(q): Query<SearchQuery>) -> Result<Response, ApiError> {
-    let found = state.register.search_addresses(q.q.as_deref(), q.limit.as_deref(), q.offset.as_deref()).await?;
-    Ok(axum::Json(found).into_response())
+/// `GET /v1/geocode?q=`: the same search as a GeoJSON FeatureCollection (Photon-style).
+async fn geocode(State(state): State<AppState>, Query(q): Query<SearchRequest>) -> Result<Response, ApiError> {
+    let mut response = axum::Json(state.register.geocode(&q)?).into_response();
+    response
+        .headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/geo+json"));
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]
