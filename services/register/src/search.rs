@@ -100,7 +100,8 @@ impl AddressSearch {
         self.engine.is_empty()
     }
 
-    pub(crate) fn engine(&self) -> &Geocoder<PublicAddress> {
+    /// The engine itself (for benchmarks and the register's searches).
+    pub fn engine(&self) -> &Geocoder<PublicAddress> {
         &self.engine
     }
 }
