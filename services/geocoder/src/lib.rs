@@ -227,11 +227,16 @@ impl<T: Send + Sync + 'static> Geocoder<T> {
         if query_words.is_empty() {
             return Ok(Vec::new());
         }
-        let query = self.query(&query_words, search);
         let wanted = (search.offset + search.limit).min(MAX_RANKED);
         let ranked = if search.focus.is_some() { wanted.max(FOCUS_CANDIDATES) } else { wanted };
         let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(ranked.max(1)).order_by_score())?;
+        let collector = TopDocs::with_limit(ranked.max(1)).order_by_score();
+        // Words as typed first; a typo is looked for only when they find nothing (a
+        // Levenshtein automaton per word is the costly part of a search).
+        let mut top = searcher.search(&self.query(&searcher, &query_words, search, false), &collector)?;
+        if top.is_empty() && query_words.iter().any(Word::forgives_typo) {
+            top = searcher.search(&self.query(&searcher, &query_words, search, true), &collector)?;
+        }
         let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
@@ -254,51 +259,71 @@ impl<T: Send + Sync + 'static> Geocoder<T> {
         Ok(hits.into_iter().skip(search.offset).take(search.limit).collect())
     }
 
-    fn query(&self, query_words: &[Word], search: &Search<'_>) -> BooleanQuery {
+    /// The query: every word required (as typed; as a prefix if it is the last one being
+    /// typed; with one typo allowed when `typos`), and what only ranks kept optional (the
+    /// house-number field, the diacritics as typed, words typed together), so the engine
+    /// intersects a few posting lists and scores only the households in that intersection.
+    fn query(
+        &self,
+        searcher: &tantivy::Searcher,
+        query_words: &[Word],
+        search: &Search<'_>,
+        typos: bool,
+    ) -> BooleanQuery {
         let f = &self.fields;
         let last = query_words.len() - 1;
-        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        // A ranking term found in most households ("phường") tells nothing and costs a walk
+        // over their postings.
+        let common = (searcher.num_docs() / 10).max(1_000);
+        let telling = |term: &Term| searcher.doc_freq(term).is_ok_and(|n| n < common);
+        let boosted = |query: Box<dyn Query>, boost: f32| -> Box<dyn Query> { Box::new(BoostQuery::new(query, boost)) };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (i, word) in query_words.iter().enumerate() {
             let term = Term::from_field_text(f.all, &word.folded);
-            let boosted = |query: Box<dyn Query>, boost: f32| -> (Occur, Box<dyn Query>) {
-                (Occur::Should, Box::new(BoostQuery::new(query, boost)))
+            let as_typed: Box<dyn Query> = Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs));
+            // Only a word the register does not have as typed can hold the typo.
+            let typo = typos && word.forgives_typo() && !searcher.doc_freq(&term).is_ok_and(|n| n > 0);
+            let prefix = search.autocomplete && i == last;
+            let required = if typo || prefix {
+                let mut any = vec![(Occur::Should, as_typed)];
+                if typo {
+                    any.push((Occur::Should, boosted(Box::new(FuzzyTermQuery::new(term.clone(), 1, true)), 0.5)));
+                }
+                if prefix {
+                    let prefixed = FuzzyTermQuery::new_prefix(term.clone(), u8::from(typo), true);
+                    any.push((Occur::Should, boosted(Box::new(prefixed), 0.6)));
+                }
+                Box::new(BooleanQuery::new(any))
+            } else {
+                as_typed
             };
-            let mut any: Vec<(Occur, Box<dyn Query>)> =
-                vec![(Occur::Should, Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)))];
-            if word.forgives_typo() {
-                any.push(boosted(Box::new(FuzzyTermQuery::new(term.clone(), 1, true)), 0.5));
+            clauses.push((Occur::Must, required));
+            let house = Term::from_field_text(f.by_name[0], &word.folded);
+            if word.folded.chars().any(|c| c.is_ascii_digit()) && telling(&house) {
+                clauses.push((Occur::Should, Box::new(TermQuery::new(house, IndexRecordOption::WithFreqs))));
             }
-            if search.autocomplete && i == last {
-                let distance = if word.forgives_typo() { 1 } else { 0 };
-                any.push(boosted(Box::new(FuzzyTermQuery::new_prefix(term.clone(), distance, true)), 0.6));
+            let exact = Term::from_field_text(f.exact, &word.exact);
+            if telling(&exact) {
+                clauses
+                    .push((Occur::Should, boosted(Box::new(TermQuery::new(exact, IndexRecordOption::WithFreqs)), 0.8)));
             }
-            // Which field it is in, and whether its diacritics were typed as written.
-            any.push(boosted(
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.by_name[0], &word.folded),
-                    IndexRecordOption::WithFreqs,
-                )),
-                1.0,
-            ));
-            any.push(boosted(
-                Box::new(TermQuery::new(Term::from_field_text(f.exact, &word.exact), IndexRecordOption::WithFreqs)),
-                0.8,
-            ));
-            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
+        // Street (f.by_name[1]) and place names (f.by_name[3]): where words go together.
         for pair in query_words.windows(2) {
-            for field in &f.by_name[1..] {
-                let terms = pair.iter().map(|w| Term::from_field_text(*field, &w.folded)).collect();
-                must.push((Occur::Should, Box::new(BoostQuery::new(Box::new(PhraseQuery::new(terms)), 2.0))));
+            for field in [f.by_name[1], f.by_name[3]] {
+                let terms: Vec<Term> = pair.iter().map(|w| Term::from_field_text(field, &w.folded)).collect();
+                if terms.iter().any(telling) {
+                    clauses.push((Occur::Should, boosted(Box::new(PhraseQuery::new(terms)), 2.0)));
+                }
             }
         }
         if let Some(ward) = search.ward {
-            must.push((
+            clauses.push((
                 Occur::Must,
                 Box::new(TermQuery::new(Term::from_field_text(f.ward, ward), IndexRecordOption::Basic)),
             ));
         }
-        BooleanQuery::new(must)
+        BooleanQuery::new(clauses)
     }
 }
 
@@ -307,7 +332,9 @@ fn matched(fields: &[Vec<String>; 4], query: &[Word], autocomplete: bool) -> Vec
     let last = query.len().saturating_sub(1);
     let hits = |candidate: &str, (i, word): (usize, &Word)| {
         candidate == word.folded
-            || (word.forgives_typo() && strsim::damerau_levenshtein(candidate, &word.folded) <= 1)
+            || (word.forgives_typo()
+                && candidate.len().abs_diff(word.folded.len()) <= 1
+                && strsim::damerau_levenshtein(candidate, &word.folded) <= 1)
             || (autocomplete && i == last && candidate.starts_with(word.folded.as_str()))
     };
     FIELDS
