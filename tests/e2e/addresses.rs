@@ -659,4 +659,16 @@ async fn the_geocoder_answers_as_you_type_forgives_a_typo_and_every_node_finds_a
     assert_eq!(first["properties"]["housenumber"], "51/12/4");
     assert_eq!(first["properties"]["vpostcode"], mine["vpostcode"]);
     assert!(first["properties"].get("head_name").is_none(), "nothing personal");
+    // A Vpostcode or a parcel key typed in the box resolves to its cell or its parcel.
+    let code = mine["vpostcode"].as_str().unwrap();
+    let (_, cell) = f.get(&format!("/v1/geocode?q={}", code.replace(' ', "%20").replace('+', "%2B"))).await;
+    assert_eq!(
+        (cell["features"][0]["properties"]["type"].as_str(), cell["features"][0]["properties"]["vpostcode"].as_str()),
+        (Some("vpostcode"), Some(code)),
+        "{cell}"
+    );
+    let (_, parcel) = f.get("/v1/parcels?ward=31135&sheet=1&number=1").await;
+    let (_, by_key) = f.get("/v1/geocode?q=31135%2F1%2F1").await;
+    assert_eq!(by_key["features"][0]["properties"]["id"], parcel["id"], "{by_key}");
+    assert_eq!(by_key["features"][0]["geometry"]["type"], parcel["geometry"]["type"]);
 }

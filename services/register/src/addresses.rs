@@ -530,8 +530,13 @@ impl Register {
         Ok(SearchResults { q: query, folded, results, next_offset })
     }
 
-    /// The same as a GeoJSON FeatureCollection of points, Photon-style (`/v1/geocode`).
-    pub fn geocode(&self, request: &SearchRequest) -> Result<Value> {
+    /// The same as a GeoJSON FeatureCollection of points, Photon-style (`/v1/geocode`). A
+    /// Vpostcode, a parcel key (`31135/1/1`) or a national parcel id typed in the same box
+    /// resolves to its cell or its parcel (public fields only).
+    pub async fn geocode(&self, request: &SearchRequest) -> Result<Value> {
+        if let Some(feature) = self.code_feature(request.q.as_deref().unwrap_or("").trim()).await? {
+            return Ok(json!({ "type": "FeatureCollection", "features": [feature] }));
+        }
         let found = self.search_addresses(request)?;
         let features: Vec<Value> = found
             .results
@@ -551,6 +556,51 @@ impl Register {
             })
             .collect();
         Ok(json!({ "type": "FeatureCollection", "features": features }))
+    }
+
+    /// The cell of a Vpostcode, or the parcel of a key or national id, as a feature.
+    async fn code_feature(&self, text: &str) -> Result<Option<Value>> {
+        if let Ok(code) = Vpostcode::parse(text)
+            && let Ok(decoded) = self.postcodes.decode(&code)
+        {
+            let c = decoded.cell;
+            let (lon, lat) = ((c.lng_lo + c.lng_hi) / 2.0, (c.lat_lo + c.lat_hi) / 2.0);
+            return Ok(Some(json!({
+                "type": "Feature", "geometry": { "type": "Point", "coordinates": [lon, lat] },
+                "properties": { "type": "vpostcode", "vpostcode": code.to_string(), "postcode": code.postcode(),
+                                "state": "Cần Thơ", "country": "Việt Nam", "countrycode": "VN" },
+            })));
+        }
+        let parts: Vec<&str> = text.split(['/', ' ', '-']).filter(|p| !p.is_empty()).collect();
+        let search = match parts.as_slice() {
+            [ward, sheet, number]
+                if ward.len() == 5 && [ward, sheet, number].iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) =>
+            {
+                crate::parcels::ParcelSearch {
+                    ward: Some((*ward).to_owned()),
+                    sheet: Some((*sheet).to_owned()),
+                    number: Some((*number).to_owned()),
+                    ..Default::default()
+                }
+            }
+            [id] if diaba_core::NationalParcelId::parse(id).is_ok() => {
+                crate::parcels::ParcelSearch { national_id: Some(id.to_lowercase()), ..Default::default() }
+            }
+            _ => return Ok(None),
+        };
+        let crate::parcels::ParcelsFound::One(parcel) = (match self.find_parcels(search, None).await {
+            Err(Error::NotFound { .. }) => return Ok(None),
+            other => other?,
+        }) else {
+            return Ok(None);
+        };
+        let parcel = serde_json::to_value(&parcel).map_err(|e| Error::Internal { detail: e.to_string() })?;
+        Ok(Some(json!({
+            "type": "Feature", "geometry": parcel["geometry"],
+            "properties": { "type": "parcel", "id": parcel["id"], "national_id": parcel["national_id"],
+                            "ward_code": parcel["ward_code"], "sheet": parcel["sheet"], "number": parcel["number"],
+                            "state": "Cần Thơ", "country": "Việt Nam", "countrycode": "VN" },
+        })))
     }
 
     /// The nearest verified address within `radius_m` (100 m by default, 1 000 at most).

@@ -152,7 +152,7 @@ async fn search(State(state): State<AppState>, Query(q): Query<SearchRequest>) -
 
 /// `GET /v1/geocode?q=`: the same search as a GeoJSON FeatureCollection (Photon-style).
 async fn geocode(State(state): State<AppState>, Query(q): Query<SearchRequest>) -> Result<Response, ApiError> {
-    let mut response = axum::Json(state.register.geocode(&q)?).into_response();
+    let mut response = axum::Json(state.register.geocode(&q).await?).into_response();
     response
         .headers_mut()
         .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/geo+json"));
