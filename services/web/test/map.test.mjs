@@ -111,6 +111,24 @@ test('searching a parcel key, a national id and an address finds them', async ()
   await page.close();
 });
 
+test('the search box suggests addresses as you type, the last word a prefix, one typo forgiven', async () => {
+  const page = await world.browser.newPage({ viewport: PHONE });
+  const errors = collectErrors(page);
+  await page.goto(`${world.diaba.url}/#15/10.03/105.78`);
+  await mapIdle(page);
+  const asked = page.waitForRequest((r) => r.url().includes('autocomplete=true') && r.url().includes('focus='));
+  await page.locator('#search-input').pressSequentially('ly tu trpng', { delay: 20 });
+  await asked;
+  await page.waitForSelector('#results:not([hidden]) button');
+  assert.match(await page.textContent('#results'), /Lý Tự Trọng/, 'a typo (trpng) is forgiven');
+  await page.fill('#search-input', '');
+  await page.locator('#search-input').pressSequentially('Lý Tự Tr', { delay: 20 });
+  await page.waitForFunction(() => /Lý Tự Trọng/.test(document.getElementById('results').textContent) && !document.getElementById('results').hidden);
+  await page.screenshot({ path: join(ARTEFACTS, 'map-phone-suggestions.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a date before 1 July 2025 shows the former districts', async () => {
   const page = await world.browser.newPage({ viewport: DESKTOP });
   const errors = collectErrors(page);
