@@ -16,6 +16,24 @@ async fn step(r: &Registry, code: &str, step: &str, version: i64, note: Option<&
     (status, body)
 }
 
+/// A live parcel of Ninh Kiều (31135), its first holder, the holder's party id and the
+/// certificate serial (synthetic demo data).
+async fn holder_in_ninh_kieu(r: &Registry) -> (Value, Value, i64, String) {
+    let parcel = r.some_parcel("31135").await;
+    let holder = parcel["owners"][0].clone();
+    let (party, serial) = (holder["party_id"].as_i64().unwrap(), holder["certificate"].as_str().unwrap().to_owned());
+    (parcel, holder, party, serial)
+}
+
+/// The webhook's calls once there are `n` (or after 20 s, whatever came).
+async fn calls_once(calls: &std::sync::Mutex<Vec<Value>>, n: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while calls.lock().unwrap().len() < n && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    calls.lock().unwrap().clone()
+}
+
 async fn submit(r: &Registry, serial: &str, party: i64, new_name: &str) -> Value {
     let dossier = json!({ "certificate": serial, "party_id": party, "applicant_name": "Người nộp hồ sơ (synthetic)",
                           "changes": { "name": new_name, "address": "Phường Cái Khế (synthetic)" },
@@ -30,9 +48,7 @@ async fn submit(r: &Registry, serial: &str, party: i64, new_name: &str) -> Value
 #[tokio::test]
 async fn a_counter_dossier_is_received_requisitioned_and_approved_and_the_register_changes() {
     let r = Registry::start().await;
-    let parcel = r.some_parcel("31135").await;
-    let holder = parcel["owners"][0].clone();
-    let (party, serial) = (holder["party_id"].as_i64().unwrap(), holder["certificate"].as_str().unwrap().to_owned());
+    let (parcel, holder, party, serial) = holder_in_ninh_kieu(&r).await;
     let old_name = holder["name"].as_str().unwrap().to_owned();
 
     let created = submit(&r, &serial, party, "Tên Mới Một (synthetic)").await;
@@ -127,9 +143,7 @@ async fn a_counter_dossier_is_received_requisitioned_and_approved_and_the_regist
 #[tokio::test]
 async fn a_suspension_gives_the_days_back_and_the_office_sees_what_is_overdue() {
     let r = Registry::start().await;
-    let parcel = r.some_parcel("31135").await;
-    let holder = parcel["owners"][0].clone();
-    let (party, serial) = (holder["party_id"].as_i64().unwrap(), holder["certificate"].as_str().unwrap().to_owned());
+    let (_, _, party, serial) = holder_in_ninh_kieu(&r).await;
     let code = submit(&r, &serial, party, "Tên Khác (synthetic)").await["code"].as_str().unwrap().to_owned();
     let (_, received) = step(&r, &code, "receive", 1, None).await;
     let due = received["due_on"].clone();
@@ -173,9 +187,7 @@ async fn a_suspension_gives_the_days_back_and_the_office_sees_what_is_overdue() 
 #[tokio::test]
 async fn the_qr_code_of_a_dossier_reads_back_as_its_status_address() {
     let r = Registry::start().await;
-    let parcel = r.some_parcel("31135").await;
-    let holder = parcel["owners"][0].clone();
-    let (party, serial) = (holder["party_id"].as_i64().unwrap(), holder["certificate"].as_str().unwrap().to_owned());
+    let (_, _, party, serial) = holder_in_ninh_kieu(&r).await;
     let code = submit(&r, &serial, party, "Tên QR (synthetic)").await["code"].as_str().unwrap().to_owned();
     let response = reqwest::get(r.server.url(&format!("/v1/applications/{code}/qr.svg"))).await.unwrap();
     assert_eq!(response.status(), 200);
@@ -198,8 +210,7 @@ async fn the_qr_code_of_a_dossier_reads_back_as_its_status_address() {
 #[tokio::test]
 async fn a_difficult_communes_dossier_gets_fourteen_working_days() {
     let r = Registry::start().await;
-    let parcel = r.some_parcel("31135").await;
-    let holder = parcel["owners"][0].clone();
+    let (_, holder, _, _) = holder_in_ninh_kieu(&r).await;
     // The same register served by a node that counts Ninh Kiều among difficult communes.
     let node = crate::server::Server::start(&["--database-url", &r.db.url, "--difficult-wards", "31299,31135"]);
     let client = reqwest::Client::new();
@@ -253,8 +264,7 @@ async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Valu
 #[tokio::test]
 async fn documents_are_checked_by_content_the_fee_is_paid_and_a_new_certificate_replaces_the_old() {
     let r = Registry::start().await;
-    let parcel = r.some_parcel("31135").await;
-    let holder = parcel["owners"][0].clone();
+    let (parcel, holder, _, _) = holder_in_ninh_kieu(&r).await;
     let old_serial = holder["certificate"].as_str().unwrap().to_owned();
     let documents = tempfile::tempdir().unwrap();
     let (hook, calls) = webhook_receiver().await;
@@ -369,11 +379,7 @@ async fn documents_are_checked_by_content_the_fee_is_paid_and_a_new_certificate_
     assert!(public["register_changes"].as_array().unwrap().iter().all(|c| c["text"].is_null()), "{public}");
 
     // Every step reached the webhook, with nothing personal in it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while calls.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let calls = calls.lock().unwrap().clone();
+    let calls = calls_once(&calls, 3).await;
     let states: Vec<&str> = calls.iter().filter_map(|c| c["state"].as_str()).collect();
     assert_eq!(states, ["received", "in_review", "approved"], "{calls:?}");
     let text = serde_json::to_string(&calls).unwrap();
@@ -385,8 +391,7 @@ async fn documents_are_checked_by_content_the_fee_is_paid_and_a_new_certificate_
 #[tokio::test]
 async fn the_office_is_told_once_of_a_dossier_due_on_the_next_working_day() {
     let r = Registry::start().await;
-    let parcel = r.some_parcel("31135").await;
-    let holder = parcel["owners"][0].clone();
+    let (_, holder, _, _) = holder_in_ninh_kieu(&r).await;
     let created = submit(
         &r,
         holder["certificate"].as_str().unwrap(),
@@ -398,7 +403,7 @@ async fn the_office_is_told_once_of_a_dossier_due_on_the_next_working_day() {
     let (status, _) = step(&r, &code, "receive", 1, None).await;
     assert_eq!(status, 200);
     // Received long ago: it falls due on the next working day.
-    let tomorrow = diaba_register::applications::next_working_day(diaba_core::today_in_vietnam());
+    let tomorrow = diaba_core::workdays::working_day_after(diaba_core::today_in_vietnam());
     let mut conn = r.db.connect().await;
     sqlx::query("UPDATE application SET due_on = $2 WHERE code = $1")
         .bind(&code)
@@ -420,10 +425,8 @@ async fn the_office_is_told_once_of_a_dossier_due_on_the_next_working_day() {
             ])
         })
         .collect();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while calls.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    calls_once(&calls, 1).await;
+    // A second node's notice would come within its next round: give it two.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let calls = calls.lock().unwrap().clone();
     let due: Vec<&Value> = calls.iter().filter(|c| c["step"] == "due_soon" && c["code"] == code.as_str()).collect();
@@ -447,9 +450,7 @@ async fn the_office_is_told_once_of_a_dossier_due_on_the_next_working_day() {
 #[tokio::test]
 async fn a_concurrent_approval_and_withdrawal_end_in_exactly_one_outcome() {
     let r = Registry::start().await;
-    let parcel = r.some_parcel("31135").await;
-    let holder = parcel["owners"][0].clone();
-    let (party, serial) = (holder["party_id"].as_i64().unwrap(), holder["certificate"].as_str().unwrap().to_owned());
+    let (_, _, party, serial) = holder_in_ninh_kieu(&r).await;
     let created = submit(&r, &serial, party, "Tên Đua (synthetic)").await;
     let code = created["code"].as_str().unwrap().to_owned();
     for (i, name) in ["receive", "review"].into_iter().enumerate() {

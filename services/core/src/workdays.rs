@@ -158,6 +158,15 @@ pub fn working_days_between(from: NaiveDate, to: NaiveDate) -> u32 {
     from.iter_days().skip(1).take_while(|d| *d <= to).filter(|d| is_working_day(*d)).map(|_| 1).sum()
 }
 
+/// The first working day after `date` (when a dossier due then is owed its notice today).
+pub fn working_day_after(date: NaiveDate) -> NaiveDate {
+    let mut day = date.succ_opt().expect("dates this century have a day after");
+    while !is_working_day(day) {
+        day = day.succ_opt().expect("dates this century have a day after");
+    }
+    day
+}
+
 /// The working day before `date` (when a notice "one working day before it falls due" goes).
 pub fn working_day_before(date: NaiveDate) -> NaiveDate {
     let mut day = date.pred_opt().expect("dates this century have a day before");
@@ -170,6 +179,14 @@ pub fn working_day_before(date: NaiveDate) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_working_day_after_skips_the_weekend_and_the_day_in_lieu() {
+        let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        // Fri 24/4 → Sat, Sun 26/4 (Giỗ Tổ), Mon 27/4 (in lieu) off → Tue 28/4.
+        assert_eq!(working_day_after(day(4, 24)), day(4, 28));
+        assert_eq!(working_day_before(day(4, 28)), day(4, 24));
+    }
 
     #[test]
     fn tet_2026_and_the_april_may_holidays_are_skipped() {

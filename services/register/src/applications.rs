@@ -202,11 +202,11 @@ pub struct TimelineEntry {
     pub state: String,
 }
 
-fn parse_code(code: &str) -> Result<DossierCode> {
+pub(crate) fn parse_code(code: &str) -> Result<DossierCode> {
     DossierCode::parse(code).map_err(|e| Error::invalid("code", e.to_string()))
 }
 
-fn state_of(record: &ApplicationRecord) -> Result<State> {
+pub(crate) fn state_of(record: &ApplicationRecord) -> Result<State> {
     serde_json::from_value(serde_json::Value::String(record.state.clone()))
         .map_err(|e| Error::Internal { detail: format!("dossier {} has state {:?}: {e}", record.code, record.state) })
 }
@@ -379,7 +379,10 @@ impl Register {
         let caller = caller.ok_or_else(signed_out)?;
         let wards = caller.listing_wards(Action::WriteParcels, ward)?;
         let today = today_in_vietnam();
-        Ok(self.store.application_figures(wards.as_deref(), today, next_working_day(today)).await?)
+        Ok(self
+            .store
+            .application_figures(wards.as_deref(), today, diaba_core::workdays::working_day_after(today))
+            .await?)
     }
 
     /// Takes `step` on dossier `code` at the version the asker saw (If-Match): the office
@@ -604,15 +607,6 @@ impl Register {
         };
         Ok(ApplicationView { record, events, working_days_left, population, documents, certificates })
     }
-}
-
-/// The next working day after `day`.
-pub fn next_working_day(day: chrono::NaiveDate) -> chrono::NaiveDate {
-    let mut next = day.succ_opt().unwrap_or(day);
-    while !diaba_core::workdays::is_working_day(next) {
-        next = next.succ_opt().unwrap_or(next);
-    }
-    next
 }
 
 /// At least one change, each well-formed.

@@ -9,7 +9,7 @@
 //! file is never seen), and recorded in the database only once written.
 
 use crate::Register;
-use crate::applications::Asker;
+use crate::applications::{Asker, parse_code, state_of};
 use crate::error::{Error, Result};
 use diaba_core::application::State;
 use diaba_core::auth::Actor;
@@ -82,8 +82,7 @@ impl Register {
         asker: Asker<'_>,
     ) -> Result<DocumentRecord> {
         let (record, actor) = self.entitled_dossier(code, asker).await?;
-        let state: State = serde_json::from_value(record.state.clone().into())
-            .map_err(|e| Error::Internal { detail: format!("dossier state: {e}") })?;
+        let state = state_of(&record)?;
         let open_to_citizen = matches!(state, State::Submitted | State::Requisitioned);
         if state.is_final() || (matches!(actor, Actor::Citizen(_)) && !open_to_citizen) {
             return Err(Error::Conflict {
@@ -191,12 +190,7 @@ impl Register {
         let payment =
             NewPayment { provider: provider.name(), amount_vnd: input.amount_vnd, reference: reference.to_owned() };
         self.store.add_payment(record.id, &payment, actor.user_id()).await?;
-        let after = self
-            .found(
-                &diaba_core::application::DossierCode::parse(code)
-                    .map_err(|e| Error::invalid("code", e.to_string()))?,
-            )
-            .await?;
+        let after = self.found(&parse_code(code)?).await?;
         self.application_view(after, actor).await
     }
 }

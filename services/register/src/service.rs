@@ -3,7 +3,7 @@
 //! call (state and dates only: nothing personal leaves by webhook), and the office's
 //! notice one working day before a dossier falls due (the apology-letter rule).
 
-use crate::applications::{PROCEDURE, next_working_day};
+use crate::applications::PROCEDURE;
 use diaba_store::applications::{ApplicationRecord, Move, NewApplication};
 use diaba_store::outbox::{DueSoon, Notice};
 use std::collections::BTreeMap;
@@ -167,7 +167,7 @@ impl crate::Register {
     /// dossiers noticed (each once, whichever node runs this).
     pub async fn notice_due_soon(&self) -> crate::Result<Vec<DueSoon>> {
         let today = diaba_core::today_in_vietnam();
-        let due_on = next_working_day(today);
+        let due_on = diaba_core::workdays::working_day_after(today);
         Ok(self.store.notice_due_soon(today, due_on, |d| self.service.notices_due_soon(d)).await?)
     }
 }
