@@ -216,9 +216,11 @@ impl World {
         let key = vec![("Idempotency-Key", format!("access-{caller:?}"))];
         let none = Vec::new();
         match (endpoint.method.as_str(), endpoint.path) {
-            ("GET", "/health" | "/openapi.json" | "/v1/me" | "/ogc" | "/ogc/" | "/ogc/conformance" | "/ogc/api") => {
-                (endpoint.path.to_owned(), None, none)
-            }
+            (
+                "GET",
+                "/health" | "/metrics" | "/openapi.json" | "/v1/me" | "/ogc" | "/ogc/" | "/ogc/conformance"
+                | "/ogc/api",
+            ) => (endpoint.path.to_owned(), None, none),
             ("GET", "/ogc/collections") => (endpoint.path.to_owned(), None, none),
             ("GET", "/ogc/collections/{id}") => ("/ogc/collections/parcels".into(), None, none),
             ("GET", "/ogc/collections/{id}/items") => {

@@ -13,6 +13,7 @@ mod flood;
 mod hostile;
 mod import;
 mod lookup;
+mod metrics;
 mod ogc;
 mod operating;
 mod parcels;

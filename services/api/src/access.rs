@@ -144,6 +144,8 @@ macro_rules! endpoint {
 pub const ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/health", Public, "service", "Liveness and database reachability"),
     endpoint!(GET "/openapi.json", Public, "service", "This document"),
+    endpoint!(GET "/metrics", Public, "service", "Prometheus metrics (OpenMetrics text): requests by route and status, latency, index sizes, change-feed lag, tile cache, pools, replica lag",
+        produces: "application/openmetrics-text"),
     endpoint!(GET "/v1/me", SignedInOrCitizen, "service", "Who the bearer token belongs to (name, role, wards); for a signed-in citizen, their parties and rights"),
     endpoint!(GET "/auth/login", Public, "citizens", "Sign in at the OpenID provider (authorization code + PKCE)", query: &[q("return", "string", "a path of this service to come back to")],
         from: crate::routes::citizens::LoginQuery, produces: "text/html"),

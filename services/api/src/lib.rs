@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod extract;
 mod fields;
+mod metrics;
 mod middleware;
 mod openapi;
 mod routes;

@@ -18,6 +18,8 @@ pub struct AppState {
     pub public_url: Option<Arc<str>>,
     /// Citizens' sign-in (OpenID Connect relying party), when set up.
     pub oidc: Option<Arc<crate::citizen::RelyingParty>>,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Drops the tiles (and marks the packs) each applied change touched, and the register's
@@ -39,7 +41,9 @@ impl AppState {
     /// Loads the index from the store and starts following the change feed.
     pub async fn start(store: Arc<diaba_store::Store>, config: &crate::Config) -> diaba_store::Result<Self> {
         let started = std::time::Instant::now();
-        let (index, seq) = diaba_register::load_index(&store).await?;
+        // From a replica when one is current: a replica replays the primary's order, so the
+        // feed position it shows is consistent with the layers it then returns.
+        let (index, seq) = store.on_replica(|reads| async move { diaba_register::load_index(&reads).await }).await?;
         tracing::info!(
             parcels = index.parcels.len(),
             units = index.units.len(),
@@ -79,7 +83,11 @@ impl AppState {
             None => None,
         };
         let started = std::time::Instant::now();
-        register.address_search().load(&store).await?;
+        // Households as of at least `seq` (the feed replays anything after it): from a
+        // replica too, since a replica that served the index at `seq` has not gone back.
+        let search = register.address_search();
+        let search = &search;
+        store.on_replica(|reads| async move { search.load(&reads).await }).await?;
         tracing::info!(
             households = register.address_search().len(),
             seconds = started.elapsed().as_secs_f32(),
@@ -94,6 +102,7 @@ impl AppState {
             sign_in_failures: crate::sign_in::SignInFailures::new(config.auth_failures_per_minute),
             public_url: config.public_url.as_deref().map(|u| Arc::from(u.trim_end_matches('/'))),
             oidc,
+            metrics: Default::default(),
         })
     }
 }

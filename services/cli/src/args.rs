@@ -397,8 +397,18 @@ pub enum DbCommand {
 #[derive(Debug, Args, Clone)]
 pub struct DbArgs {
     /// PostgreSQL + PostGIS server to use instead of the embedded cluster.
+    /// Several servers may be named, libpq-style, for failover:
+    /// `postgres://u@a:5432,b:5432/diaba?target_session_attrs=read-write` uses whichever
+    /// accepts writes and moves to a promoted standby by itself.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// A streaming replica for reads that may be a moment behind (index and search loading,
+    /// OGC items, exports); repeat for several. Writes and the change feed stay on the primary.
+    #[arg(long = "read-database-url", env = "DIABA_READ_DATABASE_URLS", value_delimiter = ' ', hide_env_values = true)]
+    pub read_database_urls: Vec<String>,
+    /// Seconds a replica may lag behind the primary before its reads go to the primary.
+    #[arg(long, env = "DIABA_MAX_REPLICA_LAG", default_value_t = 5.0)]
+    pub max_replica_lag: f64,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }

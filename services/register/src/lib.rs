@@ -186,6 +186,17 @@ impl Register {
         &self.index
     }
 
+    /// Features in the index, by spatial layer.
+    pub fn index_sizes(&self) -> impl Iterator<Item = (diaba_core::Layer, usize)> + '_ {
+        use diaba_core::Layer as L;
+        [L::Units, L::Parcels, L::Addresses, L::FloodZones].into_iter().map(|layer| (layer, self.index.len(layer)))
+    }
+
+    /// How far this node's index is behind the change feed's head (on the primary).
+    pub async fn feed_lag(&self, applied: i64) -> Result<diaba_store::FeedLag> {
+        Ok(self.store.feed_lag(applied).await?)
+    }
+
     /// What the database holds and the index reflects, for `/health`; an error when the
     /// database does not answer.
     pub async fn health(&self, feed_seq: i64) -> Result<Health> {

@@ -136,6 +136,19 @@ impl Store {
         sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM change").fetch_one(self.pool()).await.query("last change")
     }
 
+    /// The feed's head, and how old the first entry after `applied` is.
+    pub async fn feed_lag(&self, applied: i64) -> Result<FeedLag> {
+        let (latest, oldest_unapplied_seconds): (i64, f64) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(max(seq), 0) FROM change), \
+                    COALESCE((SELECT EXTRACT(EPOCH FROM now() - at)::float8 FROM change WHERE seq > $1 ORDER BY seq LIMIT 1), 0)",
+        )
+        .bind(applied)
+        .fetch_one(self.pool())
+        .await
+        .query("feed lag")?;
+        Ok(FeedLag { latest, oldest_unapplied_seconds })
+    }
+
     /// Entries after `seq`, in order, at most `limit`.
     pub async fn changes_after(&self, seq: i64, limit: i64) -> Result<Vec<FeedEntry>> {
         let rows: Vec<ChangeRow> =
@@ -154,6 +167,15 @@ impl Store {
         listener.listen(CHANNEL).await.query("listen")?;
         Ok(ChangeListener { listener })
     }
+}
+
+/// How far a node is behind the change feed.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedLag {
+    /// The newest entry's sequence number.
+    pub latest: i64,
+    /// Age of the oldest entry the node has not applied; 0 when it has applied all.
+    pub oldest_unapplied_seconds: f64,
 }
 
 /// Waits for change-feed notifications.

@@ -219,8 +219,14 @@ fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, c: Collection, q: &Feat
 }
 
 impl Store {
-    /// A page of `collection`'s features matching `q`, with the total count.
+    /// A page of `collection`'s features matching `q`, with the total count; read from a
+    /// replica when one is within the allowed lag (OGC clients and exports may be a moment
+    /// behind).
     pub async fn ogc_features(&self, c: Collection, q: &FeatureQuery) -> Result<FeaturePage> {
+        self.on_replica(|store| async move { store.ogc_page(c, q).await }).await
+    }
+
+    async fn ogc_page(&self, c: Collection, q: &FeatureQuery) -> Result<FeaturePage> {
         let geometry = match (q.vn2000, c.vn2000_geometry) {
             (false, _) => c.geometry.to_owned(),
             (true, Some(legal)) => legal.to_owned(),

@@ -1,9 +1,12 @@
 use crate::error::{QueryContext, Result};
+use crate::failover::Failover;
+use crate::hosts::Hosts;
+use crate::replicas::{Replica, ReplicaStatus, Replicas};
 use diaba_cluster::{CLUSTER_SUPERUSER, Cluster, ClusterOptions, SOCKET_PORT};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
-use std::str::FromStr;
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema, compiled in from `migrations/`.
@@ -30,38 +33,118 @@ pub struct Health {
     pub postgis: String,
 }
 
+/// A connection pool's use, for `/metrics`.
+#[derive(Debug, Clone)]
+pub struct PoolStatus {
+    /// `primary`, or `replica-N` (N from 1, in the order the replicas were given).
+    pub name: String,
+    /// Connections open.
+    pub open: u32,
+    /// Of those, idle.
+    pub idle: usize,
+    /// The most it may open.
+    pub max: u32,
+}
+
 /// The connection pool, and the embedded cluster when diaba runs one.
 #[derive(Debug)]
 pub struct Store {
     pool: PgPool,
     /// Taken by [`Store::close`]; a mutex so closing works through a shared handle.
     cluster: Mutex<Option<Cluster>>,
+    /// Read replicas (`--read-database-url`), when given.
+    replicas: Option<Arc<Replicas>>,
+    /// Which of several `DATABASE_URL` servers is the primary, when there are several.
+    failover: Option<Arc<Failover>>,
 }
 
 impl Store {
     /// Connects (starting the embedded cluster if configured), creating the database if needed.
     /// Does not migrate: call [`Store::migrate`].
     pub async fn open(config: &DatabaseConfig, max_connections: u32) -> Result<Self> {
-        let (options, cluster) = match config {
-            DatabaseConfig::Url(url) => (PgConnectOptions::from_str(url).query("parse DATABASE_URL")?, None),
+        let (hosts, cluster) = match config {
+            DatabaseConfig::Url(url) => (Hosts::parse(url)?, None),
             DatabaseConfig::Embedded(cluster_options) => {
                 let cluster_options = cluster_options.clone();
                 let cluster = tokio::task::spawn_blocking(move || Cluster::open(&cluster_options))
                     .await
                     .expect("cluster start does not panic")?;
                 ensure_database(&cluster, EMBEDDED_DATABASE).await?;
-                (cluster_connect_options(&cluster, EMBEDDED_DATABASE), Some(cluster))
+                let options = cluster_connect_options(&cluster, EMBEDDED_DATABASE);
+                (Hosts { servers: vec![(crate::hosts::label(&options), options)], read_write: false }, Some(cluster))
             }
         };
         // Named per process, so an operator (or a fault test) can tell the nodes apart.
-        let options = options.application_name(&format!("diaba-{}", std::process::id()));
-        let pool = connect_pool(options, max_connections).await?;
-        Ok(Self { pool, cluster: Mutex::new(cluster) })
+        let application = format!("diaba-{}", std::process::id());
+        let (pool, failover) = crate::failover::connect(hosts, pool_options(max_connections), &application).await?;
+        Ok(Self { pool, cluster: Mutex::new(cluster), replicas: None, failover })
+    }
+
+    /// Sends lag-tolerant reads to these streaming replicas while each is within `max_lag`
+    /// of the primary (see [`Store::on_replica`]).
+    pub fn with_read_replicas(mut self, urls: &[String], max_lag: Duration, max_connections: u32) -> Result<Self> {
+        if !urls.is_empty() {
+            self.replicas = Some(Replicas::start(urls, max_lag, max_connections, self.pool.clone())?);
+        }
+        Ok(self)
     }
 
     /// Wraps an existing pool (tests build one per database).
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool, cluster: Mutex::new(None) }
+        Self { pool, cluster: Mutex::new(None), replicas: None, failover: None }
+    }
+
+    /// The same database through another pool, for reads only.
+    fn view(pool: PgPool) -> Self {
+        Self::from_pool(pool)
+    }
+
+    /// Runs `read` on a replica within the allowed lag, else on the primary; a replica that
+    /// fails to answer is taken out of use and the read runs again on the primary.
+    ///
+    /// Only for reads that may be a moment behind the primary: never for what a writer
+    /// reads back, nor for the change feed.
+    pub async fn on_replica<T, F, Fut>(&self, read: F) -> Result<T>
+    where
+        F: Fn(Store) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let replica: Option<Arc<Replica>> = self.replicas.as_ref().and_then(|r| r.pick());
+        if let Some(replica) = replica {
+            match read(Self::view(replica.pool.clone())).await {
+                Err(error) if error.is_unavailable() => {
+                    tracing::warn!(%error, "read on a replica failed");
+                    replica.mark_down();
+                }
+                done => return done,
+            }
+        }
+        read(Self::view(self.pool.clone())).await
+    }
+
+    /// What was last measured of each read replica.
+    pub fn replicas(&self) -> Vec<ReplicaStatus> {
+        self.replicas.as_ref().map(|r| r.status()).unwrap_or_default()
+    }
+
+    /// The primary in use, `host:port`, when `DATABASE_URL` names several servers.
+    pub fn primary_server(&self) -> Option<String> {
+        self.failover.as_ref().map(|f| f.current().to_owned())
+    }
+
+    /// Use of each connection pool.
+    pub fn pools(&self) -> Vec<PoolStatus> {
+        let status = |name: String, pool: &PgPool| PoolStatus {
+            name,
+            open: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
+        };
+        let mut pools = vec![status("primary".into(), &self.pool)];
+        if let Some(replicas) = &self.replicas {
+            pools.extend(replicas.pools().enumerate().map(|(i, pool)| status(format!("replica-{}", i + 1), pool)));
+        }
+        pools
     }
 
     /// The pool, for the modules of this crate.
@@ -96,15 +179,12 @@ impl Store {
     }
 }
 
-async fn connect_pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool> {
+fn pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(1)
         // A request waiting longer than this for a connection gets a 503, not a hang.
         .acquire_timeout(Duration::from_secs(3))
-        .connect_with(options)
-        .await
-        .query("connect")
 }
 
 /// Creates `database` in the embedded cluster on first use.

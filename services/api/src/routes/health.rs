@@ -8,7 +8,7 @@ use axum::routing::get;
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health))
+    Router::new().route("/health", get(health)).route("/metrics", get(crate::metrics::scrape))
 }
 
 /// 200 when the database answers, 503 when it does not (the process itself is alive).
