@@ -18,6 +18,7 @@ mod ogc;
 mod operating;
 mod parcels;
 mod parties;
+mod replication;
 mod server;
 mod tiles;
 mod tls;

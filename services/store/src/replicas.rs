@@ -62,7 +62,8 @@ impl Replicas {
             // Lazy: a replica that is down at start must not stop the node.
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(2))
+                // Short: a read that cannot get a replica connection soon goes to the primary.
+                .acquire_timeout(Duration::from_secs(1))
                 .connect_lazy_with(options);
             list.push(Arc::new(Replica { label, pool, up: AtomicBool::new(false), lag_us: AtomicU64::new(0) }));
         }
