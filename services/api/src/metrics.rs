@@ -5,7 +5,6 @@
 //! change-feed lag, tile cache hits, connection pools, replica lag. Nothing personal is
 //! in any label.
 
-use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
@@ -17,7 +16,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 /// The OpenMetrics content type Prometheus negotiates.
@@ -86,12 +86,11 @@ impl Default for Metrics {
 }
 
 /// Counts and times every routed request.
-pub(crate) async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let method = method_label(request.method()).to_owned();
     let response = next.run(request).await;
-    let metrics = &state.metrics;
     metrics
         .requests
         .get_or_create(&RequestLabels {
@@ -118,46 +117,58 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// `GET /metrics`.
-pub(crate) async fn scrape(State(state): State<AppState>) -> Response {
-    let now = scraped(&state).await;
-    let mut text = String::new();
-    let encoded = encode_registry(&mut text, &state.metrics.registry)
-        .and_then(|()| encode_registry(&mut text, &now))
-        .and_then(|()| encode_eof(&mut text));
-    match encoded {
-        Ok(()) => ([(header::CONTENT_TYPE, OPENMETRICS)], text).into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+/// What is read when scraped, gathered by the route from the node's state.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    /// Features in the index by layer name.
+    pub index: Vec<(String, usize)>,
+    /// Households in the search engine.
+    pub households: usize,
+    /// Last change-feed entry applied.
+    pub applied: i64,
+    /// The feed's head and the age of the oldest unapplied entry; `None` when the primary
+    /// does not answer (left out rather than reported as zero).
+    pub feed: Option<diaba_store::FeedLag>,
+    /// Tiles served from the cache, and drawn.
+    pub tile_cache: (u64, u64),
+    /// Connection pools.
+    pub pools: Vec<diaba_store::PoolStatus>,
+    /// Read replicas, in the order given.
+    pub replicas: Vec<diaba_store::ReplicaStatus>,
+}
+
+impl Metrics {
+    /// The OpenMetrics exposition: the request counters, then `now`.
+    pub(crate) fn exposition(&self, now: Snapshot) -> Response {
+        let now = registry_of(now);
+        let mut text = String::new();
+        let encoded = encode_registry(&mut text, &self.registry)
+            .and_then(|()| encode_registry(&mut text, &now))
+            .and_then(|()| encode_eof(&mut text));
+        match encoded {
+            Ok(()) => ([(header::CONTENT_TYPE, OPENMETRICS)], text).into_response(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
     }
 }
 
 /// The values read at scrape time, as a registry of their own.
-async fn scraped(state: &AppState) -> Registry {
+fn registry_of(now: Snapshot) -> Registry {
     let mut registry = Registry::with_prefix("diaba");
-    let register = &state.register;
-
-    let applied = state.applied_seq.load(Ordering::Acquire);
-    let index = register.index_sizes();
     let features = Family::<LayerLabel, Gauge>::default();
-    for (layer, count) in index {
-        features.get_or_create(&LayerLabel { layer: layer.to_string() }).set(count as i64);
+    for (layer, count) in now.index {
+        features.get_or_create(&LayerLabel { layer }).set(count as i64);
     }
     registry.register("index_features", "Features in the in-memory index, by layer", features);
-    registry.register(
-        "search_households",
-        "Households in the address search engine",
-        gauge(register.address_search().len() as i64),
-    );
+    registry.register("search_households", "Households in the address search engine", gauge(now.households as i64));
 
-    registry.register("feed_applied_seq", "Last change-feed entry reflected in this node's index", gauge(applied));
-    // The feed's head is on the primary; when it does not answer, lag is left out rather
-    // than reported as zero.
-    if let Ok(lag) = register.feed_lag(applied).await {
+    registry.register("feed_applied_seq", "Last change-feed entry reflected in this node's index", gauge(now.applied));
+    if let Some(lag) = now.feed {
         registry.register("feed_latest_seq", "Newest change-feed entry in the database", gauge(lag.latest));
         registry.register(
             "feed_lag_entries",
             "Change-feed entries not yet in this node's index",
-            gauge(lag.latest - applied),
+            gauge(lag.latest - now.applied),
         );
         registry.register_with_unit(
             "feed_lag",
@@ -167,7 +178,7 @@ async fn scraped(state: &AppState) -> Registry {
         );
     }
 
-    let (hits, misses) = state.tiles.counters();
+    let (hits, misses) = now.tile_cache;
     registry.register("tile_cache_hits", "Tiles served from the cache", ConstCounter::new(hits));
     registry.register(
         "tile_cache_misses",
@@ -175,10 +186,9 @@ async fn scraped(state: &AppState) -> Registry {
         ConstCounter::new(misses),
     );
 
-    let store = register.store();
     let connections = Family::<PoolStateLabels, Gauge>::default();
     let max = Family::<PoolLabel, Gauge>::default();
-    for pool in store.pools() {
+    for pool in now.pools {
         let idle = pool.idle as i64;
         connections.get_or_create(&PoolStateLabels { pool: pool.name.clone(), state: "idle".into() }).set(idle);
         connections
@@ -189,12 +199,11 @@ async fn scraped(state: &AppState) -> Registry {
     registry.register("db_pool_connections", "Open database connections by pool and state", connections);
     registry.register("db_pool_max_connections", "Most connections each pool may open", max);
 
-    let replicas = store.replicas();
-    if !replicas.is_empty() {
+    if !now.replicas.is_empty() {
         let up = Family::<ReplicaLabel, Gauge>::default();
         let lag = Family::<ReplicaLabel, Gauge<f64, AtomicU64>>::default();
         let in_use = Family::<ReplicaLabel, Gauge>::default();
-        for (i, replica) in replicas.into_iter().enumerate() {
+        for (i, replica) in now.replicas.into_iter().enumerate() {
             let name = ReplicaLabel { replica: format!("replica-{}", i + 1) };
             up.get_or_create(&name).set(i64::from(replica.up));
             in_use.get_or_create(&name).set(i64::from(replica.in_use));

@@ -2,7 +2,7 @@
 //! (or `?host=/run/a,/run/b&port=5432,5433` for Unix sockets). sqlx connects to one host,
 //! so the list is split here into one set of options per server, tried in order; with
 //! `read-write` (or `primary`) only a server that accepts writes is kept, so after a
-//! failover the pool moves to the promoted standby by itself (see [`crate::failover`]).
+//! failover the pool moves to the promoted standby by itself (the failover module).
 
 use crate::error::{Error, Result};
 use sqlx::postgres::PgConnectOptions;

@@ -8,7 +8,7 @@ use axum::routing::get;
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/metrics", get(crate::metrics::scrape))
+    Router::new().route("/health", get(health)).route("/metrics", get(metrics))
 }
 
 /// 200 when the database answers, 503 when it does not (the process itself is alive).
@@ -31,4 +31,21 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
             )
         }
     }
+}
+
+/// Prometheus metrics: the request counters, and the node's state read now.
+async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    let register = &state.register;
+    let applied = state.applied_seq.load(std::sync::atomic::Ordering::Acquire);
+    let store = register.store();
+    let now = crate::metrics::Snapshot {
+        index: register.index_sizes().map(|(layer, n)| (layer.to_string(), n)).collect(),
+        households: register.address_search().len(),
+        applied,
+        feed: register.feed_lag(applied).await.ok(),
+        tile_cache: state.tiles.counters(),
+        pools: store.pools(),
+        replicas: store.replicas(),
+    };
+    state.metrics.exposition(now)
 }

@@ -59,7 +59,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::access::authorize))
         // Outside the access check, so refusals are counted too; inside routing, so the
         // route template is known.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::record))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::record))
         .with_state(state)
         .layer(
             ServiceBuilder::new()
