@@ -470,6 +470,98 @@ async fn a_shapefile_imports_alike_with_its_prj_or_with_src_crs_and_broken_featu
     assert!(String::from_utf8_lossy(&out.stdout).contains("CP1258"), "the guess is reported");
     assert_eq!(texts(&from_cp1258).await, from_prj, "the same Vietnamese text from CP1258");
 
+    // The same sheet from an older office PC, in the font encodings TCVN3 (ABC) and VNI:
+    // every text re-encoded byte for byte, written by GDAL as ISO-8859-1 (one byte per
+    // character, as those fonts' users saved them), no .cpg. Guessed from the words, and
+    // named with --encoding.
+    for (charset, name, flag) in
+        [(diaba_interop::Charset::Tcvn3, "TCVN3", None), (diaba_interop::Charset::Vni, "VNI", Some("vni"))]
+    {
+        let legacy = dir.path().join(format!("{name}.shp"));
+        write_in_legacy_encoding(&shp, &legacy, charset);
+        let dbf = std::fs::read(legacy.with_extension("dbf")).unwrap();
+        assert!(std::str::from_utf8(&dbf[32..]).is_err(), "{name}: the table is not UTF-8");
+        let db = diaba_test_harness::fresh_database().await;
+        let mut args = vec!["import", legacy.to_str().unwrap(), "--layer", "parcels", "--database-url", &db.url];
+        args.extend(flag.iter().flat_map(|f| ["--encoding", f]));
+        let out = diaba(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(name),
+            "{name} is reported: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(texts(&db).await, from_prj, "the same Vietnamese text from {name}");
+    }
+
+    // MapInfo: the same sheet as TAB and as MIF/MID, written by GDAL, imported through GDAL.
+    // MapInfo keeps coordinates on its own grid, so outlines are compared by legal area and
+    // centroid (within 0.1 m² and 0.1 m), the text exactly.
+    let shapes = |db: &diaba_test_harness::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let rows: Vec<(i32, i32, f64, f64, f64)> = sqlx::query_as(
+                "SELECT sheet, number, ST_Area(geom_vn2000), ST_X(ST_Centroid(geom_vn2000)), ST_Y(ST_Centroid(geom_vn2000)) \
+                 FROM parcel_version WHERE valid_to IS NULL ORDER BY 1, 2",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            rows
+        }
+    };
+    let reference = shapes(&with_prj).await;
+    for (name, driver) in [("sheet.tab", "MapInfo File"), ("sheet.mif", "MapInfo File")] {
+        let mapinfo = dir.path().join(name);
+        // MapInfo has no 64-bit integers; widths are its own. It stores coordinates as
+        // integers over the layer's bounds: bounds around Cần Thơ's TM-3 grid keep them to
+        // a fraction of a millimetre (GDAL's default bounds for this grid moved vertices by
+        // centimetres, and two neighbours then overlapped by 0.51 m²: refused, rightly).
+        let mut args = vec![
+            "-f",
+            driver,
+            "-mapFieldType",
+            "Integer64=Integer",
+            "-unsetFieldWidth",
+            "-lco",
+            "BOUNDS=400000,1000000,700000,1300000",
+            mapinfo.to_str().unwrap(),
+            shp.to_str().unwrap(),
+        ];
+        if name.ends_with(".mif") {
+            args.extend(["-dsco", "FORMAT=MIF"]);
+        }
+        let converted = std::process::Command::new("ogr2ogr").args(&args).output().unwrap();
+        assert!(converted.status.success(), "{}", String::from_utf8_lossy(&converted.stderr));
+        // MapInfo's datum list has no VN-2000, so GDAL wrote the grid on WGS84 without a
+        // shift: diaba does not guess which was meant, and says so; --src-crs settles it.
+        let db = diaba_test_harness::fresh_database().await;
+        let file = mapinfo.to_str().unwrap();
+        let refused = diaba(&["import", file, "--layer", "parcels", "--database-url", &db.url]);
+        assert!(!refused.status.success(), "{name}: a TM-3 grid on WGS84 is ambiguous");
+        let why = String::from_utf8_lossy(&refused.stderr);
+        assert!(why.contains("without a datum shift") && why.contains("--src-crs"), "{name}: {why}");
+        let out = diaba(&["import", file, "--layer", "parcels", "--src-crs", "EPSG:5897", "--database-url", &db.url]);
+        assert!(
+            out.status.success(),
+            "{name}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(texts(&db).await, from_prj, "the same Vietnamese text from {name}");
+        let read = shapes(&db).await;
+        assert_eq!(read.len(), reference.len(), "{name}: as many parcels");
+        for (got, want) in read.iter().zip(&reference) {
+            let same = got.0 == want.0
+                && got.1 == want.1
+                && (got.2 - want.2).abs() < 0.1
+                && (got.3 - want.3).abs() < 0.1
+                && (got.4 - want.4).abs() < 0.1;
+            assert!(same, "{name}: parcel {}/{} read as {got:?}, was {want:?}", want.0, want.1);
+        }
+    }
+
     // Broken features: each named, nothing imported; --partial takes the good one.
     let broken = dir.path().join("broken.geojson");
     std::fs::write(&broken, serde_json::json!({
@@ -522,4 +614,38 @@ async fn the_ogc_documents_are_web_pages_for_a_browser_and_json_for_gdal() {
         let answer = client.get(server.url("/ogc/collections")).header("accept", accept).send().await.unwrap();
         assert_eq!(answer.headers()["content-type"], "application/json", "Accept: {accept}");
     }
+}
+
+/// Rewrites `shp` with every text attribute in `charset`'s bytes (GDAL writes them as
+/// ISO-8859-1, one character per byte) and no .cpg, as a TCVN3 or VNI office file is.
+fn write_in_legacy_encoding(shp: &std::path::Path, out: &std::path::Path, charset: diaba_interop::Charset) {
+    let dir = out.parent().unwrap();
+    let geojson = dir.join(format!("{}.geojson", out.file_stem().unwrap().to_str().unwrap()));
+    let run = |args: &[&str]| {
+        let done = std::process::Command::new("ogr2ogr").args(args).output().unwrap();
+        assert!(done.status.success(), "ogr2ogr {args:?}: {}", String::from_utf8_lossy(&done.stderr));
+    };
+    run(&["-f", "GeoJSON", "-lco", "RFC7946=NO", geojson.to_str().unwrap(), shp.to_str().unwrap()]);
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&geojson).unwrap()).unwrap();
+    for feature in doc["features"].as_array_mut().unwrap() {
+        for value in feature["properties"].as_object_mut().unwrap().values_mut() {
+            if let Some(text) = value.as_str() {
+                let bytes = charset.encode(text).unwrap_or_else(|| panic!("{text} in {charset:?}"));
+                *value = serde_json::Value::String(bytes.into_iter().map(char::from).collect());
+            }
+        }
+    }
+    std::fs::write(&geojson, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let prj = shp.with_extension("prj");
+    run(&[
+        "-f",
+        "ESRI Shapefile",
+        "-a_srs",
+        prj.to_str().unwrap(),
+        "-lco",
+        "ENCODING=ISO-8859-1",
+        out.to_str().unwrap(),
+        geojson.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(out.with_extension("cpg"));
 }

@@ -186,9 +186,10 @@ pub struct ImportArgs {
     /// file and reasons, the outcome, the batch id) to this JSON file, whatever the outcome.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
-    /// Text encoding of a Shapefile's attributes (e.g. UTF-8, CP1258, ISO-8859-1). Without
-    /// it a .cpg is followed, else a table that is not UTF-8 is read as CP1258 (Windows
-    /// Vietnamese) and the guess reported. TCVN3 and VNI (font encodings) are not decoded.
+    /// Text encoding of a Shapefile's attributes: UTF-8, CP1258, tcvn3 (ABC fonts), vni
+    /// (VNI Windows fonts), or any GDAL knows (e.g. ISO-8859-1). Without it a .cpg is
+    /// followed, else a table that is not UTF-8 is read as whichever of CP1258, TCVN3 and
+    /// VNI gives Vietnamese words, and the guess reported.
     #[arg(long)]
     pub encoding: Option<String>,
     /// Most vertices in one parcel, as the API's `--max-vertices`.

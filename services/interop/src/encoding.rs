@@ -1,21 +1,25 @@
-//! Text encodings of Shapefile attribute tables. Vietnamese offices' files are UTF-8 or
-//! Windows Vietnamese (CP1258), often without the .cpg that would say which.
+//! Text encodings of Shapefile attribute tables. Vietnamese offices' files are UTF-8,
+//! Windows Vietnamese (CP1258), or, for older ones, the font encodings TCVN3 (ABC) and VNI,
+//! often without the .cpg that would say which.
 //!
-//! CP1258 is decoded here, not by GDAL: glibc's iconv holds back the last character of
-//! every CP1258 string waiting for a combining mark, so "DGT" arrived as "DG". GDAL reads
-//! such files as ISO-8859-1 (one character per byte, nothing lost), and the bytes are
-//! decoded as CP1258 and composed (NFC), as every other text diaba stores.
+//! Legacy encodings are decoded here, not by GDAL: GDAL knows neither TCVN3 nor VNI, and
+//! glibc's iconv holds back the last character of every CP1258 string waiting for a
+//! combining mark, so "DGT" arrived as "DG". GDAL reads such files as ISO-8859-1 (one
+//! character per byte, nothing lost), and the bytes are decoded by [`crate::legacy`] and
+//! composed (NFC), as every other text diaba stores.
 
+use crate::legacy::{self, Charset};
 use std::path::Path;
-use unicode_normalization::UnicodeNormalization;
 
 /// How a file's text is read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TextEncoding {
     /// GDAL decodes it (UTF-8, or the encoding named by a .cpg or `--encoding`).
     Gdal(Option<String>),
-    /// Windows Vietnamese, decoded by diaba; `detected` when no .cpg or flag said so.
-    Cp1258 {
+    /// A Vietnamese 8-bit encoding, decoded by diaba; `detected` when no .cpg or flag said so.
+    Legacy {
+        /// Which one.
+        charset: Charset,
         /// Whether this was inferred from the bytes.
         detected: bool,
     },
@@ -23,8 +27,9 @@ pub enum TextEncoding {
 
 impl TextEncoding {
     /// The encoding of `path`'s text: `given` (--encoding) first, else a Shapefile's .cpg,
-    /// else, for a .dbf without one, UTF-8 when its records are valid UTF-8 and CP1258 when
-    /// they are not. Other formats: GDAL's own handling (GeoPackage and GeoJSON are UTF-8).
+    /// else, for a .dbf without one, UTF-8 when its records are valid UTF-8, and otherwise
+    /// the legacy encoding (CP1258, TCVN3 or VNI) whose reading holds the most Vietnamese
+    /// words. Other formats: GDAL's own handling (GeoPackage and GeoJSON are UTF-8).
     pub fn of(path: &Path, given: Option<&str>) -> Self {
         // Only the Shapefile driver takes an encoding; other formats are UTF-8 by definition
         // (GeoPackage, GeoJSON, FlatGeobuf) or read as such (CSV).
@@ -32,13 +37,19 @@ impl TextEncoding {
             return Self::Gdal(None);
         }
         if let Some(given) = given {
-            return if is_cp1258(given) { Self::Cp1258 { detected: false } } else { Self::Gdal(Some(given.into())) };
+            return match Charset::named(given) {
+                Some(charset) => Self::Legacy { charset, detected: false },
+                None => Self::Gdal(Some(given.into())),
+            };
         }
         let cpg = std::fs::read_to_string(path.with_extension("cpg"))
             .or_else(|_| std::fs::read_to_string(path.with_extension("CPG")))
             .ok();
         if let Some(cpg) = cpg {
-            return if is_cp1258(cpg.trim()) { Self::Cp1258 { detected: false } } else { Self::Gdal(None) };
+            return match Charset::named(cpg.trim()) {
+                Some(charset) => Self::Legacy { charset, detected: false },
+                None => Self::Gdal(None),
+            };
         }
         let dbf = std::fs::read(path.with_extension("dbf")).or_else(|_| std::fs::read(path.with_extension("DBF")));
         let Ok(dbf) = dbf else { return Self::Gdal(None) };
@@ -46,9 +57,11 @@ impl TextEncoding {
             Some(h) => usize::from(u16::from_le_bytes([h[0], h[1]])),
             None => return Self::Gdal(None),
         };
-        match dbf.get(header..).map(std::str::from_utf8) {
-            Some(Ok(_)) => Self::Gdal(Some("UTF-8".into())),
-            Some(Err(_)) => Self::Cp1258 { detected: true },
+        match dbf.get(header..) {
+            Some(records) if std::str::from_utf8(records).is_ok() => Self::Gdal(Some("UTF-8".into())),
+            Some(records) => {
+                Self::Legacy { charset: legacy::guess(records).unwrap_or(Charset::Cp1258), detected: true }
+            }
             None => Self::Gdal(None),
         }
     }
@@ -57,17 +70,18 @@ impl TextEncoding {
     pub(crate) fn gdal_option(&self) -> Option<String> {
         match self {
             Self::Gdal(e) => e.clone(),
-            Self::Cp1258 { .. } => Some("ISO-8859-1".into()),
+            Self::Legacy { .. } => Some("ISO-8859-1".into()),
         }
     }
 
     /// A line for the import report.
     pub(crate) fn note(&self) -> Option<String> {
         match self {
-            Self::Cp1258 { detected: true } => {
-                Some("text: read as CP1258 (Windows Vietnamese): not UTF-8 and no .cpg; else pass --encoding".into())
-            }
-            Self::Cp1258 { detected: false } => Some("text: CP1258 (Windows Vietnamese)".into()),
+            Self::Legacy { charset, detected: true } => Some(format!(
+                "text: read as {}: not UTF-8, no .cpg, and its words read as Vietnamese that way; else pass --encoding",
+                charset.label()
+            )),
+            Self::Legacy { charset, detected: false } => Some(format!("text: {}", charset.label())),
             Self::Gdal(_) => None,
         }
     }
@@ -76,40 +90,36 @@ impl TextEncoding {
     pub(crate) fn decode(&self, value: String) -> String {
         match self {
             Self::Gdal(_) => value,
-            Self::Cp1258 { .. } => {
+            Self::Legacy { charset, .. } => {
                 // ISO-8859-1 gave one char per byte (U+0000–U+00FF): take the bytes back.
                 let bytes: Vec<u8> = value.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect();
-                let (text, _) = encoding_rs::WINDOWS_1258.decode_without_bom_handling(&bytes);
-                text.nfc().collect()
+                charset.decode(&bytes)
             }
         }
     }
 }
 
-fn is_cp1258(name: &str) -> bool {
-    let e = name.to_ascii_uppercase().replace(['-', '_', ' '], "");
-    matches!(e.as_str(), "CP1258" | "WINDOWS1258" | "1258" | "ANSI1258")
-}
-
 /// The encoding GDAL should be told for a Shapefile without a .cpg whose records are valid
-/// UTF-8 (else GDAL reads them as ISO-8859-1 and garbles every Vietnamese letter).
+/// UTF-8 (else GDAL reads them as ISO-8859-1 and garbles every Vietnamese letter); for a
+/// legacy encoding, ISO-8859-1, and the bytes are decoded afterwards.
 pub fn shapefile_encoding(path: &Path) -> Option<String> {
-    match TextEncoding::of(path, None) {
-        TextEncoding::Gdal(e) => e,
-        TextEncoding::Cp1258 { .. } => Some("CP1258".into()),
-    }
+    TextEncoding::of(path, None).gdal_option()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn cp1258(detected: bool) -> TextEncoding {
+        TextEncoding::Legacy { charset: Charset::Cp1258, detected }
+    }
+
     #[test]
     fn cp1258_bytes_read_through_latin1_compose_to_vietnamese() {
         // "Xã Phong Điền" as GDAL writes it in CP1258: base letters and combining tones.
         let bytes = b"Xa\xde Phong \xd0i\xea\xccn";
         let latin1: String = bytes.iter().map(|&b| char::from(b)).collect();
-        let text = TextEncoding::Cp1258 { detected: true }.decode(latin1);
+        let text = cp1258(true).decode(latin1);
         assert_eq!(text, "Xã Phong Điền");
         assert_eq!(text.chars().count(), 13, "composed (NFC)");
     }
@@ -117,12 +127,15 @@ mod tests {
     #[test]
     fn the_last_letter_survives() {
         let latin1: String = b"DGT".iter().map(|&b| char::from(b)).collect();
-        assert_eq!(TextEncoding::Cp1258 { detected: false }.decode(latin1), "DGT");
+        assert_eq!(cp1258(false).decode(latin1), "DGT");
     }
 
     #[test]
-    fn names_of_the_code_page() {
-        assert!(is_cp1258("cp1258") && is_cp1258("windows-1258") && is_cp1258("1258"));
-        assert!(!is_cp1258("UTF-8"));
+    fn tcvn3_and_vni_read_through_latin1() {
+        // "Bảo Thắng" in TCVN3 and "Xin chào các bạn" in VNI, as the converters show them.
+        let tcvn3 = TextEncoding::Legacy { charset: Charset::Tcvn3, detected: false };
+        assert_eq!(tcvn3.decode("B¶o Th¾ng".into()), "Bảo Thắng");
+        let vni = TextEncoding::Legacy { charset: Charset::Vni, detected: false };
+        assert_eq!(vni.decode("Xin chaøo caùc baïn".into()), "Xin chào các bạn");
     }
 }
