@@ -8,6 +8,7 @@
 
 use crate::draw::render;
 use crate::pack::Packs;
+use bytes::Bytes;
 use diaba_core::Layer;
 use diaba_index::Index;
 use diaba_tiles::{BUFFER, Source, TileCoord};
@@ -20,17 +21,18 @@ use std::sync::{Arc, OnceLock, RwLock};
 /// One encoded tile with its validator.
 #[derive(Debug)]
 pub struct EncodedTile {
-    /// MVT bytes; empty when the tile has no feature.
-    pub mvt: Vec<u8>,
+    /// MVT bytes; empty when the tile has no feature. Cloning shares them (no copy), so a
+    /// cached tile is answered without copying its body.
+    pub mvt: Bytes,
     /// Weak entity tag: the same bytes always have the same tag, on every node.
     pub etag: String,
-    gzip: OnceLock<Vec<u8>>,
+    gzip: OnceLock<Bytes>,
 }
 
 impl EncodedTile {
     fn new(mvt: Vec<u8>) -> Self {
         let digest = Sha256::digest(&mvt);
-        Self { etag: format!("W/\"{}\"", hex::encode(&digest[..12])), mvt, gzip: OnceLock::new() }
+        Self { etag: format!("W/\"{}\"", hex::encode(&digest[..12])), mvt: Bytes::from(mvt), gzip: OnceLock::new() }
     }
 
     /// True when the tile holds no feature.
@@ -38,13 +40,16 @@ impl EncodedTile {
         self.mvt.is_empty()
     }
 
-    /// The tile gzip-compressed, made on first demand and kept.
-    pub fn gzip(&self) -> &[u8] {
-        self.gzip.get_or_init(|| {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            encoder.write_all(&self.mvt).expect("writing to memory");
-            encoder.finish().expect("writing to memory")
-        })
+    /// The tile gzip-compressed, made on first demand and kept with the tile (shared, not
+    /// copied, by every answer after it).
+    pub fn gzip(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| {
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                encoder.write_all(&self.mvt).expect("writing to memory");
+                Bytes::from(encoder.finish().expect("writing to memory"))
+            })
+            .clone()
     }
 }
 

@@ -59,7 +59,7 @@ async fn tile(
     response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
     let body = if accepts_gzip(&headers) {
         response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        tile.gzip().to_vec()
+        tile.gzip()
     } else {
         tile.mvt.clone()
     };
