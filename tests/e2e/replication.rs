@@ -219,7 +219,8 @@ async fn a_node_reading_from_a_replica_sees_writes_within_a_second_and_outlives_
     let a = Server::with_database(&primary_url);
     let registrar =
         diaba(&["user", "add", "--role", "registrar", "--wards", "31135", "--database-url", &primary_url, "r-a"]);
-    let b = Server::start(&["--database-url", &primary_url, "--read-database-url", &standby_url]);
+    let b =
+        Server::start(&["--database-url", &primary_url, "--read-database-url", &standby_url, "--max-replica-lag", "1"]);
     let client = Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
 
     wait_for(Duration::from_secs(10), "node B sees its replica up and in use", || async {
@@ -256,6 +257,28 @@ async fn a_node_reading_from_a_replica_sees_writes_within_a_second_and_outlives_
     .await;
     assert!(metric(&client, &b, "diaba_db_pool_connections{pool=\"replica-1\",state=\"idle\"}").await.unwrap() >= 1.0);
 
+    // The replica falls behind (replay paused) past --max-replica-lag (1 s here): B reads
+    // from the primary, which has a write the replica has not; replay resumes, B goes back.
+    run_sql(&standby_url, "SELECT pg_wal_replay_pause()");
+    let (body, _) = lot(10);
+    let created = client.post(a.url("/v1/parcels")).bearer_auth(&registrar).json(&body).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    wait_for(Duration::from_secs(5), "B stops reading from a replica lagging past 1 s", || async {
+        metric(&client, &b, "diaba_db_replica_in_use{replica=\"replica-1\"}").await == Some(0.0)
+    })
+    .await;
+    let lag = metric(&client, &b, "diaba_db_replica_lag_seconds{replica=\"replica-1\"}").await.unwrap();
+    assert!(lag > 1.0, "replica lag reported {lag}");
+    let live = "SELECT count(*) FROM parcel_version WHERE valid_to IS NULL";
+    assert_eq!(run_sql(&standby_url, live), "3", "the paused replica lacks the fourth parcel");
+    let page = items(&b).await;
+    assert_eq!(page["features"].as_array().unwrap().len(), 4, "B's OGC items come from the primary: {page}");
+    run_sql(&standby_url, "SELECT pg_wal_replay_resume()");
+    wait_for(Duration::from_secs(5), "B reads from the replica again once it caught up", || async {
+        metric(&client, &b, "diaba_db_replica_in_use{replica=\"replica-1\"}").await == Some(1.0)
+    })
+    .await;
+
     // The standby stops: B goes on, reading from the primary.
     standby.stop("immediate");
     let (body, point) = lot(3);
@@ -270,7 +293,7 @@ async fn a_node_reading_from_a_replica_sees_writes_within_a_second_and_outlives_
         let page = items(&b).await;
         assert_eq!(
             page["features"].as_array().unwrap().len(),
-            4,
+            5,
             "OGC items from the primary once the replica is gone: {page}"
         );
     }
