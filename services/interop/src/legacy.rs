@@ -56,10 +56,7 @@ impl Charset {
             Self::Vni => {
                 let mut text = String::with_capacity(bytes.len() * 2);
                 for &b in bytes {
-                    match vni(b) {
-                        Some(marks) => text.push_str(marks),
-                        None => text.push(char::from(b)),
-                    }
+                    push_vni(b, &mut text);
                 }
                 text.nfc().collect()
             }
@@ -158,17 +155,18 @@ fn tcvn3(byte: u8) -> char {
     }
 }
 
-/// VNI's mark bytes as combining marks, and its one-byte letters. Capitals' bytes are the
-/// small letters' minus 0x20, as in Latin-1.
-fn vni(byte: u8) -> Option<&'static str> {
-    const CIRCUMFLEX: &str = "\u{302}";
-    Some(match byte | 0x20 {
+/// Appends what VNI's `byte` stands for: a letter's marks (as combining marks), one of its
+/// one-byte letters, or else the Latin-1 character. Capitals' bytes are the small letters'
+/// minus 0x20, as in Latin-1; bytes below 0xC0 stay below 0xE0 once 0x20 is set, so they
+/// never match.
+fn push_vni(byte: u8, text: &mut String) {
+    let marks = match byte | 0x20 {
         0xF9 => "\u{301}",
         0xF8 => "\u{300}",
         0xFB => "\u{309}",
         0xF5 => "\u{303}",
         0xEF => "\u{323}",
-        0xE2 => CIRCUMFLEX,
+        0xE2 => "\u{302}",
         0xE1 => "\u{302}\u{301}",
         0xE0 => "\u{302}\u{300}",
         0xE5 => "\u{302}\u{309}",
@@ -180,19 +178,30 @@ fn vni(byte: u8) -> Option<&'static str> {
         0xFA => "\u{306}\u{309}",
         0xFC => "\u{306}\u{303}",
         0xEB => "\u{306}\u{323}",
-        // One-byte letters: ơ ư đ and i, y with their tones.
-        0xF4 => return Some(if byte & 0x20 == 0 { "Ơ" } else { "ơ" }),
-        0xF6 => return Some(if byte & 0x20 == 0 { "Ư" } else { "ư" }),
-        0xF1 => return Some(if byte & 0x20 == 0 { "Đ" } else { "đ" }),
-        0xED => return Some(if byte & 0x20 == 0 { "Í" } else { "í" }),
-        0xEC => return Some(if byte & 0x20 == 0 { "Ì" } else { "ì" }),
-        0xE6 => return Some(if byte & 0x20 == 0 { "Ỉ" } else { "ỉ" }),
-        0xF3 => return Some(if byte & 0x20 == 0 { "Ĩ" } else { "ĩ" }),
-        0xF2 => return Some(if byte & 0x20 == 0 { "Ị" } else { "ị" }),
-        0xEE => return Some(if byte & 0x20 == 0 { "Ỵ" } else { "ỵ" }),
-        // Bytes below 0xC0 stay below 0xE0 here, so they never match a mark.
-        _ => return None,
-    })
+        _ => "",
+    };
+    if !marks.is_empty() {
+        text.push_str(marks);
+        return;
+    }
+    // One-byte letters: ơ ư đ, and i and y with their tones.
+    let small = match byte | 0x20 {
+        0xF4 => 'ơ',
+        0xF6 => 'ư',
+        0xF1 => 'đ',
+        0xED => 'í',
+        0xEC => 'ì',
+        0xE6 => 'ỉ',
+        0xF3 => 'ĩ',
+        0xF2 => 'ị',
+        0xEE => 'ỵ',
+        _ => return text.push(char::from(byte)),
+    };
+    if byte & 0x20 == 0 {
+        text.extend(small.to_uppercase());
+    } else {
+        text.push(small);
+    }
 }
 
 /// Of the words holding a letter outside ASCII, the share that are Vietnamese syllables;

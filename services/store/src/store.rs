@@ -94,11 +94,6 @@ impl Store {
         Self { pool, cluster: Mutex::new(None), replicas: None, failover: None }
     }
 
-    /// The same database through another pool, for reads only.
-    fn view(pool: PgPool) -> Self {
-        Self::from_pool(pool)
-    }
-
     /// Runs `read` on a replica within the allowed lag, else on the primary; a replica that
     /// fails to answer is taken out of use and the read runs again on the primary.
     ///
@@ -111,7 +106,7 @@ impl Store {
     {
         let replica: Option<Arc<Replica>> = self.replicas.as_ref().and_then(|r| r.pick());
         if let Some(replica) = replica {
-            match read(Self::view(replica.pool.clone())).await {
+            match read(Self::from_pool(replica.pool.clone())).await {
                 Err(error) if error.is_unavailable() => {
                     tracing::warn!(%error, "read on a replica failed");
                     replica.mark_down();
@@ -119,7 +114,7 @@ impl Store {
                 done => return done,
             }
         }
-        read(Self::view(self.pool.clone())).await
+        read(Self::from_pool(self.pool.clone())).await
     }
 
     /// What was last measured of each read replica.
