@@ -50,6 +50,8 @@ fn synthetic_lots(n: usize) -> Vec<ParcelFeature> {
                 version: 1,
                 land_uses: vec!["ODT".into()],
                 legal_area_m2: 150.0,
+                valid_from: 0,
+                name: None,
                 shape: MultiPolygon(vec![
                     polygon![(x: x, y: y), (x: x + w, y: y), (x: x + w, y: y + h), (x: x, y: y + h)],
                 ]),

@@ -344,6 +344,7 @@ impl World {
             ("GET", "/tiles/{layer}/{z}/{x}/{y}") => ("/tiles/parcels/16/52026/30733.mvt".into(), None, none),
             ("GET", "/tiles/{file}") => ("/tiles/parcels.json".into(), None, none),
             ("GET", "/v1/packs/{file}") => (format!("/v1/packs/{IN}.pmtiles"), None, none),
+            ("GET", "/fonts/{fontstack}/{range}") => ("/fonts/Noto%20Sans%20Regular/0-255.pbf".into(), None, none),
             ("GET", "/" | "/field" | "/review" | "/apply" | "/office" | "/sw.js" | "/manifest.webmanifest") => {
                 (endpoint.path.into(), None, none)
             }

@@ -57,14 +57,25 @@ fn decode(bytes: &[u8], what: &str) -> HashMap<String, Vec<mvt_reader::feature::
         assert_eq!(layer.extent, EXTENT, "{what}");
         assert_eq!(layer.version, 2, "{what}");
         let features = reader.get_features_as::<f64>(layer.layer_index).unwrap();
-        let source: Source = layer.name.parse().unwrap_or_else(|()| panic!("{what}: unknown layer {}", layer.name));
-        let fields: HashSet<&str> = source.fields().iter().map(|f| f.name).collect();
+        let label = Source::ALL.labels().into_iter().find(|l| l.name == layer.name);
+        let fields: HashSet<&str> = match label {
+            Some(label) => label.fields.iter().map(|f| f.name).collect(),
+            None => {
+                let source: Source =
+                    layer.name.parse().unwrap_or_else(|()| panic!("{what}: unknown layer {}", layer.name));
+                source.fields().iter().map(|f| f.name).collect()
+            }
+        };
         for feature in &features {
             assert!(feature.id.is_some(), "{what}: every feature has an id");
             for key in feature.properties.as_ref().into_iter().flat_map(|p| p.keys()) {
                 assert!(fields.contains(key.as_str()), "{what}: {key} is not a public field of {}", layer.name);
             }
-            check_geometry(&feature.geometry, &format!("{what} {} #{:?}", layer.name, feature.id));
+            let feature_what = format!("{what} {} #{:?}", layer.name, feature.id);
+            match label {
+                Some(_) => check_label(&feature.geometry, &feature_what),
+                None => check_geometry(&feature.geometry, &feature_what),
+            }
         }
         out.insert(layer.name.clone(), features);
     }
@@ -94,6 +105,24 @@ fn check_geometry(geometry: &Geometry<f64>, what: &str) {
             }
         }
         other => panic!("{what}: unexpected geometry {other:?}"),
+    }
+}
+
+/// A label anchor lies inside the tile proper (so it is in no other tile); a line label's
+/// middle does, its ends may reach beyond.
+fn check_label(geometry: &Geometry<f64>, what: &str) {
+    let inside = |x: f64, y: f64| (0.0..f64::from(EXTENT)).contains(&x) && (0.0..f64::from(EXTENT)).contains(&y);
+    match geometry {
+        Geometry::Point(p) => assert!(inside(p.x(), p.y()), "{what}: {p:?}"),
+        // mvt-reader reads an MVT point as a multipoint of one.
+        Geometry::MultiPoint(points) => {
+            assert!(points.0.len() == 1 && inside(points.0[0].x(), points.0[0].y()), "{what}: {points:?}");
+        }
+        Geometry::LineString(line) => {
+            let (a, b) = (line.0.first().unwrap(), line.0.last().unwrap());
+            assert!(line.0.len() >= 2 && inside((a.x + b.x) / 2.0, (a.y + b.y) / 2.0), "{what}: {line:?}");
+        }
+        other => panic!("{what}: unexpected label geometry {other:?}"),
     }
 }
 
@@ -127,8 +156,11 @@ async fn tiles_at_every_zoom_decode_to_valid_geometry_inside_the_buffered_extent
                 let layers = decode(&plain.body, &path);
                 decoded_layers.extend(layers.keys().cloned());
                 for (name, features) in &layers {
-                    let source: Source = name.parse().unwrap();
-                    assert!(z >= source.minzoom(), "{path}: {name} below its minzoom");
+                    let minzoom = match Source::ALL.labels().into_iter().find(|l| l.name == name) {
+                        Some(label) => label.minzoom,
+                        None => name.parse::<Source>().unwrap().minzoom(),
+                    };
+                    assert!(z >= minzoom, "{path}: {name} below its minzoom");
                     assert!(!features.is_empty(), "{path}: empty layer {name} sent");
                 }
                 let zipped = fetch(&client, &server, &path, &[("accept-encoding", "gzip")]).await;
@@ -429,4 +461,268 @@ async fn packs_are_baked_in_a_private_directory_and_never_through_a_planted_link
     assert!(bytes.starts_with(b"PMTiles"), "a real pack is served");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not yours", "the planted link was followed");
     std::fs::remove_dir_all(&planted).unwrap();
+}
+
+fn property(feature: &mvt_reader::feature::Feature<f64>, key: &str) -> Option<mvt_reader::feature::Value> {
+    feature.properties.as_ref().and_then(|p| p.get(key)).cloned()
+}
+
+#[tokio::test]
+async fn each_lot_is_labelled_once_inside_it_and_roads_sheets_and_wards_are_named() {
+    let db = demo_database().await;
+    let server = Server::with_database(&db.url);
+    let client = Client::new();
+    let (lon, lat) = ninh_kieu_point(&db).await;
+    let (tiles, doc) =
+        (TileCoord::containing(lon, lat, 18), crate::server::get_json(&server.url("/tiles/all.json")).await.2);
+    let listed: HashSet<&str> =
+        doc["vector_layers"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+    for name in ["parcel_labels", "sheet_labels", "road_labels", "ward_labels"] {
+        assert!(listed.contains(name), "TileJSON lists {name}: {listed:?}");
+    }
+
+    // A 3 × 3 block of z18 tiles: every lot's label is in one tile only, inside the lot.
+    let mut labelled: HashMap<u64, TileCoord> = HashMap::new();
+    let mut road_names = HashSet::new();
+    for (dx, dy) in (0..9).map(|i| (i % 3, i / 3)) {
+        let tile = TileCoord::new(18, tiles.x() + dx - 1, tiles.y() + dy - 1).unwrap();
+        let path = format!("/tiles/all/{tile}.mvt");
+        let fetched = fetch(&client, &server, &path, &[]).await;
+        let layers = decode(&fetched.body, &path);
+        let parcels: HashMap<u64, &mvt_reader::feature::Feature<f64>> =
+            layers.get("parcels").into_iter().flatten().map(|f| (f.id.unwrap(), f)).collect();
+        for label in layers.get("parcel_labels").into_iter().flatten() {
+            let id = label.id.unwrap();
+            assert!(labelled.insert(id, tile).is_none(), "{path}: lot {id} is labelled in two tiles");
+            let lot = parcels.get(&id).unwrap_or_else(|| panic!("{path}: label of lot {id} without the lot"));
+            let anchor = match &label.geometry {
+                Geometry::Point(p) => *p,
+                Geometry::MultiPoint(points) if points.0.len() == 1 => points.0[0],
+                other => panic!("{path}: lot {id}'s label is {other:?}"),
+            };
+            let distance = Euclidean.distance(&anchor, &lot.geometry);
+            assert!(distance <= 1.0, "{path}: lot {id}'s label is {distance} units outside it");
+            for key in ["number", "land_use"] {
+                assert_eq!(property(label, key), property(lot, key), "{path}: lot {id}'s {key}");
+            }
+            assert_eq!(property(label, "legal_area_m2"), property(lot, "legal_area_m2"), "{path}");
+        }
+        for road in layers.get("road_labels").into_iter().flatten() {
+            let Some(mvt_reader::feature::Value::String(name)) = property(road, "name") else { panic!("{path}") };
+            assert!(
+                matches!(property(road, "kind"), Some(mvt_reader::feature::Value::String(k)) if k == "road" || k == "water")
+            );
+            road_names.insert(name);
+        }
+    }
+    assert!(labelled.len() > 100, "only {} lots labelled around the Ninh Kiều point", labelled.len());
+    assert!(
+        !road_names.is_empty() && road_names.iter().all(|n| !n.is_empty() && !n.starts_with("Phường")),
+        "{road_names:?}"
+    );
+
+    // Sheets at z15 and wards at z12, once each over the tiles covering Ninh Kiều.
+    for (z, layer, key) in [(15u8, "sheet_labels", "sheet"), (12, "ward_labels", "name")] {
+        let centre = TileCoord::containing(lon, lat, z);
+        let mut seen = HashMap::new();
+        for (dx, dy) in (0..9).map(|i| (i % 3, i / 3)) {
+            let tile = TileCoord::new(u32::from(z), centre.x() + dx - 1, centre.y() + dy - 1).unwrap();
+            let path = format!("/tiles/all/{tile}.mvt");
+            let fetched = fetch(&client, &server, &path, &[]).await;
+            for label in decode(&fetched.body, &path).remove(layer).unwrap_or_default() {
+                let value = format!("{:?}/{:?}", property(&label, "ward_code"), property(&label, key));
+                assert!(seen.insert(value.clone(), tile).is_none(), "{path}: {layer} {value} twice");
+            }
+        }
+        assert!(!seen.is_empty(), "no {layer} around Ninh Kiều at z{z}");
+        if layer == "ward_labels" {
+            assert!(seen.keys().any(|k| k.contains("Phường Ninh Kiều")), "{seen:?}");
+        }
+    }
+    // Below z18 lots carry no label; above z14 wards carry none.
+    let z17 = fetch(&client, &server, &format!("/tiles/all/{}.mvt", TileCoord::containing(lon, lat, 17)), &[]).await;
+    assert!(!decode(&z17.body, "z17").contains_key("parcel_labels"));
+    assert!(!decode(&z17.body, "z17").contains_key("ward_labels"));
+}
+
+/// Top-level fields of a protobuf message: (field number, bytes of a length-delimited
+/// value, or the varint). Enough to read glyph PBFs back without our generator's code.
+fn protobuf_fields(mut bytes: &[u8]) -> Vec<(u64, Result<&[u8], u64>)> {
+    fn varint(bytes: &mut &[u8]) -> u64 {
+        let mut value = 0;
+        for shift in (0..64).step_by(7) {
+            let byte = bytes[0];
+            *bytes = &bytes[1..];
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        value
+    }
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let key = varint(&mut bytes);
+        match key & 7 {
+            0 => out.push((key >> 3, Err(varint(&mut bytes)))),
+            2 => {
+                let len = usize::try_from(varint(&mut bytes)).unwrap();
+                out.push((key >> 3, Ok(&bytes[..len])));
+                bytes = &bytes[len..];
+            }
+            wire => panic!("unexpected wire type {wire}"),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_style_s_glyphs_come_from_diaba_and_cover_every_vietnamese_letter() {
+    let db = demo_database().await;
+    let server = Server::with_database(&db.url);
+    let client = Client::new();
+    let (_, _, style) = crate::server::get_json(&server.url("/tiles/style.json")).await;
+    let glyphs = style["glyphs"].as_str().unwrap();
+    assert_eq!(glyphs, format!("{}/fonts/{{fontstack}}/{{range}}.pbf", server.base));
+    let fonts: HashSet<String> = style["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["type"] == "symbol")
+        .flat_map(|l| {
+            let text = serde_json::to_string(&l["layout"]).unwrap();
+            diaba_glyphs::STYLE_FONTSTACKS.iter().filter(move |f| text.contains(*f)).map(ToString::to_string)
+        })
+        .collect();
+    assert_eq!(fonts.len(), 3, "the style's labels use the three served fonts: {fonts:?}");
+
+    let vietnamese = "aàảãáạăằẳẵắặâầẩẫấậbcdđeèẻẽéẹêềểễếệghiìỉĩíịklmnoòỏõóọôồổỗốộơờởỡớợpqrstuùủũúụưừửữứựvxyỳỷỹýỵ";
+    let letters: Vec<u32> =
+        vietnamese.chars().flat_map(|c| [c, c.to_uppercase().next().unwrap()]).map(u32::from).collect();
+    for font in diaba_glyphs::STYLE_FONTSTACKS {
+        let ranges: std::collections::BTreeSet<u32> = letters.iter().map(|c| c / 256 * 256).collect();
+        for start in ranges {
+            let path = format!("/fonts/{}/{start}-{}.pbf", font.replace(' ', "%20"), start + 255);
+            let fetched = fetch(&client, &server, &path, &[]).await;
+            assert_eq!(fetched.status, 200, "{path}");
+            assert_eq!(fetched.header("content-type"), "application/x-protobuf", "{path}");
+            // glyphs { stacks = 1 { name = 1, range = 2, glyphs = 3 { id = 1, bitmap = 2, width = 3, height = 4 } } }
+            let stacks = protobuf_fields(&fetched.body);
+            let [(1, Ok(stack))] = stacks[..] else { panic!("{path}: one fontstack") };
+            let stack = protobuf_fields(stack);
+            let text = |n| {
+                stack
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .and_then(|(_, v)| v.ok())
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+            };
+            assert_eq!(text(1).as_deref(), Some(font), "{path}");
+            assert_eq!(text(2), Some(format!("{start}-{}", start + 255)), "{path}");
+            let mut drawn = HashSet::new();
+            for glyph in stack.iter().filter(|(k, _)| *k == 3).map(|(_, v)| protobuf_fields(v.unwrap())) {
+                let number = |n| glyph.iter().find(|(k, _)| *k == n).and_then(|(_, v)| v.err()).unwrap_or(0);
+                let bitmap =
+                    glyph.iter().find(|(k, _)| *k == 2).and_then(|(_, v)| v.ok()).map_or(0, <[u8]>::len) as u64;
+                let (width, height) = (number(3), number(4));
+                if width > 0 {
+                    assert_eq!(
+                        bitmap,
+                        (width + 6) * (height + 6),
+                        "{path}: glyph {} is a 3-pixel-buffered SDF",
+                        number(1)
+                    );
+                    drawn.insert(u32::try_from(number(1)).unwrap());
+                }
+            }
+            let missing: Vec<char> = letters
+                .iter()
+                .filter(|c| **c / 256 * 256 == start && !drawn.contains(c))
+                .filter_map(|c| char::from_u32(*c))
+                .collect();
+            assert!(missing.is_empty(), "{path}: no glyph for {missing:?}");
+        }
+    }
+    for (path, status) in [
+        ("/fonts/Comic%20Sans%20Regular/0-255.pbf", 404),
+        ("/fonts/Noto%20Sans%20Regular/1-256.pbf", 404),
+        ("/fonts/Noto%20Sans%20Regular/0-255.png", 404),
+        ("/fonts/..%2F..%2Fetc%2Fpasswd/0-255.pbf", 404),
+    ] {
+        let fetched = fetch(&client, &server, path, &[]).await;
+        assert_eq!(fetched.status.as_u16(), status, "{path}");
+        assert_eq!(fetched.header("content-type"), "application/problem+json", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_tile_of_a_past_day_draws_the_register_as_it_stood_and_today_s_shows_the_edit() {
+    let db = demo_database().await;
+    let (lon, lat) = ninh_kieu_point(&db).await;
+    // The demo is seeded now: move its history a month back, before the node loads it.
+    let mut conn = db.connect().await;
+    sqlx::query("UPDATE parcel_version SET valid_from = valid_from - interval '30 days'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let server = Server::with_database(&db.url);
+    let client = Client::new();
+    let answer: Value =
+        client.get(server.url(&format!("/v1/lookup?lat={lat}&lon={lon}"))).send().await.unwrap().json().await.unwrap();
+    let id = answer["parcel"]["id"].as_i64().unwrap();
+    let ward = answer["parcel"]["ward_code"].as_str().unwrap().to_owned();
+    let store = db.store().await;
+    let token = store.add_user("registrar-as-of", Role::Registrar, &[ward], None).await.unwrap().1.reveal().to_owned();
+    store.close().await.unwrap();
+
+    let tile = TileCoord::containing(lon, lat, 18);
+    let today = diaba_core::AsOf::today().date();
+    let yesterday = today.pred_opt().unwrap();
+    let before_history = today - chrono::Days::new(60);
+    let land_use = |fetched: &Fetched, what: &str| {
+        let layers = decode(&fetched.body, what);
+        let lot =
+            layers["parcels"].iter().find(|f| f.id == Some(id as u64)).unwrap_or_else(|| panic!("{what}: no lot {id}"));
+        property(lot, "land_use")
+    };
+    let path = |at: Option<chrono::NaiveDate>| match at {
+        Some(day) => format!("/tiles/parcels/{tile}.mvt?at={day}"),
+        None => format!("/tiles/parcels/{tile}.mvt"),
+    };
+    let old_yesterday = fetch(&client, &server, &path(Some(yesterday)), &[]).await;
+    let old_use = land_use(&old_yesterday, "yesterday, before the edit");
+
+    let current = client.get(server.url(&format!("/v1/parcels/{id}"))).send().await.unwrap();
+    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
+    let new_use = if old_use == Some(mvt_reader::feature::Value::String("TMD".into())) { "SKC" } else { "TMD" };
+    let response = client
+        .patch(server.url(&format!("/v1/parcels/{id}")))
+        .bearer_auth(&token)
+        .header("If-Match", etag)
+        .json(&json!({ "land_uses": [{ "code": new_use }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+
+    let started = Instant::now();
+    loop {
+        let now = fetch(&client, &server, &path(None), &[]).await;
+        if land_use(&now, "today") == Some(mvt_reader::feature::Value::String(new_use.into())) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "today's tile does not show the edit after 2 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let dated_today = fetch(&client, &server, &path(Some(today)), &[]).await;
+    assert_eq!(land_use(&dated_today, "at=today"), Some(mvt_reader::feature::Value::String(new_use.into())));
+    let after_yesterday = fetch(&client, &server, &path(Some(yesterday)), &[]).await;
+    assert_eq!(land_use(&after_yesterday, "yesterday, after the edit"), old_use, "yesterday's tile shows the edit");
+    assert_eq!(after_yesterday.body, old_yesterday.body, "yesterday's tile is the same as before the edit");
+    assert_eq!(after_yesterday.header("etag"), old_yesterday.header("etag"));
+    // Before the register's history begins there is nothing to draw.
+    assert_eq!(fetch(&client, &server, &path(Some(before_history)), &[]).await.status, StatusCode::NO_CONTENT);
+    let bad = fetch(&client, &server, &format!("/tiles/parcels/{tile}.mvt?at=2025-02-30"), &[]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.header("content-type"), "application/problem+json");
 }

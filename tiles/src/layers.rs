@@ -3,6 +3,7 @@
 //! A test holds the two against each other.
 
 use crate::feature::{Shape, TileFeature, Value};
+use crate::labels::{LabelSpec, PARCEL_LABELS, ROAD_LABELS, SHEET_LABELS, WARD_LABELS};
 use diaba_core::Layer;
 use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
 
@@ -21,6 +22,8 @@ pub struct LayerSpec {
     pub description: &'static str,
     /// How much its shapes are generalised at a zoom.
     pub generalise: fn(u8) -> Generalise,
+    /// Label layers drawn from its features, in the same tiles.
+    pub labels: &'static [&'static LabelSpec],
 }
 
 /// How much a layer is generalised at a zoom.
@@ -75,7 +78,7 @@ pub struct Field {
     pub description: &'static str,
 }
 
-const fn field(name: &'static str, kind: &'static str, description: &'static str) -> Field {
+pub(crate) const fn field(name: &'static str, kind: &'static str, description: &'static str) -> Field {
     Field { name, kind, description }
 }
 
@@ -115,6 +118,7 @@ const UNITS: LayerSpec = LayerSpec {
     fields: WARD_FIELDS,
     description: "Current wards of the service area and the province (real boundaries)",
     generalise: outlines_at,
+    labels: &[&WARD_LABELS],
 };
 const PARCELS: LayerSpec = LayerSpec {
     name: "parcels",
@@ -125,6 +129,7 @@ const PARCELS: LayerSpec = LayerSpec {
     description: "Live land parcels (thửa đất), public attributes from z16; at z14–15 land_use only, lots under \
                   ≈360 m² (z14) left out",
     generalise: parcels_at,
+    labels: &[&PARCEL_LABELS, &SHEET_LABELS, &ROAD_LABELS],
 };
 const ADDRESSES: LayerSpec = LayerSpec {
     name: "addresses",
@@ -133,6 +138,7 @@ const ADDRESSES: LayerSpec = LayerSpec {
     fields: ADDRESS_FIELDS,
     description: "Verified household addresses (no personal data); attributes from z16",
     generalise: points_at,
+    labels: &[],
 };
 const FLOOD_ZONES: LayerSpec = LayerSpec {
     name: "flood",
@@ -141,6 +147,7 @@ const FLOOD_ZONES: LayerSpec = LayerSpec {
     fields: FLOOD_FIELDS,
     description: "Flood-risk zones in force on the national 5-level scale, every scenario",
     generalise: outlines_at,
+    labels: &[],
 };
 
 /// How `layer` is drawn, or `None` for a layer that has no tiles.
@@ -273,6 +280,8 @@ mod tests {
                 version: 1,
                 land_uses: vec!["ODT".into()],
                 legal_area_m2: 80.5,
+                valid_from: 0,
+                name: None,
                 shape: square(),
             }),
             Layer::Addresses => Box::new(AddressFeature {

@@ -9,6 +9,7 @@
 
 mod coord;
 mod feature;
+mod labels;
 mod layers;
 mod render;
 mod source;
@@ -16,6 +17,10 @@ mod tilejson;
 
 pub use coord::{BUFFER, CoordError, EXTENT, MAX_ZOOM, TileCoord};
 pub use feature::{Shape, TileFeature, Value};
+pub use labels::{
+    Anchor, Label, LabelSpec, PARCEL_LABELS, ROAD_LABELS, SHEET_LABELS, WARD_LABELS, draw_labels, label_point,
+    long_axis,
+};
 pub use layers::{Field, Generalise, LayerSpec, spec};
 pub use render::{DETAIL_ZOOM, MIN_FEATURE_UNITS, MvtLayer, draw_layer, encode_tile, tile_polygons};
 pub use source::Source;

@@ -28,7 +28,7 @@ pub const DETAIL_ZOOM: u8 = 16;
 
 /// One encoded MVT layer, ready to go into a tile with [`encode_tile`].
 #[derive(Debug, Clone)]
-pub struct MvtLayer(tile::Layer);
+pub struct MvtLayer(pub(crate) tile::Layer);
 
 /// The MVT bytes of a tile made of `layers` (drawing order kept); empty when there is none.
 pub fn encode_tile(layers: Vec<MvtLayer>) -> Vec<u8> {
@@ -52,7 +52,7 @@ where
     }
     let rule = Generalise::of(layer, tile.z());
     let detail = tile.z() >= DETAIL_ZOOM;
-    let mut out = LayerBuilder::new(source);
+    let mut out = LayerBuilder::new(source.name());
     for feature in features {
         let geometry: geo::Geometry<f64> = match feature.shape() {
             Shape::Polygons(shape) => match tile_polygons(shape, tile, rule) {
@@ -77,18 +77,18 @@ fn tile_point(lon: f64, lat: f64, tile: TileCoord) -> Option<Point<f64>> {
 }
 
 /// Collects one MVT layer's features and their attribute table.
-struct LayerBuilder {
+pub(crate) struct LayerBuilder {
     name: &'static str,
     features: Vec<tile::Feature>,
     tags: TagsBuilder,
 }
 
 impl LayerBuilder {
-    fn new(source: Source) -> Self {
-        Self { name: source.name(), features: Vec::new(), tags: TagsBuilder::new() }
+    pub(crate) fn new(name: &'static str) -> Self {
+        Self { name, features: Vec::new(), tags: TagsBuilder::new() }
     }
 
-    fn push(&mut self, id: i64, geometry: geo::Geometry<f64>, attributes: Vec<(&'static str, Value<'_>)>) {
+    pub(crate) fn push(&mut self, id: i64, geometry: geo::Geometry<f64>, attributes: Vec<(&'static str, Value<'_>)>) {
         let Ok(mut feature) = geometry.to_mvt_unscaled() else { return };
         feature.id = u64::try_from(id).ok();
         for (key, value) in attributes {
@@ -103,7 +103,7 @@ impl LayerBuilder {
         self.features.push(feature);
     }
 
-    fn finish(self) -> Option<tile::Layer> {
+    pub(crate) fn finish(self) -> Option<tile::Layer> {
         if self.features.is_empty() {
             return None;
         }

@@ -1,5 +1,6 @@
 //! Tile sources: one register layer, or all of them in one tile.
 
+use crate::labels::LabelSpec;
 use crate::layers::{Field, LayerSpec, spec};
 use diaba_core::Layer;
 use std::str::FromStr;
@@ -62,6 +63,11 @@ impl Source {
     /// What the layer holds, for TileJSON.
     pub fn description(self) -> &'static str {
         self.spec().map_or("Flood zones, wards, parcels and addresses, one MVT layer each", |s| s.description)
+    }
+
+    /// The label layers drawn in this source's tiles.
+    pub fn labels(self) -> Vec<&'static LabelSpec> {
+        self.layers().into_iter().filter_map(Source::spec).flat_map(|s| s.labels.iter().copied()).collect()
     }
 
     /// The single-layer sources this source draws.

@@ -1,6 +1,7 @@
 //! TileJSON 3.0 documents and the MapLibre style, for clients that discover tiles.
 
 use crate::coord::MAX_ZOOM;
+use crate::layers::Field;
 use crate::source::Source;
 use serde_json::{Value, json};
 
@@ -29,23 +30,22 @@ pub fn tilejson(source: Source, base: &str, bounds: [f64; 4]) -> Value {
     })
 }
 
-/// TileJSON `vector_layers` of a source: each MVT layer with its zooms and fields.
+/// TileJSON `vector_layers` of a source: each MVT layer with its zooms and fields, the
+/// label layers after the shapes.
 pub fn vector_layers(source: Source) -> Vec<Value> {
-    source
+    let entry = |id: &str, description: &str, minzoom: u8, maxzoom: u8, fields: &[Field]| {
+        let fields: serde_json::Map<String, Value> =
+            fields.iter().map(|f| (f.name.to_string(), json!(f.kind))).collect();
+        json!({ "id": id, "description": description, "minzoom": minzoom, "maxzoom": maxzoom, "fields": fields })
+    };
+    let shapes = source
         .layers()
         .into_iter()
-        .map(|layer| {
-            let fields: serde_json::Map<String, Value> =
-                layer.fields().iter().map(|f| (f.name.to_string(), json!(f.kind))).collect();
-            json!({
-                "id": layer.name(),
-                "description": layer.description(),
-                "minzoom": layer.minzoom(),
-                "maxzoom": layer.maxzoom(),
-                "fields": fields,
-            })
-        })
-        .collect()
+        .map(|layer| entry(layer.name(), layer.description(), layer.minzoom(), layer.maxzoom(), layer.fields()));
+    let labels = source.labels().into_iter().map(|label| {
+        entry(label.name, label.description, label.minzoom, label.maxzoom.min(source.maxzoom()), label.fields)
+    });
+    shapes.chain(labels).collect()
 }
 
 /// The MapLibre style over the `all` tiles under `base`.

@@ -248,6 +248,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         query: &[q("crs", "string", "CRS84 or EPSG:5897"), q("datetime", "string", "as-of")], produces: "application/geo+json"),
     endpoint!(GET "/tiles/{layer}/{z}/{x}/{y}", Public, "tiles", "A Mapbox Vector Tile (y ends in .mvt)", produces: "application/vnd.mapbox-vector-tile"),
     endpoint!(GET "/tiles/{file}", Public, "tiles", "TileJSON ({layer}.json) or the MapLibre style (style.json)"),
+    endpoint!(GET "/fonts/{fontstack}/{range}", Public, "tiles", "Label glyphs of the map style: a 256-code-point SDF range ({start}-{end}.pbf)", produces: "application/x-protobuf"),
     endpoint!(GET "/v1/packs/{file}", Public, "tiles", "A ward's offline PMTiles pack ({ward}.pmtiles, range requests)", produces: "application/vnd.pmtiles"),
     endpoint!(GET "/", Public, "web", "The map page", produces: "text/html"),
     endpoint!(GET "/field", Public, "web", "The field (phone) page", produces: "text/html"),

@@ -33,6 +33,8 @@ pub struct Config {
     pub tile_cache_bytes: u64,
     /// Built web pages (services/web/dist); `None` serves a note saying how to build them.
     pub web_dir: Option<PathBuf>,
+    /// TrueType fonts the map's label glyphs are made from (`/fonts/…`).
+    pub fonts_dir: PathBuf,
     /// Unknown tokens one client address may send in a minute before it gets 429 (0: no limit).
     pub auth_failures_per_minute: u32,
     /// Origins allowed to call the API from a browser (CORS); reads of public data are
@@ -82,6 +84,7 @@ impl Default for Config {
             max_accuracy_m: DEFAULT_MAX_ACCURACY_M,
             tile_cache_bytes: DEFAULT_TILE_CACHE_BYTES,
             web_dir: None,
+            fonts_dir: diaba_glyphs::DEFAULT_FONTS_DIR.into(),
             auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
             cors_origins: Vec::new(),
             read_concurrency: DEFAULT_READ_CONCURRENCY,

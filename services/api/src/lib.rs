@@ -27,6 +27,7 @@ pub use config::{
     DEFAULT_MAX_ACCURACY_M, DEFAULT_MAX_BATCH, DEFAULT_READ_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_TILE_CACHE_BYTES,
 };
+pub use diaba_glyphs::DEFAULT_FONTS_DIR;
 pub use error::ApiError;
 pub use routes::app;
 pub use state::AppState;

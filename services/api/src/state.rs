@@ -20,6 +20,8 @@ pub struct AppState {
     pub oidc: Option<Arc<crate::citizen::RelyingParty>>,
     /// Request counts and latencies for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The map's label glyphs.
+    pub glyphs: Arc<diaba_glyphs::Glyphs>,
 }
 
 /// Drops the tiles (and marks the packs) each applied change touched, and the register's
@@ -103,6 +105,7 @@ impl AppState {
             public_url: config.public_url.as_deref().map(|u| Arc::from(u.trim_end_matches('/'))),
             oidc,
             metrics: Default::default(),
+            glyphs: Arc::new(diaba_glyphs::Glyphs::new(&config.fonts_dir)),
         })
     }
 }

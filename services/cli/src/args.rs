@@ -477,6 +477,10 @@ pub struct ServeArgs {
     /// directory, else under the checkout the binary was built in].
     #[arg(long, env = "DIABA_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+    /// TrueType fonts the map's label glyphs are made from: Noto Sans Regular, Bold and
+    /// Italic as NotoSans-Regular.ttf … (Debian's fonts-noto-core).
+    #[arg(long, env = "DIABA_FONTS_DIR", default_value = diaba_api::DEFAULT_FONTS_DIR)]
+    pub fonts_dir: PathBuf,
     /// Unknown bearer tokens one client address may send per minute before it gets 429
     /// (0: no limit). Behind a reverse proxy every client shares the proxy's address.
     #[arg(long, env = "DIABA_AUTH_FAILURES_PER_MINUTE", default_value_t = diaba_api::DEFAULT_AUTH_FAILURES_PER_MINUTE)]

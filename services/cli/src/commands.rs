@@ -99,6 +99,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_accuracy_m: args.max_accuracy_m,
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
         web_dir: web_dir(args.web_dir),
+        fonts_dir: args.fonts_dir,
         auth_failures_per_minute: args.auth_failures_per_minute,
         cors_origins: args.cors_origins,
         read_concurrency: args.read_concurrency,

@@ -25,9 +25,35 @@ pub struct ParcelFeature {
     pub land_uses: Vec<String>,
     /// Legal area in m².
     pub legal_area_m2: f64,
+    /// When this version came into force, Unix seconds: tiles of an earlier day leave it out.
+    #[serde(skip)]
+    pub valid_from: i64,
+    /// The name of the road or waterway a DGT or SON parcel is, where the register gives it.
+    #[serde(skip)]
+    pub name: Option<Box<str>>,
     /// Outline, lon/lat.
     #[serde(skip)]
     pub shape: MultiPolygon<f64>,
+}
+
+/// A parcel version that is no longer in force, kept so tiles can draw the register as it
+/// stood on a past day.
+#[derive(Debug, Clone)]
+pub struct PastParcel {
+    /// Database id of the version (one parcel has several past versions).
+    pub version_id: i64,
+    /// The version as it was drawn while in force.
+    pub parcel: std::sync::Arc<ParcelFeature>,
+    /// When it went out of force, Unix seconds.
+    pub valid_to: i64,
+}
+
+impl PastParcel {
+    /// In force at the instant `at` (Unix seconds), as the store's as-of queries decide:
+    /// from its start (exclusive) up to and including its end.
+    pub fn in_force_at(&self, at: i64) -> bool {
+        self.parcel.valid_from < at && at <= self.valid_to
+    }
 }
 
 /// An administrative unit with a polygon, valid during `[valid_from, valid_to)`.
@@ -238,4 +264,25 @@ mod tests {
         assert!(!covers_like_postgis(&shape, [2.0, 2.0]), "inside the hole");
         assert!(!covers_like_postgis(&shape, [5.0, 2.0]));
     }
+}
+
+/// The road or waterway named by the address of a road (DGT) or water (SON) parcel: its
+/// first part, when that is a name rather than a house number or an administrative unit.
+///
+/// ```
+/// use diaba_core::spatial::road_or_water_name;
+/// assert_eq!(road_or_water_name("Đường Lý Tự Trọng, Phường Ninh Kiều").as_deref(), Some("Đường Lý Tự Trọng"));
+/// assert_eq!(road_or_water_name("Rạch Cái Khế").as_deref(), Some("Rạch Cái Khế"));
+/// assert_eq!(road_or_water_name("Số 12, Đường 30/4, Phường Ninh Kiều"), None);
+/// assert_eq!(road_or_water_name("Phường Cái Răng"), None);
+/// assert_eq!(road_or_water_name("  "), None);
+/// ```
+pub fn road_or_water_name(address: &str) -> Option<Box<str>> {
+    const NOT_A_NAME: [&str; 9] = ["số ", "phường ", "xã ", "thị trấn ", "ấp ", "khu vực ", "tổ ", "thành phố ", "tp."];
+    let first = address.split(',').next()?.trim();
+    let lower = first.to_lowercase();
+    let named = !first.is_empty()
+        && !first.starts_with(|c: char| c.is_ascii_digit())
+        && !NOT_A_NAME.iter().any(|prefix| lower.starts_with(prefix));
+    named.then(|| first.into())
 }

@@ -108,7 +108,7 @@ impl fmt::Display for UnitCode {
 /// assert!(AsOf::parse("2024-13-01").is_err());
 /// assert!(AsOf::parse("yesterday").is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct AsOf(NaiveDate);
 

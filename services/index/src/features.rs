@@ -2,7 +2,8 @@
 
 use crate::layer::{Feature, LayerTree};
 use diaba_core::spatial::{
-    AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, UnitFeature, covers_like_postgis,
+    AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, PastParcel, UnitFeature,
+    covers_like_postgis,
 };
 use diaba_core::{AsOf, METRES_PER_DEGREE};
 use geo::{BoundingRect, MultiPolygon};
@@ -34,6 +35,18 @@ macro_rules! polygon_feature {
 
 polygon_feature!(ParcelFeature, UnitFeature, FloodFeature);
 
+impl Feature for PastParcel {
+    fn id(&self) -> i64 {
+        self.version_id
+    }
+    fn envelope(&self) -> AABB<[f64; 2]> {
+        envelope_of(&self.parcel.shape)
+    }
+    fn covers(&self, p: [f64; 2]) -> bool {
+        covers_like_postgis(&self.parcel.shape, p)
+    }
+}
+
 impl Feature for AddressFeature {
     fn id(&self) -> i64 {
         self.id
@@ -57,6 +70,8 @@ pub struct Index {
     pub units: LayerTree<UnitFeature>,
     /// Live parcels.
     pub parcels: LayerTree<ParcelFeature>,
+    /// Parcel versions no longer in force, for drawing past days.
+    pub past_parcels: LayerTree<PastParcel>,
     /// Flood zones in force.
     pub flood: LayerTree<FloodFeature>,
     /// Verified household addresses.
@@ -68,6 +83,7 @@ impl std::fmt::Debug for Index {
         f.debug_struct("Index")
             .field("units", &self.units.len())
             .field("parcels", &self.parcels.len())
+            .field("past_parcels", &self.past_parcels.len())
             .field("flood", &self.flood.len())
             .field("addresses", &self.addresses.len())
             .finish()
@@ -110,6 +126,27 @@ impl Index {
             // Not spatial: nothing of theirs is in memory.
             (L::Parties | L::Rights | L::Certificates, None) => Vec::new(),
         }
+    }
+
+    /// Adds parcel versions that went out of force (already known ones are replaced by the
+    /// same version: closed versions never change).
+    pub fn add_past_parcels(&self, past: Vec<PastParcel>) {
+        for version in past {
+            self.past_parcels.upsert(version);
+        }
+    }
+
+    /// The parcels meeting `envelope` in force at instant `at` (Unix seconds; `None`: the
+    /// live ones), by id: the register as it stood then, from memory.
+    pub fn parcels_in_force(&self, envelope: &AABB<[f64; 2]>, at: Option<i64>) -> Vec<std::sync::Arc<ParcelFeature>> {
+        let mut parcels = self.parcels.in_envelope(envelope);
+        if let Some(at) = at {
+            parcels.retain(|p| p.valid_from < at);
+            let past = self.past_parcels.in_envelope(envelope).into_iter();
+            parcels.extend(past.filter(|v| v.in_force_at(at)).map(|v| v.parcel.clone()));
+        }
+        parcels.sort_unstable_by_key(|p| p.id);
+        parcels
     }
 
     /// How many features of `layer` are in memory.

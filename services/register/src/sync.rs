@@ -38,6 +38,7 @@ pub async fn load_index(store: &Store) -> diaba_store::Result<(Index, i64)> {
             index.replace_all(features);
         }
     }
+    index.past_parcels.replace_all(store.past_parcels(None).await?);
     Ok((index, seq))
 }
 
@@ -103,11 +104,18 @@ async fn apply(
             if let Some(features) = store.layer_features(change.layer).await? {
                 index.replace_all(features);
             }
+            if change.layer == Layer::Parcels {
+                index.past_parcels.replace_all(store.past_parcels(None).await?);
+            }
             observer.changed(change.layer, None);
             return Ok(());
         }
         (ChangeOp::Upsert | ChangeOp::Retire, Some(id)) => id,
     };
+    if change.layer == Layer::Parcels {
+        // The version this change closed, for tiles of the days it was in force.
+        index.add_past_parcels(store.past_parcels(Some(id)).await?);
+    }
     let touched = index.put(change.layer, id, store.layer_feature(change.layer, id).await?);
     let boxes = touched.iter().map(|e| {
         let ([w, s], [e, n]) = (e.lower(), e.upper());

@@ -7,7 +7,9 @@ use crate::error::{Error, QueryContext, Result};
 use crate::ogc::{Collection, Validity};
 use crate::store::Store;
 use chrono::NaiveDate;
-use diaba_core::spatial::{AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, UnitFeature};
+use diaba_core::spatial::{
+    AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, PastParcel, UnitFeature,
+};
 use diaba_core::{Layer, Postcode, PostcodeArea, UnitLevel};
 use geo::MultiPolygon;
 use geozero::ToGeo;
@@ -20,12 +22,14 @@ pub(crate) fn multipolygon(wkb: &[u8]) -> Result<MultiPolygon<f64>> {
     }
 }
 
-type ParcelRow = (i64, String, String, i32, i32, i32, f64, Vec<String>, Vec<u8>);
+type ParcelRow = (i64, String, String, i32, i32, i32, f64, Vec<String>, i64, Option<String>, Vec<u8>);
+/// A [`ParcelRow`] after its version's id and end.
+type PastParcelRow = (i64, i64, i64, String, String, i32, i32, i32, f64, Vec<String>, i64, Option<String>, Vec<u8>);
 /// A [`ParcelRow`] after the number of the point it answers.
-type OrdinalParcelRow = (i64, i64, String, String, i32, i32, i32, f64, Vec<String>, Vec<u8>);
+type OrdinalParcelRow = (i64, i64, String, String, i32, i32, i32, f64, Vec<String>, i64, Option<String>, Vec<u8>);
 
 fn parcel_feature(row: ParcelRow) -> Result<ParcelFeature> {
-    let (id, national_id, ward_code, sheet, number, version, legal_area_m2, land_uses, wkb) = row;
+    let (id, national_id, ward_code, sheet, number, version, legal_area_m2, land_uses, valid_from, address, wkb) = row;
     Ok(ParcelFeature {
         id,
         national_id,
@@ -35,6 +39,8 @@ fn parcel_feature(row: ParcelRow) -> Result<ParcelFeature> {
         version,
         land_uses,
         legal_area_m2,
+        valid_from,
+        name: address.as_deref().and_then(diaba_core::spatial::road_or_water_name),
         shape: multipolygon(&wkb)?,
     })
 }
@@ -68,10 +74,16 @@ fn address_feature(row: AddressRow) -> AddressFeature {
     AddressFeature { id, vpostcode, house_number, street, hamlet, ward_code, lon, lat }
 }
 
+/// Parcel versions as the index holds them. The address text goes along only for road and
+/// water parcels (main use DGT or SON), whose address names the road or river: the tiles'
+/// labels. Past versions are read with the same columns (`Store::past_parcels`).
 const PARCELS: &str = "SELECT p.id, p.national_id, v.ward_code, v.sheet, v.number, v.version, v.legal_area_m2, \
-     ARRAY(SELECT u.code FROM parcel_land_use u WHERE u.parcel_version_id = v.id ORDER BY u.area_m2 DESC NULLS LAST, u.code), \
+     lu.codes, floor(extract(epoch FROM v.valid_from))::int8, \
+     CASE WHEN lu.codes[1] IN ('DGT', 'SON') THEN v.address_text END, \
      ST_AsBinary(v.geom) \
-     FROM parcel p JOIN parcel_version v ON v.parcel_id = p.id AND v.valid_to IS NULL";
+     FROM parcel p JOIN parcel_version v ON v.parcel_id = p.id AND v.valid_to IS NULL \
+     CROSS JOIN LATERAL (SELECT ARRAY(SELECT u.code FROM parcel_land_use u WHERE u.parcel_version_id = v.id \
+       ORDER BY u.area_m2 DESC NULLS LAST, u.code) AS codes) lu";
 const UNITS: &str = "SELECT id, code, level, name, postcode, \
      CASE WHEN isfinite(valid_from) THEN valid_from END, valid_to, in_service_area, ST_AsBinary(geom) \
      FROM admin_unit WHERE geom IS NOT NULL";
@@ -116,6 +128,24 @@ impl Store {
     pub async fn parcel_features(&self) -> Result<Vec<ParcelFeature>> {
         let rows: Vec<ParcelRow> = sqlx::query_as(PARCELS).fetch_all(self.pool()).await.query("load parcels")?;
         rows.into_iter().map(parcel_feature).collect()
+    }
+
+    /// Parcel versions no longer in force (of one parcel when `parcel` is given), for tiles
+    /// of past days. Closed versions never change, so reading them again is harmless.
+    pub async fn past_parcels(&self, parcel: Option<i64>) -> Result<Vec<PastParcel>> {
+        let sql = PARCELS
+            .replace("SELECT p.id,", "SELECT v.id, floor(extract(epoch FROM v.valid_to))::int8, p.id,")
+            .replace(" AND v.valid_to IS NULL", " AND v.valid_to IS NOT NULL AND ($1::int8 IS NULL OR p.id = $1)");
+        let rows: Vec<PastParcelRow> =
+            sqlx::query_as(&sql).bind(parcel).fetch_all(self.pool()).await.query("load past parcels")?;
+        rows.into_iter()
+            .map(
+                |(version_id, valid_to, id, national_id, ward, sheet, number, version, area, uses, from, name, wkb)| {
+                    let row = (id, national_id, ward, sheet, number, version, area, uses, from, name, wkb);
+                    Ok(PastParcel { version_id, parcel: std::sync::Arc::new(parcel_feature(row)?), valid_to })
+                },
+            )
+            .collect()
     }
 
     /// One parcel, if live.
@@ -212,8 +242,8 @@ impl Store {
             .await
             .query("parcels covering at")?;
         let mut found: Vec<Option<ParcelFeature>> = vec![None; points.len()];
-        for (ord, id, national_id, ward_code, sheet, number, version, area, land_uses, wkb) in rows {
-            let row = (id, national_id, ward_code, sheet, number, version, area, land_uses, wkb);
+        for (ord, id, national_id, ward, sheet, number, version, area, uses, from, name, wkb) in rows {
+            let row = (id, national_id, ward, sheet, number, version, area, uses, from, name, wkb);
             let Some(slot) = usize::try_from(ord - 1).ok().and_then(|i| found.get_mut(i)) else { continue };
             if slot.as_ref().is_some_and(|kept| kept.id < row.0) {
                 continue;

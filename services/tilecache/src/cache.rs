@@ -6,10 +6,10 @@
 //! takes it exclusively, so it waits for renders in flight and removes what they stored.
 //! Writes are rare; renders never wait on each other.
 
-use crate::draw::render;
+use crate::draw::{SheetAnchor, render, sheet_anchors};
 use crate::pack::Packs;
 use bytes::Bytes;
-use diaba_core::Layer;
+use diaba_core::{AsOf, Layer};
 use diaba_index::Index;
 use diaba_tiles::{BUFFER, Source, TileCoord};
 use moka::sync::Cache;
@@ -62,13 +62,17 @@ pub enum CacheStatus {
     Miss,
 }
 
-type Key = (Source, TileCoord);
+/// A tile of a source, as the register is now (`None`) or stood at the end of a past day.
+type Key = (Source, TileCoord, Option<AsOf>);
 
 /// Renders tiles from the index and caches them.
 pub struct TileService {
     index: Arc<Index>,
     cache: Option<Cache<Key, Arc<EncodedTile>>>,
     gate: RwLock<()>,
+    /// Map-sheet label anchors, made from every live parcel when first needed and forgotten
+    /// when parcels change.
+    sheets: RwLock<Option<Arc<Vec<SheetAnchor>>>>,
     packs: Packs,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -99,6 +103,7 @@ impl TileService {
             index,
             cache,
             gate: RwLock::new(()),
+            sheets: RwLock::new(None),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         })
@@ -119,16 +124,18 @@ impl TileService {
         &self.packs
     }
 
-    /// A tile, from the cache when it is there.
-    pub fn tile(&self, source: Source, coord: TileCoord) -> (Arc<EncodedTile>, CacheStatus) {
-        let key = (source, coord);
+    /// A tile as the register is now (`at`: `None`) or stood at the end of day `at`, from
+    /// the cache when it is there. A day from today on is today's tile.
+    pub fn tile(&self, source: Source, coord: TileCoord, at: Option<AsOf>) -> (Arc<EncodedTile>, CacheStatus) {
+        let at = at.filter(|day| *day < AsOf::today());
+        let key = (source, coord, at);
         if let Some(tile) = self.cache.as_ref().and_then(|c| c.get(&key)) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return (tile, CacheStatus::Hit);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let _rendering = self.gate.read().expect("tile gate");
-        let tile = Arc::new(EncodedTile::new(render(&self.index, source, coord)));
+        let tile = Arc::new(EncodedTile::new(render(&self.index, &self.sheets(), source, coord, at)));
         if let Some(cache) = &self.cache {
             cache.insert(key, tile.clone());
         }
@@ -137,7 +144,16 @@ impl TileService {
 
     /// A tile rendered now, bypassing the cache (for packs).
     pub fn render(&self, source: Source, coord: TileCoord) -> Vec<u8> {
-        render(&self.index, source, coord)
+        render(&self.index, &self.sheets(), source, coord, None)
+    }
+
+    fn sheets(&self) -> Arc<Vec<SheetAnchor>> {
+        if let Some(sheets) = self.sheets.read().expect("sheet anchors").as_ref() {
+            return sheets.clone();
+        }
+        let sheets = Arc::new(sheet_anchors(&self.index));
+        *self.sheets.write().expect("sheet anchors") = Some(sheets.clone());
+        sheets
     }
 
     /// Forgets every cached tile of a source drawing `layer` whose buffered area meets
@@ -146,11 +162,14 @@ impl TileService {
     pub fn invalidate(&self, layer: Layer, bbox: Option<[f64; 4]>) -> usize {
         let Some(drawn) = Source::of(layer) else { return 0 };
         self.packs.touch(bbox);
-        let Some(cache) = &self.cache else { return 0 };
         let _exclusive = self.gate.write().expect("tile gate");
+        if layer == Layer::Parcels {
+            *self.sheets.write().expect("sheet anchors") = None;
+        }
+        let Some(cache) = &self.cache else { return 0 };
         let mut dropped = 0;
         for (key, _) in cache {
-            let (source, coord) = *key;
+            let (source, coord, _) = *key;
             if !source.draws(layer) || coord.z() < drawn.minzoom() {
                 continue;
             }
@@ -159,7 +178,7 @@ impl TileService {
                 w <= te && tw <= e && s <= tn && ts <= n
             });
             if touched {
-                cache.invalidate(&(source, coord));
+                cache.invalidate(&*key);
                 dropped += 1;
             }
         }

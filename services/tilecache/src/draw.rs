@@ -1,41 +1,185 @@
 //! Which features a tile holds, taken from the in-memory index, then drawn by the pure
-//! tile crate. The one place that knows where each layer's features live.
+//! tile crate. The one place that knows where each layer's features live, and where each
+//! label's text comes from.
 
-use diaba_core::spatial::UnitFeature;
+use diaba_core::spatial::{ParcelFeature, UnitFeature};
 use diaba_core::{AsOf, Layer, UnitLevel};
 use diaba_index::{Feature, Index, LayerTree};
-use diaba_tiles::{BUFFER, MvtLayer, Source, TileCoord, TileFeature, draw_layer, encode_tile};
+use diaba_tiles::{
+    Anchor, BUFFER, Label, LabelSpec, MvtLayer, PARCEL_LABELS, ROAD_LABELS, SHEET_LABELS, Source, TileCoord,
+    TileFeature, Value, WARD_LABELS, draw_labels, draw_layer, encode_tile, label_point, long_axis,
+};
+use geo::BoundingRect;
 use rstar::AABB;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-/// The MVT bytes of `source` at `tile`, as the index holds the register now; empty when
-/// the tile has no feature.
-pub fn render(index: &Index, source: Source, tile: TileCoord) -> Vec<u8> {
-    let layers: Vec<MvtLayer> =
-        source.layers().into_iter().filter_map(|layer| draw_from_index(index, layer, tile)).collect();
+/// Households within this many metres of a road lot name it when the register does not.
+const STREET_REACH_M: f64 = 20.0;
+
+/// One map sheet's label anchor: the centre of its lots' extent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SheetAnchor {
+    /// Ward of the survey.
+    pub ward_code: String,
+    /// Sheet number.
+    pub sheet: i32,
+    /// `[lon, lat]`.
+    pub at: [f64; 2],
+}
+
+/// The anchors of every map sheet of the live parcels (a pass over all of them: callers
+/// keep the result until parcels change).
+pub fn sheet_anchors(index: &Index) -> Vec<SheetAnchor> {
+    let mut extents: BTreeMap<(String, i32), [f64; 4]> = BTreeMap::new();
+    for parcel in index.parcels.all() {
+        let Some(r) = parcel.shape.bounding_rect() else { continue };
+        let e =
+            extents.entry((parcel.ward_code.clone(), parcel.sheet)).or_insert([f64::MAX, f64::MAX, f64::MIN, f64::MIN]);
+        *e = [e[0].min(r.min().x), e[1].min(r.min().y), e[2].max(r.max().x), e[3].max(r.max().y)];
+    }
+    extents
+        .into_iter()
+        .map(|((ward_code, sheet), [w, s, e, n])| SheetAnchor { ward_code, sheet, at: [(w + e) / 2.0, (s + n) / 2.0] })
+        .collect()
+}
+
+/// The MVT bytes of `source` at `tile`, as the index holds the register now (`at`: `None`)
+/// or held it at the end of a past day; empty when the tile has no feature. Parcels and
+/// wards follow `at`; households and flood zones are drawn as they are now.
+pub fn render(index: &Index, sheets: &[SheetAnchor], source: Source, tile: TileCoord, at: Option<AsOf>) -> Vec<u8> {
+    let mut layers = Vec::new();
+    for layer in source.layers() {
+        if tile.z() < layer.minzoom() {
+            continue;
+        }
+        let drawn = Drawn::from_index(index, layer, tile, at);
+        layers.extend(drawn.shapes(layer, tile));
+        for spec in layer.labels() {
+            layers.extend(drawn.labels(index, sheets, spec, tile));
+        }
+    }
     encode_tile(layers)
 }
 
-fn draw_from_index(index: &Index, source: Source, tile: TileCoord) -> Option<MvtLayer> {
-    if tile.z() < source.minzoom() {
+/// The features of one layer that a tile holds.
+enum Drawn {
+    Units(Vec<Arc<UnitFeature>>),
+    Parcels(Vec<Arc<ParcelFeature>>),
+    Other(Option<MvtLayer>),
+}
+
+impl Drawn {
+    fn from_index(index: &Index, source: Source, tile: TileCoord, at: Option<AsOf>) -> Self {
+        let [w, s, e, n] = tile.bounds(BUFFER);
+        let query = AABB::from_corners([w, s], [e, n]);
+        match source.layer() {
+            Some(Layer::Units) => {
+                let day = at.unwrap_or_else(AsOf::today);
+                let shown =
+                    |u: &Arc<UnitFeature>| u.valid_on(day) && matches!(u.level, UnitLevel::Ward | UnitLevel::Province);
+                let mut units: Vec<_> = index.units.in_envelope(&query).into_iter().filter(shown).collect();
+                units.sort_unstable_by_key(|u| u.id);
+                Drawn::Units(units)
+            }
+            Some(Layer::Parcels) => {
+                let instant = at.map(|day| diaba_core::end_of_day(day.date()).timestamp());
+                Drawn::Parcels(index.parcels_in_force(&query, instant))
+            }
+            Some(Layer::Addresses) => Drawn::Other(draw_layer(source, tile, by_id(&index.addresses, &query))),
+            Some(Layer::FloodZones) => Drawn::Other(draw_layer(source, tile, by_id(&index.flood, &query))),
+            Some(Layer::Parties | Layer::Rights | Layer::Certificates) | None => Drawn::Other(None),
+        }
+    }
+
+    fn shapes(&self, source: Source, tile: TileCoord) -> Option<MvtLayer> {
+        match self {
+            Drawn::Units(units) => draw_layer(source, tile, units.iter().cloned()),
+            Drawn::Parcels(parcels) => draw_layer(source, tile, parcels.iter().cloned()),
+            Drawn::Other(layer) => layer.clone(),
+        }
+    }
+
+    fn labels(&self, index: &Index, sheets: &[SheetAnchor], spec: &LabelSpec, tile: TileCoord) -> Option<MvtLayer> {
+        if !spec.drawn_at(tile.z()) {
+            return None;
+        }
+        match self {
+            Drawn::Units(units) if spec.name == WARD_LABELS.name => {
+                let wards = units.iter().filter(|u| u.level == UnitLevel::Ward);
+                draw_labels(spec, tile, wards.filter_map(|u| ward_label(u)))
+            }
+            Drawn::Parcels(parcels) if spec.name == PARCEL_LABELS.name => {
+                draw_labels(spec, tile, parcels.iter().filter_map(|p| parcel_label(p)))
+            }
+            Drawn::Parcels(parcels) if spec.name == SHEET_LABELS.name => {
+                // Only sheets with a lot drawn here: a past day's tile names no sheet of later lots.
+                let present: HashSet<(&str, i32)> = parcels.iter().map(|p| (p.ward_code.as_str(), p.sheet)).collect();
+                let shown =
+                    sheets.iter().enumerate().filter(|(_, s)| present.contains(&(s.ward_code.as_str(), s.sheet)));
+                draw_labels(spec, tile, shown.map(|(i, sheet)| sheet_label(i, sheet)))
+            }
+            Drawn::Parcels(parcels) if spec.name == ROAD_LABELS.name => {
+                let named: Vec<(&ParcelFeature, &'static str, String)> =
+                    parcels.iter().filter_map(|p| road_name(index, p).map(|(kind, name)| (&**p, kind, name))).collect();
+                let labels = named.iter().filter_map(|(parcel, kind, name)| {
+                    let attributes = vec![("name", Value::Text(name)), ("kind", Value::Text(kind))];
+                    Some(Label { id: parcel.id, anchor: Anchor::Line(long_axis(&parcel.shape)?), attributes })
+                });
+                draw_labels(spec, tile, labels)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn ward_label(unit: &UnitFeature) -> Option<Label<'_>> {
+    let attributes = vec![("code", Value::Text(&unit.code)), ("name", Value::Text(&unit.name))];
+    Some(Label { id: unit.id, anchor: Anchor::Point(label_point(&unit.shape)?), attributes })
+}
+
+fn parcel_label(parcel: &ParcelFeature) -> Option<Label<'_>> {
+    let attributes = vec![
+        ("number", Value::Int(parcel.number.into())),
+        ("legal_area_m2", Value::Number(parcel.legal_area_m2)),
+        ("land_use", Value::Text(parcel.land_uses.first().map_or("", String::as_str))),
+    ];
+    Some(Label { id: parcel.id, anchor: Anchor::Point(label_point(&parcel.shape)?), attributes })
+}
+
+fn sheet_label(i: usize, sheet: &SheetAnchor) -> Label<'_> {
+    let attributes = vec![("ward_code", Value::Text(&sheet.ward_code)), ("sheet", Value::Int(sheet.sheet.into()))];
+    Label { id: i as i64 + 1, anchor: Anchor::Point(sheet.at), attributes }
+}
+
+/// A road (DGT) or water (SON) lot's kind and name: the register's own name for it, else,
+/// for a road, the street most of the households beside it give.
+fn road_name(index: &Index, parcel: &ParcelFeature) -> Option<(&'static str, String)> {
+    let kind = match parcel.land_uses.first().map(String::as_str) {
+        Some("DGT") => "road",
+        Some("SON") => "water",
+        _ => return None,
+    };
+    if let Some(name) = &parcel.name {
+        return Some((kind, name.to_string()));
+    }
+    if kind != "road" {
         return None;
     }
-    let [w, s, e, n] = tile.bounds(BUFFER);
-    let query = AABB::from_corners([w, s], [e, n]);
-    match source.layer()? {
-        Layer::Units => {
-            let today = AsOf::today();
-            let shown =
-                |u: &Arc<UnitFeature>| u.valid_on(today) && matches!(u.level, UnitLevel::Ward | UnitLevel::Province);
-            let mut units: Vec<_> = index.units.in_envelope(&query).into_iter().filter(shown).collect();
-            units.sort_unstable_by_key(|u| u.id);
-            draw_layer(source, tile, units)
-        }
-        Layer::Parcels => draw_layer(source, tile, by_id(&index.parcels, &query)),
-        Layer::Addresses => draw_layer(source, tile, by_id(&index.addresses, &query)),
-        Layer::FloodZones => draw_layer(source, tile, by_id(&index.flood, &query)),
-        Layer::Parties | Layer::Rights | Layer::Certificates => None,
+    let r = parcel.shape.bounding_rect()?;
+    let (dx, dy) = (
+        STREET_REACH_M / diaba_core::METRES_PER_DEGREE / r.min().y.to_radians().cos(),
+        STREET_REACH_M / diaba_core::METRES_PER_DEGREE,
+    );
+    let beside = AABB::from_corners([r.min().x - dx, r.min().y - dy], [r.max().x + dx, r.max().y + dy]);
+    let mut votes: HashMap<&str, usize> = HashMap::new();
+    let households = index.addresses.in_envelope(&beside);
+    for street in households.iter().filter_map(|a| a.street.as_deref()) {
+        *votes.entry(street).or_default() += 1;
     }
+    // Most households first, then the name itself, so ties always break the same way.
+    let best = votes.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))?;
+    Some((kind, best.0.to_string()))
 }
 
 /// The features meeting `query`, by id: the same tile always lists them in the same order.
@@ -48,7 +192,6 @@ fn by_id<F: Feature + TileFeature>(layer: &LayerTree<F>, query: &AABB<[f64; 2]>)
 /// `[west, south, east, north]` of the units diaba serves (Cần Thơ's four districts as of
 /// 2024, the twelve wards since 2025).
 pub fn service_area_bounds(index: &Index) -> [f64; 4] {
-    use geo::BoundingRect;
     index
         .units
         .all()

@@ -2,6 +2,7 @@
 import * as maplibregl from 'maplibre-gl';
 import { t, languageSwitch, currentLanguage } from './lib/i18n.js';
 import { api, ApiProblem, VPOSTCODE, PARCEL_KEY, NATIONAL_ID, escapeHtml, bounds } from './lib/api.js';
+import { setupPrint } from './lib/print.js';
 
 const CAN_THO = { center: [105.76, 10.03], zoom: 11 };
 const REFORM_DAY = '2025-07-01'; // wards merged, districts abolished
@@ -239,3 +240,4 @@ api('/health')
   .catch(() => {});
 map.on('load', () => showEra().catch(showError));
 window.diaba = { map }; // for the browser tests and the curious
+setupPrint(map, { asOfDate: () => document.getElementById('date').value });

@@ -3,10 +3,11 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use diaba_core::AsOf;
 use diaba_tilecache::{CacheStatus, PackError};
 use diaba_tiles::{MAX_ZOOM, Source, TileCoord};
 use tower::ServiceExt;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tile))
         .route("/tiles/{file}", get(document))
         .route("/v1/packs/{file}", get(pack))
+        .route("/fonts/{fontstack}/{range}", get(glyphs))
 }
 
 fn source(name: &str) -> Result<Source, ApiError> {
@@ -35,11 +37,18 @@ fn number(field: &str, text: &str) -> Result<u32, ApiError> {
     text.parse().map_err(|_| ApiError::invalid(field, format!("'{text}' is not a tile {field} (a whole number)")))
 }
 
-/// One tile. Gzip when the client accepts it; 304 when its ETag still holds; 204 when
-/// the tile is empty.
+/// `?at=YYYY-MM-DD`: the register as it stood at the end of that day (Việt Nam time).
+#[derive(Debug, serde::Deserialize)]
+struct TileQuery {
+    at: Option<String>,
+}
+
+/// One tile, of today or (`?at=`) of a past day. Gzip when the client accepts it; 304 when
+/// its ETag still holds; 204 when the tile is empty.
 async fn tile(
     State(state): State<AppState>,
     Path((layer, z, x, y)): Path<(String, String, String, String)>,
+    Query(query): Query<TileQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let source = source(&layer)?;
@@ -48,7 +57,11 @@ async fn tile(
     })?;
     let (z, x, y) = (number("z", &z)?, number("x", &x)?, number("y", y)?);
     let coord = TileCoord::new(z, x, y).map_err(|e| ApiError::not_found(format!("{e} (zooms 0..={MAX_ZOOM})")))?;
-    let (tile, status) = state.tiles.tile(source, coord);
+    let at = match query.at.as_deref() {
+        Some(text) => Some(AsOf::parse(text).map_err(|e| ApiError::invalid("at", e.to_string()))?),
+        None => None,
+    };
+    let (tile, status) = state.tiles.tile(source, coord, at);
     let mut response_headers = tile_headers(&tile.etag, status);
     if etag_matches(&headers, &tile.etag) {
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
@@ -128,6 +141,35 @@ async fn document(
         diaba_tiles::tilejson(source(name)?, &base, state.tiles.bounds())
     };
     Ok(([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], axum::Json(body)).into_response())
+}
+
+/// `/fonts/{fontstack}/{start}-{end}.pbf`: the style's label glyphs, made from the fonts on
+/// the machine; they never change while it runs, so clients keep them a day.
+async fn glyphs(
+    State(state): State<AppState>,
+    Path((fontstack, range)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let range = range.strip_suffix(".pbf").ok_or_else(|| {
+        ApiError::not_found(format!(
+            "glyphs are /fonts/{{fontstack}}/{{start}}-{{end}}.pbf; '{range}' does not end in .pbf"
+        ))
+    })?;
+    let glyphs = state.glyphs.clone();
+    let (fontstack, range) = (fontstack.clone(), range.to_string());
+    // Making a range draws 256 glyphs (tens of milliseconds): off the async workers.
+    let pbf = tokio::task::spawn_blocking(move || glyphs.range(&fontstack, &range))
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?
+        .map_err(|e| match e {
+            diaba_glyphs::GlyphError::BadFont { .. } => ApiError::Internal(Box::new(e)),
+            other => ApiError::not_found(other.to_string()),
+        })?;
+    let headers = [
+        (header::CONTENT_TYPE, "application/x-protobuf"),
+        (header::CACHE_CONTROL, "public, max-age=86400"),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+    ];
+    Ok((headers, pbf).into_response())
 }
 
 /// `/v1/packs/{ward}.pmtiles`: the ward's current offline pack (PMTiles v3, zooms
