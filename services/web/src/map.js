@@ -7,7 +7,7 @@ import { setupPrint } from './lib/print.js';
 const CAN_THO = { center: [105.76, 10.03], zoom: 11 };
 const REFORM_DAY = '2025-07-01'; // wards merged, districts abolished
 const FLOOD_COLOURS = ['#a6d8f0', '#fff3a0', '#ffa040', '#e8312f', '#8e3aa8'];
-const LAND_USES = [['ODT', '#f2b8a0'], ['LUC', '#f7f08a'], ['CLN', '#b8dc8c'], ['NTS', '#9fd3e6'], ['BHK', '#e6e6a0'], ['other', '#dddddd']];
+const LAND_USES = [['ODT', '#f2b8a0'], ['LUC', '#f7f08a'], ['CLN', '#b8dc8c'], ['NTS', '#9fd3e6'], ['BHK', '#e6e6a0'], ['DGT', '#fbfaf7'], ['SON', '#b3d4e6'], ['other', '#dddddd']];
 
 const map = new maplibregl.Map({
   container: 'map',
@@ -42,8 +42,15 @@ dateInput.value = today();
 dateInput.max = today();
 dateInput.addEventListener('change', showEra);
 
+/** The tiles of the register as it stood at the end of `date` (today's when it is today). */
+function tilesOn(date) {
+  const at = date && date < today() ? `?at=${date}` : '';
+  return [`${location.origin}/tiles/all/{z}/{x}/{y}.mvt${at}`];
+}
+
 async function showEra() {
   const date = dateInput.value || today();
+  map.getSource('diaba')?.setTiles(tilesOn(date));
   const former = date < REFORM_DAY;
   document.getElementById('era').hidden = !former;
   if (map.getLayer('wards-line')) map.setLayoutProperty('wards-line', 'visibility', former ? 'none' : 'visible');
@@ -58,6 +65,51 @@ async function showEra() {
 function atParam() {
   return dateInput.value && dateInput.value !== today() ? `&at=${dateInput.value}` : '';
 }
+
+// ---- before / after -------------------------------------------------------------------
+// A second map beside the first, on an earlier day, moving with it: registrars review what
+// a change did. The register of each day is drawn by the server (tiles with ?at=).
+const compareButton = document.getElementById('compare');
+const compareDate = document.getElementById('compare-date');
+let before = null;
+
+function dayBefore(date) {
+  return new Date(Date.parse(date) - 86400e3).toISOString().slice(0, 10);
+}
+
+/** Moves `to` where `from` is, unless `from` is itself being moved to follow `to`. */
+function mirror(from, to) {
+  if (!to || from.diabaSyncing) return;
+  to.diabaSyncing = true;
+  to.jumpTo({ center: from.getCenter(), zoom: from.getZoom(), bearing: from.getBearing(), pitch: from.getPitch() });
+  to.diabaSyncing = false;
+}
+map.on('move', () => mirror(map, before));
+
+function toggleCompare() {
+  const on = !before;
+  compareButton.setAttribute('aria-pressed', String(on));
+  document.getElementById('map-before').hidden = !on;
+  if (on) {
+    compareDate.max = today();
+    compareDate.value ||= dayBefore(dateInput.value || today());
+    before = new maplibregl.Map({
+      container: 'map-before', style: '/tiles/style.json', center: map.getCenter(), zoom: map.getZoom(),
+      maxZoom: 21, attributionControl: false,
+    });
+    before.on('load', () => before.getSource('diaba')?.setTiles(tilesOn(compareDate.value)));
+    before.on('move', () => mirror(before, map));
+    window.diaba.before = before;
+  } else {
+    before.remove();
+    before = null;
+    delete window.diaba.before;
+  }
+  map.resize();
+}
+
+compareButton.addEventListener('click', toggleCompare);
+compareDate.addEventListener('change', () => before?.getSource('diaba')?.setTiles(tilesOn(compareDate.value)));
 
 // ---- legend ---------------------------------------------------------------------------
 function drawLegend() {
