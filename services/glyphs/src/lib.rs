@@ -25,6 +25,11 @@ pub const DEFAULT_FONTS_DIR: &str = "/usr/share/fonts/truetype/noto";
 /// Additional (ạ, ả, ấ, … ỹ).
 pub const STYLE_FONTSTACKS: [&str; 3] = ["Noto Sans Regular", "Noto Sans Bold", "Noto Sans Italic"];
 
+/// The glyph ranges Vietnamese labels draw from: Basic Latin and Latin-1 (digits, most
+/// letters), Latin Extended-A and -B (ă, đ, ĩ, ơ, ư), combining marks, and Latin Extended
+/// Additional (ạ … ỹ). Offline packs name them so phones keep them with the tiles.
+pub const VIETNAMESE_RANGES: [&str; 4] = ["0-255", "256-511", "768-1023", "7680-7935"];
+
 /// Why a glyph range cannot be answered.
 #[derive(Debug, thiserror::Error)]
 pub enum GlyphError {

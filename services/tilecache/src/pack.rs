@@ -98,6 +98,11 @@ pub fn bake<W: Write + Seek>(
         "description": format!("Offline pack of {name} ({code}), zooms {minzoom}–{maxzoom}"),
         "attribution": "diaba — Cần Thơ; parcels, households and flood zones of the demo are synthetic",
         "vector_layers": diaba_tiles::vector_layers(Source::ALL),
+        // The labels' glyphs: the field page fetches these with the pack and keeps them.
+        "diaba:glyphs": {
+            "fontstacks": diaba_glyphs::STYLE_FONTSTACKS,
+            "ranges": diaba_glyphs::VIETNAMESE_RANGES,
+        },
     });
     let mut counting = CountingWriter { inner: out, written: 0 };
     let mut writer = PmTilesWriter::new(TileType::Mvt)

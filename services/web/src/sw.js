@@ -33,6 +33,18 @@ self.addEventListener('fetch', (event) => {
         })
         .catch(() => caches.match(url.pathname, { ignoreVary: true }).then((hit) => hit ?? Response.error())),
     );
+  } else if (url.pathname.startsWith('/fonts/')) {
+    // Label glyphs never change for a build of the fonts: kept once fetched (a pack
+    // download fetches the ones its labels use), so the offline map has labels.
+    event.respondWith(
+      caches.match(event.request).then((hit) => hit ?? fetch(event.request).then((response) => {
+        if (response.ok) {
+          const copy = response.clone();
+          caches.open(CACHE).then((cache) => cache.put(event.request, copy));
+        }
+        return response;
+      })),
+    );
   } else if (url.pathname.startsWith('/assets/')) {
     // MapLibre asks for its worker with ?v=…; the cached copy is that same build. Module
     // scripts are fetched with an Origin header, and answers vary on it (CORS).

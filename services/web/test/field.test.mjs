@@ -126,6 +126,11 @@ test('the ward pack gives a map with no network at all', async () => {
   assert.equal(source, 'pmtiles://ward-31135');
   const parcels = await page.evaluate(() => window.diaba.map.queryRenderedFeatures({ layers: ['parcels-fill'] }).length);
   assert.ok(parcels > 10, `${parcels} parcels drawn offline`);
+  // The pack's glyphs came with it: lot labels are drawn offline too.
+  await page.evaluate(() => window.diaba.map.jumpTo({ zoom: 18.5 }));
+  await mapIdle(page);
+  const labels = await page.evaluate(() => window.diaba.map.queryRenderedFeatures({ layers: ['parcel-labels'] }).length);
+  assert.ok(labels > 5, `${labels} lot labels drawn offline`);
   await page.screenshot({ path: join(ARTEFACTS, 'field-desktop-offline-map.png') });
   assert.deepEqual(errors.filter((e) => !offlineFailure(e)), []);
   await context.close();

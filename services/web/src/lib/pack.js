@@ -21,11 +21,18 @@ class BlobSource {
   }
 }
 
-/** Downloads ward `code`'s pack and keeps it; returns its size in bytes. */
+/** Downloads ward `code`'s pack and keeps it, with the label glyphs it names (the service
+ * worker keeps those); returns its size in bytes. */
 export async function downloadPack(code) {
   const response = await fetch(`/v1/packs/${code}.pmtiles`);
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const blob = await response.blob();
+  const metadata = await new PMTiles(new BlobSource(`check-${code}`, blob)).getMetadata();
+  const glyphs = metadata['diaba:glyphs'] ?? { fontstacks: [], ranges: [] };
+  const urls = glyphs.fontstacks.flatMap((stack) => glyphs.ranges.map((range) => `/fonts/${encodeURIComponent(stack)}/${range}.pbf`));
+  const fetched = await Promise.all(urls.map((url) => fetch(url)));
+  const failed = fetched.find((r) => !r.ok);
+  if (failed) throw new Error(`${failed.url}: HTTP ${failed.status}`);
   await savePack(code, blob);
   return blob.size;
 }
