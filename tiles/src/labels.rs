@@ -7,8 +7,8 @@
 
 use crate::coord::{EXTENT, TileCoord};
 use crate::feature::Value;
-use crate::layers::{Field, field};
-use crate::render::{LayerBuilder, MvtLayer};
+use crate::field::{Field, field};
+use crate::mvt::{LayerBuilder, MvtLayer};
 use geo::{Area, Coord, InteriorPoint, LineString, MinimumRotatedRect, MultiPolygon, Point};
 
 /// One label layer: its MVT name, zooms and fields (the TileJSON contract).

@@ -3,6 +3,7 @@
 //! A test holds the two against each other.
 
 use crate::feature::{Shape, TileFeature, Value};
+use crate::field::{Field, field};
 use crate::labels::{LabelSpec, PARCEL_LABELS, ROAD_LABELS, SHEET_LABELS, WARD_LABELS};
 use diaba_core::Layer;
 use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
@@ -65,21 +66,6 @@ fn outlines_at(z: u8) -> Generalise {
 
 fn points_at(_z: u8) -> Generalise {
     Generalise::SNAP
-}
-
-/// One attribute of a layer's features.
-#[derive(Debug, Clone, Copy)]
-pub struct Field {
-    /// Attribute key.
-    pub name: &'static str,
-    /// TileJSON type: `String` or `Number`.
-    pub kind: &'static str,
-    /// What it holds.
-    pub description: &'static str,
-}
-
-pub(crate) const fn field(name: &'static str, kind: &'static str, description: &'static str) -> Field {
-    Field { name, kind, description }
 }
 
 const WARD_FIELDS: &[Field] = &[

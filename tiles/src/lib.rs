@@ -9,19 +9,23 @@
 
 mod coord;
 mod feature;
+mod field;
 mod labels;
 mod layers;
+mod mvt;
 mod render;
 mod source;
 mod tilejson;
 
 pub use coord::{BUFFER, CoordError, EXTENT, MAX_ZOOM, TileCoord};
 pub use feature::{Shape, TileFeature, Value};
+pub use field::Field;
 pub use labels::{
     Anchor, Label, LabelSpec, PARCEL_LABELS, ROAD_LABELS, SHEET_LABELS, WARD_LABELS, draw_labels, label_point,
     long_axis,
 };
-pub use layers::{Field, Generalise, LayerSpec, spec};
-pub use render::{DETAIL_ZOOM, MIN_FEATURE_UNITS, MvtLayer, draw_layer, encode_tile, tile_polygons};
+pub use layers::{Generalise, LayerSpec, spec};
+pub use mvt::{MvtLayer, encode_tile};
+pub use render::{DETAIL_ZOOM, MIN_FEATURE_UNITS, draw_layer, tile_polygons};
 pub use source::Source;
 pub use tilejson::{style, tilejson, vector_layers};

@@ -9,12 +9,11 @@
 //! only draws what it is given, through [`TileFeature`].
 
 use crate::coord::{BUFFER, EXTENT, TileCoord};
-use crate::feature::{Shape, TileFeature, Value};
+use crate::feature::{Shape, TileFeature};
 use crate::layers::Generalise;
+use crate::mvt::{LayerBuilder, MvtLayer};
 use crate::source::Source;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MapCoords, MultiPolygon, Point, Polygon, Rect, Simplify};
-use geozero::ToMvt;
-use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
 use std::ops::Deref;
 
 /// Polygons whose projected box is smaller than this on both sides are left out: at
@@ -25,18 +24,6 @@ pub const MIN_FEATURE_UNITS: f64 = 2.0;
 /// style needs nothing else there, and a click asks `/v1/lookup` for the record. It keeps
 /// z14–z15 tiles of the densest wards under 500 KB.
 pub const DETAIL_ZOOM: u8 = 16;
-
-/// One encoded MVT layer, ready to go into a tile with [`encode_tile`].
-#[derive(Debug, Clone)]
-pub struct MvtLayer(pub(crate) tile::Layer);
-
-/// The MVT bytes of a tile made of `layers` (drawing order kept); empty when there is none.
-pub fn encode_tile(layers: Vec<MvtLayer>) -> Vec<u8> {
-    if layers.is_empty() {
-        return Vec::new();
-    }
-    Tile { layers: layers.into_iter().map(|l| l.0).collect() }.encode_to_vec()
-}
 
 /// Draws `features` (in the order given; callers sort by id for stable tiles) as the MVT
 /// layer of `source` at `tile`. `None` when the source has no layer at that zoom or
@@ -74,49 +61,6 @@ fn tile_point(lon: f64, lat: f64, tile: TileCoord) -> Option<Point<f64>> {
     let [x, y] = tile.project(lon, lat);
     let (low, high) = (-f64::from(BUFFER), f64::from(EXTENT + BUFFER));
     ((low..=high).contains(&x) && (low..=high).contains(&y)).then(|| Point::new(x.round(), y.round()))
-}
-
-/// Collects one MVT layer's features and their attribute table.
-pub(crate) struct LayerBuilder {
-    name: &'static str,
-    features: Vec<tile::Feature>,
-    tags: TagsBuilder,
-}
-
-impl LayerBuilder {
-    pub(crate) fn new(name: &'static str) -> Self {
-        Self { name, features: Vec::new(), tags: TagsBuilder::new() }
-    }
-
-    pub(crate) fn push(&mut self, id: i64, geometry: geo::Geometry<f64>, attributes: Vec<(&'static str, Value<'_>)>) {
-        let Ok(mut feature) = geometry.to_mvt_unscaled() else { return };
-        feature.id = u64::try_from(id).ok();
-        for (key, value) in attributes {
-            let value = match value {
-                Value::Text(text) => TileValue::Str(text.to_owned()),
-                Value::Int(n) => TileValue::Int(n),
-                Value::Number(x) => TileValue::Double(x),
-            };
-            let (k, v) = self.tags.insert_ref(key, value);
-            feature.tags.extend([k, v]);
-        }
-        self.features.push(feature);
-    }
-
-    pub(crate) fn finish(self) -> Option<tile::Layer> {
-        if self.features.is_empty() {
-            return None;
-        }
-        let (keys, values) = self.tags.into_tags();
-        Some(tile::Layer {
-            version: 2,
-            name: self.name.to_string(),
-            features: self.features,
-            keys,
-            values: values.into_iter().map(Into::into).collect(),
-            extent: Some(EXTENT),
-        })
-    }
 }
 
 /// A (multi)polygon in lon/lat → the tile's integer grid, or `None` when nothing of it

@@ -1,7 +1,8 @@
 //! Tile sources: one register layer, or all of them in one tile.
 
+use crate::field::Field;
 use crate::labels::LabelSpec;
-use crate::layers::{Field, LayerSpec, spec};
+use crate::layers::{LayerSpec, spec};
 use diaba_core::Layer;
 use std::str::FromStr;
 

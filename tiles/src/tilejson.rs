@@ -1,7 +1,7 @@
 //! TileJSON 3.0 documents and the MapLibre style, for clients that discover tiles.
 
 use crate::coord::MAX_ZOOM;
-use crate::layers::Field;
+use crate::field::Field;
 use crate::source::Source;
 use serde_json::{Value, json};
 
