@@ -243,6 +243,27 @@ fn point_in_ring(ring: &geo::LineString<f64>, p: [f64; 2]) -> Ring {
     if winding == 0 { Ring::Outside } else { Ring::Inside }
 }
 
+/// The road or waterway named by the address of a road (DGT) or water (SON) parcel: its
+/// first part, when that is a name rather than a house number or an administrative unit.
+///
+/// ```
+/// use diaba_core::spatial::road_or_water_name;
+/// assert_eq!(road_or_water_name("Đường Lý Tự Trọng, Phường Ninh Kiều").as_deref(), Some("Đường Lý Tự Trọng"));
+/// assert_eq!(road_or_water_name("Rạch Cái Khế").as_deref(), Some("Rạch Cái Khế"));
+/// assert_eq!(road_or_water_name("Số 12, Đường 30/4, Phường Ninh Kiều"), None);
+/// assert_eq!(road_or_water_name("Phường Cái Răng"), None);
+/// assert_eq!(road_or_water_name("  "), None);
+/// ```
+pub fn road_or_water_name(address: &str) -> Option<Box<str>> {
+    const NOT_A_NAME: [&str; 9] = ["số ", "phường ", "xã ", "thị trấn ", "ấp ", "khu vực ", "tổ ", "thành phố ", "tp."];
+    let first = address.split(',').next()?.trim();
+    let lower = first.to_lowercase();
+    let named = !first.is_empty()
+        && !first.starts_with(|c: char| c.is_ascii_digit())
+        && !NOT_A_NAME.iter().any(|prefix| lower.starts_with(prefix));
+    named.then(|| first.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,25 +285,4 @@ mod tests {
         assert!(!covers_like_postgis(&shape, [2.0, 2.0]), "inside the hole");
         assert!(!covers_like_postgis(&shape, [5.0, 2.0]));
     }
-}
-
-/// The road or waterway named by the address of a road (DGT) or water (SON) parcel: its
-/// first part, when that is a name rather than a house number or an administrative unit.
-///
-/// ```
-/// use diaba_core::spatial::road_or_water_name;
-/// assert_eq!(road_or_water_name("Đường Lý Tự Trọng, Phường Ninh Kiều").as_deref(), Some("Đường Lý Tự Trọng"));
-/// assert_eq!(road_or_water_name("Rạch Cái Khế").as_deref(), Some("Rạch Cái Khế"));
-/// assert_eq!(road_or_water_name("Số 12, Đường 30/4, Phường Ninh Kiều"), None);
-/// assert_eq!(road_or_water_name("Phường Cái Răng"), None);
-/// assert_eq!(road_or_water_name("  "), None);
-/// ```
-pub fn road_or_water_name(address: &str) -> Option<Box<str>> {
-    const NOT_A_NAME: [&str; 9] = ["số ", "phường ", "xã ", "thị trấn ", "ấp ", "khu vực ", "tổ ", "thành phố ", "tp."];
-    let first = address.split(',').next()?.trim();
-    let lower = first.to_lowercase();
-    let named = !first.is_empty()
-        && !first.starts_with(|c: char| c.is_ascii_digit())
-        && !NOT_A_NAME.iter().any(|prefix| lower.starts_with(prefix));
-    named.then(|| first.into())
 }

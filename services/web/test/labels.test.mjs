@@ -75,58 +75,60 @@ for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
   });
 }
 
-test('an edit made today shows on today\'s map, not on yesterday\'s, and the before/after view shows both', async () => {
-  const { parcel, lon, lat } = await knownParcel();
-  const token = world.diaba.user('registrar-as-of (synthetic)', 'registrar', '31135');
-  const { etag } = await json(`/v1/parcels/${parcel.id}`);
-  const newUse = parcel.land_uses[0].code === 'TMD' ? 'SKC' : 'TMD';
-  await json(`/v1/parcels/${parcel.id}`, {
-    method: 'PATCH',
-    headers: { authorization: `Bearer ${token}`, 'if-match': etag, 'content-type': 'application/json' },
-    body: JSON.stringify({ land_uses: [{ code: newUse }] }),
+for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+  test(`an edit made today shows on today's map, not on yesterday's, and the before/after view shows both (${size})`, async () => {
+    const { parcel, lon, lat } = await knownParcel();
+    const token = world.diaba.user('registrar-as-of (synthetic)', 'registrar', '31135');
+    const { etag } = await json(`/v1/parcels/${parcel.id}`);
+    const newUse = parcel.land_uses[0].code === 'TMD' ? 'SKC' : 'TMD';
+    await json(`/v1/parcels/${parcel.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${token}`, 'if-match': etag, 'content-type': 'application/json' },
+      body: JSON.stringify({ land_uses: [{ code: newUse }] }),
+    });
+    const yesterday = new Date(Date.now() + 7 * 3600e3 - 86400e3).toISOString().slice(0, 10);
+
+    const page = await world.browser.newPage({ viewport });
+    const errors = collectErrors(page);
+    const seen = watch(page);
+    const asked = [];
+    page.on('request', (r) => { if (r.url().includes('/tiles/all/')) asked.push(r.url()); });
+    await page.goto(`${world.diaba.url}/#19/${lat}/${lon}`);
+    await mapIdle(page);
+    const today = async (which = 'map') => (await rendered(page, 'parcel-labels', which)).find((p) => p.number === parcel.number);
+    await page.waitForFunction((use) => window.diaba.map.queryRenderedFeatures({ layers: ['parcel-labels'] }).some((f) => f.properties.land_use === use), newUse);
+    assert.equal((await today())?.land_use, newUse, 'today shows the edit');
+
+    // The date control: yesterday's register (the demo was made today, so it had no lots yet;
+    // the Rust suite checks a lot's earlier version against the same ?at= tiles).
+    await page.fill('#date', yesterday);
+    await page.dispatchEvent('#date', 'change');
+    await page.waitForFunction(() => !window.diaba.map.queryRenderedFeatures({ layers: ['parcels-fill'] }).length);
+    await mapIdle(page);
+    assert.equal(await today(), undefined, 'yesterday does not show the edited lot');
+    assert.ok(asked.some((u) => u.endsWith(`?at=${yesterday}`)), 'tiles of yesterday were asked for');
+    await page.screenshot({ path: join(ARTEFACTS, `labels-${size}-yesterday.png`) });
+
+    // Back to today, then the before/after view: yesterday on the left, today on the right.
+    await page.fill('#date', new Date(Date.now() + 7 * 3600e3).toISOString().slice(0, 10));
+    await page.dispatchEvent('#date', 'change');
+    await page.click('#compare');
+    await page.fill('#compare-date', yesterday);
+    await page.dispatchEvent('#compare-date', 'change');
+    await page.waitForFunction(() => window.diaba.before?.loaded() && window.diaba.before.areTilesLoaded());
+    await mapIdle(page);
+    await page.waitForFunction((use) => window.diaba.map.queryRenderedFeatures({ layers: ['parcel-labels'] }).some((f) => f.properties.land_use === use), newUse);
+    assert.equal((await rendered(page, 'parcels-fill', 'before')).length, 0, 'the before map draws yesterday');
+    assert.equal((await today())?.land_use, newUse, 'the after map draws today');
+    // The two maps move together.
+    await page.evaluate(() => window.diaba.map.jumpTo({ zoom: 18.5 }));
+    assert.equal(await page.evaluate(() => window.diaba.before.getZoom()), 18.5);
+    await page.screenshot({ path: join(ARTEFACTS, `labels-${size}-before-after.png`) });
+    await page.click('#compare');
+    assert.equal(await page.evaluate(() => window.diaba.before), undefined);
+
+    assert.deepEqual(seen.foreign, [], 'no request leaves the origin');
+    assert.deepEqual(errors, []);
+    await page.close();
   });
-  const yesterday = new Date(Date.now() + 7 * 3600e3 - 86400e3).toISOString().slice(0, 10);
-
-  const page = await world.browser.newPage({ viewport: DESKTOP });
-  const errors = collectErrors(page);
-  const seen = watch(page);
-  const asked = [];
-  page.on('request', (r) => { if (r.url().includes('/tiles/all/')) asked.push(r.url()); });
-  await page.goto(`${world.diaba.url}/#19/${lat}/${lon}`);
-  await mapIdle(page);
-  const today = async (which = 'map') => (await rendered(page, 'parcel-labels', which)).find((p) => p.number === parcel.number);
-  await page.waitForFunction((use) => window.diaba.map.queryRenderedFeatures({ layers: ['parcel-labels'] }).some((f) => f.properties.land_use === use), newUse);
-  assert.equal((await today())?.land_use, newUse, 'today shows the edit');
-
-  // The date control: yesterday's register (the demo was made today, so it had no lots yet;
-  // the Rust suite checks a lot's earlier version against the same ?at= tiles).
-  await page.fill('#date', yesterday);
-  await page.dispatchEvent('#date', 'change');
-  await page.waitForFunction(() => !window.diaba.map.queryRenderedFeatures({ layers: ['parcels-fill'] }).length);
-  await mapIdle(page);
-  assert.equal(await today(), undefined, 'yesterday does not show the edited lot');
-  assert.ok(asked.some((u) => u.endsWith(`?at=${yesterday}`)), 'tiles of yesterday were asked for');
-  await page.screenshot({ path: join(ARTEFACTS, 'labels-desktop-yesterday.png') });
-
-  // Back to today, then the before/after view: yesterday on the left, today on the right.
-  await page.fill('#date', new Date(Date.now() + 7 * 3600e3).toISOString().slice(0, 10));
-  await page.dispatchEvent('#date', 'change');
-  await page.click('#compare');
-  await page.fill('#compare-date', yesterday);
-  await page.dispatchEvent('#compare-date', 'change');
-  await page.waitForFunction(() => window.diaba.before?.loaded() && window.diaba.before.areTilesLoaded());
-  await mapIdle(page);
-  await page.waitForFunction((use) => window.diaba.map.queryRenderedFeatures({ layers: ['parcel-labels'] }).some((f) => f.properties.land_use === use), newUse);
-  assert.equal((await rendered(page, 'parcels-fill', 'before')).length, 0, 'the before map draws yesterday');
-  assert.equal((await today())?.land_use, newUse, 'the after map draws today');
-  // The two maps move together.
-  await page.evaluate(() => window.diaba.map.jumpTo({ zoom: 18.5 }));
-  assert.equal(await page.evaluate(() => window.diaba.before.getZoom()), 18.5);
-  await page.screenshot({ path: join(ARTEFACTS, 'labels-desktop-before-after.png') });
-  await page.click('#compare');
-  assert.equal(await page.evaluate(() => window.diaba.before), undefined);
-
-  assert.deepEqual(seen.foreign, [], 'no request leaves the origin');
-  assert.deepEqual(errors, []);
-  await page.close();
-});
+}
