@@ -52,6 +52,7 @@ fn expected(access: Access, caller: Caller) -> Outcome {
         (_, Access::SignedIn | Access::SignedInOrCitizen) => Outcome::Allowed,
         (CollectorIn | Admin, Access::Collector) => Outcome::Allowed,
         (RegistrarIn | Admin, Access::Registrar | Access::RegistrarOrCitizen) => Outcome::Allowed,
+        (Admin, Access::Sensor) => Outcome::Allowed,
         _ => Outcome::Forbidden,
     }
 }
@@ -344,6 +345,14 @@ impl World {
             ("GET", "/tiles/{layer}/{z}/{x}/{y}") => ("/tiles/parcels/16/52026/30733.mvt".into(), None, none),
             ("GET", "/tiles/{file}") => ("/tiles/parcels.json".into(), None, none),
             ("GET", "/v1/packs/{file}") => (format!("/v1/packs/{IN}.pmtiles"), None, none),
+            ("GET", "/sta/v1.1") => (endpoint.path.into(), None, none),
+            ("GET", "/sta/v1.1/{*path}") => ("/sta/v1.1/Things?$top=5&$count=true".into(), None, none),
+            // No datastream 987654: the admin's reading is refused, nothing is written.
+            ("POST", "/sta/v1.1/{*path}") => (
+                "/sta/v1.1/Observations".into(),
+                Some(json!({"result": 1.0, "Datastream": {"@iot.id": 987_654}})),
+                none,
+            ),
             ("GET", "/fonts/{fontstack}/{range}") => ("/fonts/Noto%20Sans%20Regular/0-255.pbf".into(), None, none),
             ("GET", "/" | "/field" | "/review" | "/apply" | "/office" | "/sw.js" | "/manifest.webmanifest") => {
                 (endpoint.path.into(), None, none)
@@ -383,6 +392,7 @@ fn allowed_status(endpoint: &Endpoint, caller: Caller) -> Vec<u16> {
         ("POST", "/v1/certificates/{serial}/endorsements") => vec![412],
         ("POST", "/v1/applications/{code}/{step}") => vec![412],
         ("POST", "/v1/applications") => vec![201],
+        ("POST", "/sta/v1.1/{*path}") => vec![400],
         ("POST", "/v1/applications/{code}/documents" | "/v1/applications/{code}/payments") => vec![422],
         ("GET", "/v1/applications/{code}/documents/{id}") => vec![404],
         _ if caller == Caller::UnknownToken => vec![401],

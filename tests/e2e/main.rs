@@ -19,6 +19,7 @@ mod operating;
 mod parcels;
 mod parties;
 mod replication;
+mod sensors;
 mod server;
 mod tiles;
 mod tls;

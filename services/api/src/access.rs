@@ -25,6 +25,8 @@ pub enum Access {
     Collector,
     /// Registrars (and admins), within their wards.
     Registrar,
+    /// Sensors (and admins), within their datastreams (checked by the handler).
+    Sensor,
     /// Any signed-in user, or a signed-in citizen (session cookie, checked by the handler).
     SignedInOrCitizen,
     /// Registrars (and admins) within their wards, or the citizen whose dossier it is
@@ -39,6 +41,7 @@ impl Access {
             Access::Public | Access::PublicOwnersToRegistrars => None,
             Access::SignedIn | Access::SignedInOrCitizen => Some(&[Role::Collector, Role::Registrar, Role::Admin]),
             Access::Collector => Some(&[Role::Collector, Role::Admin]),
+            Access::Sensor => Some(&[Role::Sensor, Role::Admin]),
             Access::Registrar | Access::RegistrarOrCitizen => Some(&[Role::Registrar, Role::Admin]),
         }
     }
@@ -250,6 +253,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/tiles/{file}", Public, "tiles", "TileJSON ({layer}.json) or the MapLibre style (style.json)"),
     endpoint!(GET "/fonts/{fontstack}/{range}", Public, "tiles", "Label glyphs of the map style: a 256-code-point SDF range ({start}-{end}.pbf)", produces: "application/x-protobuf"),
     endpoint!(GET "/v1/packs/{file}", Public, "tiles", "A ward's offline PMTiles pack ({ward}.pmtiles, range requests)", produces: "application/vnd.pmtiles"),
+    endpoint!(GET "/sta/v1.1", Public, "sensors", "SensorThings API v1.1: the service root (entity sets)"),
+    endpoint!(GET "/sta/v1.1/{*path}", Public, "sensors", "SensorThings entities: a set, one entity or one link deep (Datastreams(1)/Observations); $top $skip $count $orderby $filter; @iot.nextLink",
+        query: &[q("$top", "integer", "page size (100, at most 10 000)"), q("$skip", "integer", "entities skipped"),
+                 q("$count", "string", "true: @iot.count"), q("$orderby", "string", "e.g. phenomenonTime desc"),
+                 q("$filter", "string", "e.g. phenomenonTime ge 2026-11-30T00:00:00Z and result gt 1.9")]),
+    endpoint!(POST "/sta/v1.1/{*path}", Sensor, "sensors", "Ingest Observations (sensor tokens, their datastreams; CreateObservations for many) or, for admins, create Things, Locations, Sensors, ObservedProperties, Datastreams", body: "SensorThingsEntity"),
     endpoint!(GET "/", Public, "web", "The map page", produces: "text/html"),
     endpoint!(GET "/field", Public, "web", "The field (phone) page", produces: "text/html"),
     endpoint!(GET "/review", Public, "web", "The registrar's review page", produces: "text/html"),

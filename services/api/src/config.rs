@@ -35,6 +35,8 @@ pub struct Config {
     pub web_dir: Option<PathBuf>,
     /// TrueType fonts the map's label glyphs are made from (`/fonts/…`).
     pub fonts_dir: PathBuf,
+    /// Sensor observations are kept this many months (whole monthly partitions dropped).
+    pub observation_retention_months: u32,
     /// Unknown tokens one client address may send in a minute before it gets 429 (0: no limit).
     pub auth_failures_per_minute: u32,
     /// Origins allowed to call the API from a browser (CORS); reads of public data are
@@ -85,6 +87,7 @@ impl Default for Config {
             tile_cache_bytes: DEFAULT_TILE_CACHE_BYTES,
             web_dir: None,
             fonts_dir: diaba_glyphs::DEFAULT_FONTS_DIR.into(),
+            observation_retention_months: 24,
             auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
             cors_origins: Vec::new(),
             read_concurrency: DEFAULT_READ_CONCURRENCY,

@@ -192,6 +192,12 @@ fn schemas() -> Value {
             "properties": { "submissions": { "type": "array", "maxItems": 500, "items": { "type": "object" } } },
         },
         "Decision": { "type": "object", "additionalProperties": false, "properties": { "reason": text(200) } },
+        "SensorThingsEntity": {
+            "description": "A SensorThings v1.1 entity (an Observation for sensors; Things, Locations, Sensors, \
+                            ObservedProperties, Datastreams for admins), or for CreateObservations a list of \
+                            {Datastream, components, dataArray}",
+            "type": ["object", "array"],
+        },
         "Application": {
             "type": "object", "additionalProperties": false,
             "required": ["certificate", "changes", "reason"],

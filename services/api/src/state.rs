@@ -24,6 +24,24 @@ pub struct AppState {
     pub glyphs: Arc<diaba_glyphs::Glyphs>,
 }
 
+/// Drops sensor observations past the retention, at start and every six hours (whole
+/// monthly partitions, so dropping is instant and leaves no bloat).
+fn keep_observations(store: Arc<diaba_store::Store>, months: u32) {
+    tokio::spawn(async move {
+        loop {
+            let cutoff = chrono::Utc::now() - chrono::Months::new(months);
+            match store.sta_drop_partitions_before(cutoff).await {
+                Ok(dropped) if !dropped.is_empty() => {
+                    tracing::info!(?dropped, "observations past the retention dropped");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "dropping old observations; will retry"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(6 * 3600)).await;
+        }
+    });
+}
+
 /// Drops the tiles (and marks the packs) each applied change touched, and the register's
 /// answers it may have changed.
 struct Invalidate {
@@ -95,6 +113,7 @@ impl AppState {
             seconds = started.elapsed().as_secs_f32(),
             "search index loaded"
         );
+        keep_observations(store.clone(), config.observation_retention_months);
         let invalidate = Arc::new(Invalidate { tiles: tiles.clone(), register: register.clone() });
         diaba_register::follow_changes(store, index, register.address_search(), invalidate, applied_seq.clone());
         Ok(Self {

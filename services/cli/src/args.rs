@@ -288,7 +288,7 @@ pub enum UserCommand {
     Add {
         /// Unique user name.
         name: String,
-        /// collector, registrar or admin.
+        /// collector, registrar, admin or sensor.
         #[arg(long)]
         role: String,
         /// Comma-separated 2025 ward codes the user may act in (e.g. 31135,31147).
@@ -297,6 +297,9 @@ pub enum UserCommand {
         /// Team name (for collectors' progress reports).
         #[arg(long)]
         team: Option<String>,
+        /// For a sensor: comma-separated ids of the SensorThings datastreams it writes to.
+        #[arg(long, value_delimiter = ',')]
+        datastreams: Vec<i64>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -481,6 +484,9 @@ pub struct ServeArgs {
     /// Italic as NotoSans-Regular.ttf … (Debian's fonts-noto-core).
     #[arg(long, env = "DIABA_FONTS_DIR", default_value = diaba_api::DEFAULT_FONTS_DIR)]
     pub fonts_dir: PathBuf,
+    /// Months of sensor observations kept; older monthly partitions are dropped.
+    #[arg(long, env = "DIABA_OBSERVATION_RETENTION_MONTHS", default_value_t = 24)]
+    pub observation_retention_months: u32,
     /// Unknown bearer tokens one client address may send per minute before it gets 429
     /// (0: no limit). Behind a reverse proxy every client shares the proxy's address.
     #[arg(long, env = "DIABA_AUTH_FAILURES_PER_MINUTE", default_value_t = diaba_api::DEFAULT_AUTH_FAILURES_PER_MINUTE)]

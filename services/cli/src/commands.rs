@@ -35,14 +35,19 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             store.close().await?;
             result
         }
-        Command::User(UserCommand::Add { name, role, wards, team, db }) => {
-            let role =
-                Role::parse(&role).with_context(|| format!("unknown role {role:?}: collector, registrar or admin"))?;
+        Command::User(UserCommand::Add { name, role, wards, team, datastreams, db }) => {
+            let role = Role::parse(&role)
+                .with_context(|| format!("unknown role {role:?}: collector, registrar, admin or sensor"))?;
+            anyhow::ensure!(
+                (role == Role::Sensor) != datastreams.is_empty(),
+                "--datastreams names what a sensor writes to, and only a sensor's"
+            );
             for ward in &wards {
                 diaba_core::UnitCode::parse(ward)?;
             }
             let store = open_migrated(&db, 2).await?;
             let (user, token) = store.add_user(&name, role, &wards, team.as_deref()).await?;
+            store.set_datastreams(user.user_id, &datastreams).await?;
             store.close().await?;
             eprintln!(
                 "user {} ({}, wards: {}). The token is shown only now:",
@@ -100,6 +105,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
         web_dir: web_dir(args.web_dir),
         fonts_dir: args.fonts_dir,
+        observation_retention_months: args.observation_retention_months,
         auth_failures_per_minute: args.auth_failures_per_minute,
         cors_origins: args.cors_origins,
         read_concurrency: args.read_concurrency,

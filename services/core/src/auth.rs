@@ -12,6 +12,8 @@ pub enum Role {
     Registrar,
     /// Users and tokens; everything, everywhere.
     Admin,
+    /// A gauge or its gateway: writes observations to its datastreams, nothing else.
+    Sensor,
 }
 
 impl Role {
@@ -21,6 +23,7 @@ impl Role {
             Role::Collector => "collector",
             Role::Registrar => "registrar",
             Role::Admin => "admin",
+            Role::Sensor => "sensor",
         }
     }
 
@@ -30,6 +33,7 @@ impl Role {
             "collector" => Some(Role::Collector),
             "registrar" => Some(Role::Registrar),
             "admin" => Some(Role::Admin),
+            "sensor" => Some(Role::Sensor),
             _ => None,
         }
     }

@@ -43,6 +43,12 @@ pub enum Error {
         /// what was wrong
         detail: String,
     },
+    /// A new record links to one that does not exist (a foreign key found nothing).
+    #[error("a linked entity does not exist: {detail}")]
+    UnknownLink {
+        /// what PostgreSQL found missing
+        detail: String,
+    },
     /// The change-feed listener lost its connection (it reconnects on the next wait).
     #[error("change-feed listener lost its connection")]
     ListenerLost,

@@ -29,6 +29,7 @@ pub mod parties;
 pub mod population;
 mod replicas;
 mod seed;
+pub mod sensors;
 pub use flood::{LandUseCount, LevelSummary, NewFloodZone};
 mod store;
 pub mod units;

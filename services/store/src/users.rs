@@ -43,6 +43,17 @@ fn new_token() -> Result<Token> {
 }
 
 impl Store {
+    /// Sets the SensorThings datastreams a sensor user writes to.
+    pub async fn set_datastreams(&self, user_id: i64, datastreams: &[i64]) -> Result<()> {
+        sqlx::query("UPDATE app_user SET datastreams = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(datastreams)
+            .execute(self.pool())
+            .await
+            .query("set datastreams")?;
+        Ok(())
+    }
+
     /// Creates a user (or adds a token to an existing one with the same name and role)
     /// and returns a new token.
     pub async fn add_user(

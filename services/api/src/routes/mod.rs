@@ -13,6 +13,7 @@ pub(crate) mod ogc_query;
 pub(crate) mod openapi;
 pub(crate) mod parcels;
 pub(crate) mod parties;
+pub(crate) mod sta;
 pub(crate) mod tiles;
 pub(crate) mod units;
 pub(crate) mod web;
@@ -55,6 +56,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .merge(ogc::router())
         .merge(openapi::router())
         .merge(tiles::router())
+        .merge(sta::router())
         .merge(web::router(config.web_dir.as_deref()))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::access::authorize))
         // Outside the access check, so refusals are counted too; inside routing, so the
