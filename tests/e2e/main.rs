@@ -10,6 +10,7 @@ mod embedded;
 mod extract;
 mod faults;
 mod flood;
+mod flood_live;
 mod hostile;
 mod import;
 mod lookup;

@@ -27,6 +27,8 @@ pub enum Access {
     Registrar,
     /// Sensors (and admins), within their datastreams (checked by the handler).
     Sensor,
+    /// Admins only.
+    Admin,
     /// Any signed-in user, or a signed-in citizen (session cookie, checked by the handler).
     SignedInOrCitizen,
     /// Registrars (and admins) within their wards, or the citizen whose dossier it is
@@ -42,6 +44,7 @@ impl Access {
             Access::SignedIn | Access::SignedInOrCitizen => Some(&[Role::Collector, Role::Registrar, Role::Admin]),
             Access::Collector => Some(&[Role::Collector, Role::Admin]),
             Access::Sensor => Some(&[Role::Sensor, Role::Admin]),
+            Access::Admin => Some(&[Role::Admin]),
             Access::Registrar | Access::RegistrarOrCitizen => Some(&[Role::Registrar, Role::Admin]),
         }
     }
@@ -253,6 +256,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/tiles/{file}", Public, "tiles", "TileJSON ({layer}.json) or the MapLibre style (style.json)"),
     endpoint!(GET "/fonts/{fontstack}/{range}", Public, "tiles", "Label glyphs of the map style: a 256-code-point SDF range ({start}-{end}.pbf)", produces: "application/x-protobuf"),
     endpoint!(GET "/v1/packs/{file}", Public, "tiles", "A ward's offline PMTiles pack ({ward}.pmtiles, range requests)", produces: "application/vnd.pmtiles"),
+    endpoint!(GET "/v1/flood/live", Public, "flood", "Flooding now: zones dry, on watch or flooded (since when), the exposure of those not dry by ward, the rules, the latest alerts"),
+    endpoint!(GET "/v1/flood/live/events", Public, "flood", "Alerts as Server-Sent Events (event: alert), each with the zone, its change of state, the reading and the exposure", produces: "text/event-stream"),
+    endpoint!(PUT "/v1/flood/rules/{scenario}/{level}", Admin, "flood", "Set the gauge and threshold that flood the zones of a scenario and risk level", body: "FloodRule"),
     endpoint!(GET "/sta/v1.1", Public, "sensors", "SensorThings API v1.1: the service root (entity sets)"),
     endpoint!(GET "/sta/v1.1/{*path}", Public, "sensors", "SensorThings entities: a set, one entity or one link deep (Datastreams(1)/Observations); $top $skip $count $orderby $filter; @iot.nextLink",
         query: &[q("$top", "integer", "page size (100, at most 10 000)"), q("$skip", "integer", "entities skipped"),

@@ -37,6 +37,8 @@ pub struct Config {
     pub fonts_dir: PathBuf,
     /// Sensor observations are kept this many months (whole monthly partitions dropped).
     pub observation_retention_months: u32,
+    /// The MQTT broker gauges publish to (`mqtt://host:1883`), when there is one.
+    pub mqtt_url: Option<String>,
     /// Unknown tokens one client address may send in a minute before it gets 429 (0: no limit).
     pub auth_failures_per_minute: u32,
     /// Origins allowed to call the API from a browser (CORS); reads of public data are
@@ -88,6 +90,7 @@ impl Default for Config {
             web_dir: None,
             fonts_dir: diaba_glyphs::DEFAULT_FONTS_DIR.into(),
             observation_retention_months: 24,
+            mqtt_url: None,
             auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
             cors_origins: Vec::new(),
             read_concurrency: DEFAULT_READ_CONCURRENCY,

@@ -192,6 +192,11 @@ fn schemas() -> Value {
             "properties": { "submissions": { "type": "array", "maxItems": 500, "items": { "type": "object" } } },
         },
         "Decision": { "type": "object", "additionalProperties": false, "properties": { "reason": text(200) } },
+        "FloodRule": {
+            "type": "object", "additionalProperties": false, "required": ["datastream", "threshold"],
+            "properties": { "datastream": { "type": "integer" }, "threshold": { "type": "number" },
+                            "watch_hours": { "type": ["number", "null"], "exclusiveMinimum": 0 } },
+        },
         "SensorThingsEntity": {
             "description": "A SensorThings v1.1 entity (an Observation for sensors; Things, Locations, Sensors, \
                             ObservedProperties, Datastreams for admins), or for CreateObservations a list of \

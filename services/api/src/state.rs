@@ -22,6 +22,39 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The map's label glyphs.
     pub glyphs: Arc<diaba_glyphs::Glyphs>,
+    /// Flood alerts as they are raised on any node, for Server-Sent Events.
+    pub alerts: tokio::sync::broadcast::Sender<Arc<serde_json::Value>>,
+}
+
+/// Relays the flood alerts announced by any node (NOTIFY) to this node's event streams;
+/// listens again after a lost connection.
+fn relay_alerts(store: Arc<diaba_store::Store>) -> tokio::sync::broadcast::Sender<Arc<serde_json::Value>> {
+    let (sender, _) = tokio::sync::broadcast::channel(256);
+    let relay = sender.clone();
+    tokio::spawn(async move {
+        loop {
+            let mut listener = match store.alert_listener().await {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::warn!(%error, "flood alerts: cannot listen; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            while let Ok(notification) = listener.recv().await {
+                let Ok(id) = notification.payload().parse::<i64>() else { continue };
+                match store.flood_alert(id).await {
+                    Ok(Some(alert)) => {
+                        // No receiver (no page open) is fine.
+                        let _ = relay.send(Arc::new(alert));
+                    }
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%error, id, "flood alert not read"),
+                }
+            }
+        }
+    });
+    sender
 }
 
 /// Drops sensor observations past the retention, at start and every six hours (whole
@@ -114,6 +147,14 @@ impl AppState {
             "search index loaded"
         );
         keep_observations(store.clone(), config.observation_retention_months);
+        let alerts = relay_alerts(store.clone());
+        if let Some(url) = &config.mqtt_url {
+            diaba_mqtt::follow(url, register.clone()).map_err(|e| diaba_store::Error::Io {
+                action: "subscribe to the MQTT broker at",
+                path: url.into(),
+                source: std::io::Error::other(e),
+            })?;
+        }
         let invalidate = Arc::new(Invalidate { tiles: tiles.clone(), register: register.clone() });
         diaba_register::follow_changes(store, index, register.address_search(), invalidate, applied_seq.clone());
         Ok(Self {
@@ -125,6 +166,7 @@ impl AppState {
             oidc,
             metrics: Default::default(),
             glyphs: Arc::new(diaba_glyphs::Glyphs::new(&config.fonts_dir)),
+            alerts,
         })
     }
 }

@@ -487,6 +487,10 @@ pub struct ServeArgs {
     /// Months of sensor observations kept; older monthly partitions are dropped.
     #[arg(long, env = "DIABA_OBSERVATION_RETENTION_MONTHS", default_value_t = 24)]
     pub observation_retention_months: u32,
+    /// MQTT broker the gauges publish SensorThings Observations to
+    /// (v1.1/Datastreams(ID)/Observations), e.g. mqtt://127.0.0.1:1883.
+    #[arg(long, env = "DIABA_MQTT_URL")]
+    pub mqtt_url: Option<String>,
     /// Unknown bearer tokens one client address may send per minute before it gets 429
     /// (0: no limit). Behind a reverse proxy every client shares the proxy's address.
     #[arg(long, env = "DIABA_AUTH_FAILURES_PER_MINUTE", default_value_t = diaba_api::DEFAULT_AUTH_FAILURES_PER_MINUTE)]

@@ -106,6 +106,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         web_dir: web_dir(args.web_dir),
         fonts_dir: args.fonts_dir,
         observation_retention_months: args.observation_retention_months,
+        mqtt_url: args.mqtt_url,
         auth_failures_per_minute: args.auth_failures_per_minute,
         cors_origins: args.cors_origins,
         read_concurrency: args.read_concurrency,

@@ -359,7 +359,7 @@ impl Register {
             (None, Some(citizen)) => return Ok(self.store.applications_of_citizen(&citizen.subject, MAX_LIST).await?),
             (None, None) => return Err(signed_out()),
         };
-        let wards = caller.listing_wards(Action::WriteParcels, q.ward.as_deref())?;
+        let wards = caller.listing_wards(Action::WriteParcels, crate::ward_filter(q.ward.as_deref())?)?;
         if let Some(status) = q.status.as_deref() {
             serde_json::from_value::<State>(serde_json::Value::String(status.to_owned()))
                 .map_err(|_| Error::invalid("status", format!("{status:?} is not a dossier state")))?;
@@ -377,7 +377,7 @@ impl Register {
     /// must notify a working day ahead).
     pub async fn application_figures(&self, ward: Option<&str>, caller: Option<&Caller>) -> Result<Vec<WardFigures>> {
         let caller = caller.ok_or_else(signed_out)?;
-        let wards = caller.listing_wards(Action::WriteParcels, ward)?;
+        let wards = caller.listing_wards(Action::WriteParcels, crate::ward_filter(ward)?)?;
         let today = today_in_vietnam();
         Ok(self
             .store

@@ -22,6 +22,7 @@ mod export;
 pub mod extract;
 mod features;
 pub mod flood;
+pub mod flood_live;
 pub mod lookup;
 mod page;
 pub mod parcels;
@@ -218,5 +219,17 @@ impl Register {
     /// The caller a bearer token names: `None` for an unknown or revoked token.
     pub async fn caller_for_token(&self, token: &str) -> Result<Option<Caller>> {
         Ok(self.store.caller_for_token(token).await?)
+    }
+}
+
+/// A `ward` filter of a listing, checked to be a ward code before it reaches SQL (a query
+/// string can carry anything, NUL bytes included).
+pub(crate) fn ward_filter(ward: Option<&str>) -> Result<Option<&str>, Error> {
+    match ward {
+        Some(code) => match diaba_core::UnitCode::parse(code) {
+            Ok(_) => Ok(Some(code)),
+            Err(e) => Err(Error::invalid("ward", e.to_string())),
+        },
+        None => Ok(None),
     }
 }

@@ -170,7 +170,7 @@ impl Register {
         if name.is_some_and(|n| n.chars().count() < 2) {
             return Err(Error::invalid("name", "give at least two letters of the name"));
         }
-        let wards = caller.listing_wards(Action::SeePersonalData, q.ward.as_deref())?;
+        let wards = caller.listing_wards(Action::SeePersonalData, crate::ward_filter(q.ward.as_deref())?)?;
         let _turn = self.read_turn().await?;
         Ok(self.store.find_parties(personal_id, name, wards.as_deref(), MAX_PARTIES).await?)
     }

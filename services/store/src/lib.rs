@@ -18,6 +18,7 @@ mod error;
 mod failover;
 mod feed;
 mod flood;
+pub mod flood_live;
 mod geodata;
 mod hosts;
 pub mod import;

@@ -299,7 +299,7 @@ async fn link_things(tx: &mut sqlx::PgConnection, things: &[i64], locations: &[i
 }
 
 /// A foreign key that found nothing: the request named an entity that does not exist.
-fn unknown_link(source: sqlx::Error) -> Error {
+pub(crate) fn unknown_link(source: sqlx::Error) -> Error {
     match source.as_database_error() {
         Some(db) if db.code().as_deref() == Some("23503") => {
             // PostgreSQL's detail names the key: "Key (thing_id)=(99) is not present in …".

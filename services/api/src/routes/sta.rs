@@ -13,7 +13,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use diaba_core::auth::{Caller, Role};
-use diaba_sensorthings::reading::{self, Fault, Reading};
+use diaba_register::flood_live::Writer;
+use diaba_sensorthings::reading::{self, Fault};
 use diaba_sensorthings::{EntitySet, NewEntity, Query, Resource, StaError};
 use serde_json::{Map, Value, json};
 
@@ -142,11 +143,12 @@ async fn create(
     };
     if set == EntitySet::Observations {
         let observation = reading::observation(&body, datastream);
-        let (ids, faults) = ingest(&state, caller, vec![observation]).await?;
-        if let Some(Err(fault)) = faults.into_iter().next() {
-            return Err(ApiError::invalid("Observation", fault.to_string()));
-        }
-        let id = ids[0];
+        let ingested = state.register.ingest(Writer::Caller(caller), vec![observation]).await?;
+        let id = match ingested.outcome.into_iter().next() {
+            Some(Ok(id)) => id,
+            Some(Err(fault)) => return Err(ApiError::invalid("Observation", fault.to_string())),
+            None => return Err(ApiError::invalid("Observation", "no observation in the body")),
+        };
         let location = format!("{base}/Observations({id})");
         return Ok(
             (StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(json!({ "@iot.id": id }))).into_response()
@@ -169,49 +171,6 @@ async fn create(
     let location = format!("{base}/{}({id})", set.name());
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(annotate(&base, set, id, body)))
         .into_response())
-}
-
-/// Readings read from their JSON (or why not) → stored ids of the good ones, in order, and
-/// per reading its fault. Faults are counted per sensor; they never stop the others.
-async fn ingest(
-    state: &AppState,
-    caller: &Caller,
-    observations: Vec<Result<Reading, Fault>>,
-) -> Result<(Vec<i64>, Vec<Result<usize, Fault>>), ApiError> {
-    let store = state.register.store();
-    let mut streams: Vec<i64> = observations.iter().filter_map(|o| o.as_ref().ok().map(|o| o.datastream)).collect();
-    streams.sort_unstable();
-    streams.dedup();
-    let writable = store.sta_writable(caller.user_id, caller.role == Role::Admin, &streams).await?;
-    let now = chrono::Utc::now();
-    let mut good: Vec<Reading> = Vec::new();
-    let mut outcome = Vec::with_capacity(observations.len());
-    let mut refused: Vec<(i64, &'static str)> = Vec::new();
-    for observation in observations {
-        let checked = observation.and_then(|reading| {
-            let limits = writable.get(&reading.datastream).ok_or(Fault::UnknownDatastream(reading.datastream))?;
-            reading::check(reading, limits.range, now)
-                .inspect_err(|fault| refused.push((limits.sensor, fault.reason())))
-        });
-        match checked {
-            Ok(reading) => {
-                outcome.push(Ok(good.len()));
-                good.push(reading);
-            }
-            Err(fault) => {
-                if matches!(fault, Fault::UnknownDatastream(_) | Fault::Malformed(_)) {
-                    refused.push((0, fault.reason()));
-                }
-                outcome.push(Err(fault));
-            }
-        }
-    }
-    let ids = store.sta_insert(&good).await?;
-    if !refused.is_empty() {
-        store.sta_count_rejections(&refused).await?;
-    }
-    let ids_in_order = outcome.iter().filter_map(|o| o.as_ref().ok().map(|&i| ids[i])).collect();
-    Ok((ids_in_order, outcome))
 }
 
 /// `CreateObservations` (SensorThings §14): per datastream, `components` naming the
@@ -242,12 +201,12 @@ async fn create_observations(
             });
         }
     }
-    let (ids, outcome) = ingest(state, caller, observations).await?;
-    let mut ids = ids.into_iter();
-    let answer: Vec<Value> = outcome
+    let ingested = state.register.ingest(Writer::Caller(caller), observations).await?;
+    let answer: Vec<Value> = ingested
+        .outcome
         .iter()
         .map(|o| match o {
-            Ok(_) => json!(format!("{base}/Observations({})", ids.next().unwrap_or_default())),
+            Ok(id) => json!(format!("{base}/Observations({id})")),
             // The specification answers a refused row with the bare string "error".
             Err(_) => json!("error"),
         })
