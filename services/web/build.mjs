@@ -11,7 +11,7 @@ await rm(dist, { recursive: true, force: true });
 await mkdir(assets, { recursive: true });
 
 await esbuild.build({
-  entryPoints: ['src/map.js', 'src/field.js', 'src/review.js', 'src/apply.js', 'src/office.js'],
+  entryPoints: ['src/map.js', 'src/field.js', 'src/review.js', 'src/apply.js', 'src/office.js', 'src/ioc.js'],
   outdir: 'dist/assets',
   bundle: true,
   splitting: true, // MapLibre is shared by the three pages, loaded once
@@ -30,7 +30,7 @@ await cp(new URL('maplibre-gl.css', maplibre), new URL('maplibre-gl.css', assets
 await cp('src/css/app.css', new URL('app.css', assets));
 // The PNG icons were rendered once from icon.svg (Chromium) for installers that want PNG.
 for (const icon of ['icon.svg', 'icon-192.png', 'icon-512.png']) await cp(`src/${icon}`, new URL(icon, assets));
-for (const page of ['index.html', 'field.html', 'review.html', 'apply.html', 'office.html', 'manifest.webmanifest']) {
+for (const page of ['index.html', 'field.html', 'review.html', 'apply.html', 'office.html', 'ioc.html', 'manifest.webmanifest']) {
   await cp(`src/${page}`, new URL(page, dist));
 }
 

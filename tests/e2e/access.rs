@@ -154,6 +154,7 @@ impl World {
             "review.html",
             "apply.html",
             "office.html",
+            "ioc.html",
             "sw.js",
             "manifest.webmanifest",
             "assets/app.css",
@@ -359,9 +360,10 @@ impl World {
                 none,
             ),
             ("GET", "/fonts/{fontstack}/{range}") => ("/fonts/Noto%20Sans%20Regular/0-255.pbf".into(), None, none),
-            ("GET", "/" | "/field" | "/review" | "/apply" | "/office" | "/sw.js" | "/manifest.webmanifest") => {
-                (endpoint.path.into(), None, none)
-            }
+            (
+                "GET",
+                "/" | "/field" | "/review" | "/apply" | "/office" | "/ioc" | "/sw.js" | "/manifest.webmanifest",
+            ) => (endpoint.path.into(), None, none),
             ("GET", "/assets/{*path}") => ("/assets/app.css".into(), None, none),
             (method, path) => panic!("no sample request for {method} {path}: add one to tests/e2e/access.rs"),
         }

@@ -270,6 +270,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/review", Public, "web", "The registrar's review page", produces: "text/html"),
     endpoint!(GET "/apply", Public, "web", "The citizen's page: apply for a change of the holder's details, follow a dossier", produces: "text/html"),
     endpoint!(GET "/office", Public, "web", "The registrar's dossier queue", produces: "text/html"),
+    endpoint!(GET "/ioc", Public, "web", "The operations centre's wall: zones flooding now, gauges, exposure by ward, alerts", produces: "text/html"),
     endpoint!(GET "/sw.js", Public, "web", "The field page's service worker", produces: "text/javascript"),
     endpoint!(GET "/manifest.webmanifest", Public, "web", "The field page's web app manifest", produces: "application/manifest+json"),
     endpoint!(GET "/assets/{*path}", Public, "web", "Scripts, styles and icons of the pages", produces: "*/*"),

@@ -1,5 +1,5 @@
 //! The map (`/`), field (`/field`), review (`/review`), citizen's (`/apply`) and office's
-//! (`/office`) pages: static files built by npm
+//! (`/office`) pages and the operations centre's wall (`/ioc`): static files built by npm
 //! in services/web and served from a directory, with headers that keep them from running
 //! anything but their own scripts.
 
@@ -29,7 +29,8 @@ pub fn router(dir: Option<&Path>) -> Router<AppState> {
             .route("/field", get(not_built))
             .route("/review", get(not_built))
             .route("/apply", get(not_built))
-            .route("/office", get(not_built));
+            .route("/office", get(not_built))
+            .route("/ioc", get(not_built));
     };
     let page = |name: &str| ServeFile::new(dir.join(name));
     let headers = ServiceBuilder::new()
@@ -52,6 +53,7 @@ pub fn router(dir: Option<&Path>) -> Router<AppState> {
         .route_service("/review", page("review.html"))
         .route_service("/apply", page("apply.html"))
         .route_service("/office", page("office.html"))
+        .route_service("/ioc", page("ioc.html"))
         .route_service("/sw.js", page("sw.js"))
         .route_service("/manifest.webmanifest", page("manifest.webmanifest"))
         // The whole URI path is looked up under dist/, so this serves only dist/assets/.
