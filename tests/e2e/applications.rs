@@ -26,7 +26,7 @@ async fn holder_in_ninh_kieu(r: &Registry) -> (Value, Value, i64, String) {
 }
 
 /// The webhook's calls once there are `n` (or after 20 s, whatever came).
-async fn calls_once(calls: &std::sync::Mutex<Vec<Value>>, n: usize) -> Vec<Value> {
+pub(crate) async fn calls_once(calls: &std::sync::Mutex<Vec<Value>>, n: usize) -> Vec<Value> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while calls.lock().unwrap().len() < n && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -245,7 +245,7 @@ async fn a_difficult_communes_dossier_gets_fourteen_working_days() {
 }
 
 /// A webhook receiver on loopback: the bodies it was sent.
-async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+pub(crate) async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
     let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let kept = received.clone();
     let app = axum::Router::new().route(

@@ -92,7 +92,17 @@ async fn a_reading_over_mqtt_floods_the_zones_of_its_rule_and_the_alert_with_exp
     let db = demo_database().await;
     let broker = Broker::start();
     let mqtt = format!("mqtt://127.0.0.1:{}", broker.port);
-    let server = Server::start(&["--database-url", &db.url, "--mqtt-url", &mqtt]);
+    let (hook, calls) = crate::applications::webhook_receiver().await;
+    let server = Server::start(&[
+        "--database-url",
+        &db.url,
+        "--mqtt-url",
+        &mqtt,
+        "--flood-alert-webhook",
+        &hook,
+        "--flood-alert-email",
+        "ops-desk@example.invalid",
+    ]);
     let client = Client::new();
     let store = db.store().await;
     let admin = store.add_user("admin-flood", Role::Admin, &[], None).await.unwrap().1.reveal().to_owned();
@@ -167,6 +177,19 @@ async fn a_reading_over_mqtt_floods_the_zones_of_its_rule_and_the_alert_with_exp
         assert_eq!(alert["exposure"]["parcels"], by_ward);
     }
     assert!(flooded.iter().any(|a| a["exposure"]["parcels"].as_i64().unwrap() > 0), "some zone holds parcels");
+
+    // The same alerts by webhook (delivered by the outbox) and e-mail (queued: no SMTP here).
+    let hooked = crate::applications::calls_once(&calls, zones).await;
+    assert_eq!(hooked.len(), zones);
+    assert!(hooked.iter().all(|a| a["to"] == "flooded" && a["exposure"]["by_ward"].is_array()), "{hooked:?}");
+    let mails: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notification WHERE channel = 'email' AND recipient = 'ops-desk@example.invalid' \
+         AND subject LIKE '%dry → flooded'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(mails, zones as i64);
 
     let live: Value = client.get(server.url("/v1/flood/live")).send().await.unwrap().json().await.unwrap();
     assert_eq!(live["zones"]["flooded"].as_array().unwrap().len(), zones);

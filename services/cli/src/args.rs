@@ -556,6 +556,12 @@ pub struct OnlineServiceArgs {
     /// The office's address, told of dossiers due on the next working day.
     #[arg(long, env = "DIABA_OFFICE_EMAIL")]
     pub office_email: Option<String>,
+    /// URL called (POST, JSON) with every flood alert; repeatable.
+    #[arg(long, env = "DIABA_FLOOD_ALERT_WEBHOOKS", value_delimiter = ' ')]
+    pub flood_alert_webhook: Vec<String>,
+    /// Address sent every flood alert (the operations centre's duty desk); repeatable.
+    #[arg(long, env = "DIABA_FLOOD_ALERT_EMAILS", value_delimiter = ' ')]
+    pub flood_alert_email: Vec<String>,
 }
 
 fn parse_fee(text: &str) -> Result<(String, i64), String> {

@@ -118,6 +118,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             public_url: None,
             webhook_url: args.online.notify_webhook.clone(),
             office_email: args.online.office_email.clone(),
+            flood_alert_webhooks: args.online.flood_alert_webhook.clone(),
+            flood_alert_emails: args.online.flood_alert_email.clone(),
             documents_dir: Some(
                 args.online.documents_dir.clone().unwrap_or_else(|| args.db.cluster.data_dir.join("documents")),
             ),

@@ -9,6 +9,7 @@ use diaba_core::auth::{Caller, Role};
 use diaba_core::spatial::FloodFeature;
 use diaba_sensorthings::reading::{self, Fault, Reading};
 use diaba_store::flood_live::FloodRule;
+use diaba_store::outbox::Notice;
 use geo::InteriorPoint;
 use rstar::AABB;
 use serde_json::{Value, json};
@@ -128,11 +129,41 @@ impl Register {
                         "threshold": rule.threshold,
                         "exposure": self.live_exposure(&zone),
                     });
-                    self.store.raise_flood_alert(zone.id, &from, state, &body).await?;
+                    let notices = self.alert_notices(&body);
+                    self.store.raise_flood_alert(zone.id, &from, state, &body, &notices).await?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// The webhook calls and e-mails an alert owes (none unless configured).
+    fn alert_notices(&self, alert: &Value) -> Vec<Notice> {
+        let zone = alert["zone"]["name"].as_str().unwrap_or("?");
+        let (from, to) = (alert["from"].as_str().unwrap_or("?"), alert["to"].as_str().unwrap_or("?"));
+        let subject = format!("[diaba] {zone}: {from} → {to}");
+        let exposure = &alert["exposure"];
+        let text = format!(
+            "Vùng {zone} chuyển từ {from} sang {to} lúc {}.\nMực nước: {} (ngưỡng {}).\nHộ dân: {}, thửa đất: {}.\nChi tiết theo phường: /v1/flood/live\n",
+            alert["at"].as_str().unwrap_or(""),
+            alert["reading"]["result"],
+            alert["threshold"],
+            exposure["households"],
+            exposure["parcels"],
+        );
+        let hooks = self.service.flood_alert_webhooks.iter().map(|url| Notice {
+            channel: "webhook",
+            recipient: url.clone(),
+            subject: subject.clone(),
+            body: alert.to_string(),
+        });
+        let mails = self.service.flood_alert_emails.iter().map(|to| Notice {
+            channel: "email",
+            recipient: to.clone(),
+            subject: subject.clone(),
+            body: text.clone(),
+        });
+        hooks.chain(mails).collect()
     }
 
     fn zones_under(&self, rule: &FloodRule) -> Vec<std::sync::Arc<FloodFeature>> {

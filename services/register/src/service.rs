@@ -24,6 +24,10 @@ pub struct Service {
     pub webhook_url: Option<String>,
     /// Told of dossiers that fall due on the next working day.
     pub office_email: Option<String>,
+    /// Called (POST, JSON) with every flood alert.
+    pub flood_alert_webhooks: Vec<String>,
+    /// Sent every flood alert by e-mail.
+    pub flood_alert_emails: Vec<String>,
     /// Where attached documents are kept (named by SHA-256); none: uploads are refused.
     pub documents_dir: Option<PathBuf>,
     /// Largest attached document.
@@ -37,6 +41,8 @@ impl Default for Service {
             public_url: None,
             webhook_url: None,
             office_email: None,
+            flood_alert_webhooks: Vec::new(),
+            flood_alert_emails: Vec::new(),
             documents_dir: None,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
         }

@@ -234,7 +234,7 @@ impl Store {
         .query("insert application")?;
         let by = if actor.subject().is_some() { "citizen" } else { "office" };
         event(&mut tx, id, actor, by, "submit", None, "submitted", Some(new.channel)).await?;
-        crate::outbox::queue(&mut tx, id, &new.notices).await?;
+        crate::outbox::queue(&mut tx, Some(id), &new.notices).await?;
         let record = by_id(&mut tx, id).await?;
         audit_step(&mut tx, actor, &record, "application.submit").await?;
         tx.commit().await.query("commit application")?;
@@ -345,7 +345,7 @@ impl Store {
         .await
         .query("move application")?;
         event(&mut tx, id, actor, step.by, step.step, Some(&state), &step.to_state, step.note.as_deref()).await?;
-        crate::outbox::queue(&mut tx, id, &step.notices).await?;
+        crate::outbox::queue(&mut tx, Some(id), &step.notices).await?;
         let record = by_id(&mut tx, id).await?;
         audit_step(&mut tx, actor, &record, &format!("application.{}", step.step)).await?;
         tx.commit().await.query("commit step")?;

@@ -147,8 +147,16 @@ impl Store {
         Ok((old != state).then_some(old))
     }
 
-    /// Records an alert and announces it; its id.
-    pub async fn raise_flood_alert(&self, zone_id: i64, from: &str, to: &str, body: &Value) -> Result<i64> {
+    /// Records an alert with the notices it owes (delivered by the outbox) and announces
+    /// it; its id.
+    pub async fn raise_flood_alert(
+        &self,
+        zone_id: i64,
+        from: &str,
+        to: &str,
+        body: &Value,
+        notices: &[crate::outbox::Notice],
+    ) -> Result<i64> {
         let mut tx = self.pool().begin().await.query("begin alert")?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO flood_alert (zone_id, from_state, to_state, body) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -160,6 +168,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .query("raise alert")?;
+        crate::outbox::queue(&mut tx, None, notices).await?;
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(ALERT_CHANNEL)
             .bind(id.to_string())

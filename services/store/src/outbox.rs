@@ -50,8 +50,8 @@ pub struct DueSoon {
     pub due_on: NaiveDate,
 }
 
-/// Writes `notices` for dossier `application` in the caller's transaction.
-pub(crate) async fn queue(conn: &mut PgConnection, application: i64, notices: &[Notice]) -> Result<()> {
+/// Writes `notices` (of dossier `application`, if any) in the caller's transaction.
+pub(crate) async fn queue(conn: &mut PgConnection, application: Option<i64>, notices: &[Notice]) -> Result<()> {
     for notice in notices {
         sqlx::query(
             "INSERT INTO notification (application_id, channel, recipient, subject, body) VALUES ($1, $2, $3, $4, $5)",
@@ -128,7 +128,7 @@ impl Store {
         .await
         .query("dossiers due soon")?;
         for dossier in &due {
-            queue(&mut tx, dossier.id, &notices(dossier)).await?;
+            queue(&mut tx, Some(dossier.id), &notices(dossier)).await?;
         }
         tx.commit().await.query("commit due notices")?;
         Ok(due)
