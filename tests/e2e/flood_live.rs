@@ -209,10 +209,10 @@ async fn a_reading_over_mqtt_floods_the_zones_of_its_rule_and_the_alert_with_exp
         let alert = events.next_alert(Duration::from_secs(5)).await;
         assert_eq!((alert["from"].as_str(), alert["to"].as_str()), (Some("flooded"), Some("dry")), "{alert}");
     }
-    broker.publish(stream, &json!({"phenomenonTime": (Utc::now() - Span::minutes(50)).to_rfc3339(), "result": 1.0}));
+    broker.publish(stream, &json!({"phenomenonTime": (Utc::now() - Span::minutes(10)).to_rfc3339(), "result": 1.0}));
     broker.publish(stream, &json!({"phenomenonTime": Utc::now().to_rfc3339(), "result": 1.6}));
     let watch = events.next_alert(Duration::from_secs(5)).await;
-    assert_eq!(watch["to"], "watch", "rising 0.6 m in 50 min, 0.3 m to go: {watch}");
+    assert_eq!(watch["to"], "watch", "rising 0.6 m in 10 min, 0.3 m to go: {watch}");
     assert!(watch["reading"]["rate_m_per_h"].as_f64().unwrap() > 0.5);
 
     let rejected = store.sta_rejections().await.unwrap();
@@ -224,4 +224,44 @@ async fn a_reading_over_mqtt_floods_the_zones_of_its_rule_and_the_alert_with_exp
         (1, 1, 1)
     );
     store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_demo_gauge_sets_itself_up_labelled_synthetic_and_reads_the_tide_every_five_seconds() {
+    let db = demo_database().await;
+    let server = Server::start(&["--database-url", &db.url, "--demo-gauges"]);
+    let client = Client::new();
+    let get = |path: String| {
+        let request = client.get(server.url(&path)).send();
+        async move { request.await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let started = Instant::now();
+    let stream = loop {
+        let streams = get("/sta/v1.1/Datastreams".into()).await;
+        if let Some(stream) = streams["value"].as_array().unwrap().first() {
+            break stream.clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no demo gauge after 20 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(stream["name"].as_str().unwrap().contains("(synthetic)"), "{stream}");
+    let id = stream["@iot.id"].as_i64().unwrap();
+    let thing = get(format!("/sta/v1.1/Datastreams({id})/Thing")).await;
+    assert_eq!(thing["properties"]["synthetic"], true);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let readings =
+        get(format!("/sta/v1.1/Datastreams({id})/Observations?$count=true&$orderby=phenomenonTime%20asc")).await;
+    assert!(readings["@iot.count"].as_i64().unwrap() >= 2, "{readings}");
+    let first = readings["value"][0]["result"].as_f64().unwrap();
+    assert!((first - diaba_register::simulator::level_at(0.0)).abs() < 0.05, "the curve starts at mean water: {first}");
+    let live = get("/v1/flood/live".into()).await;
+    let rules: Vec<(i64, f64)> = live["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["risk_level"].as_i64().unwrap(), r["threshold"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(rules, [(3, 2.0), (4, 1.8), (5, 1.6)]);
+    let under: usize = ["dry", "watch", "flooded"].iter().map(|s| live["zones"][s].as_array().unwrap().len()).sum();
+    assert!(under >= 30, "the demo's tidal-peak zones of levels 3–5 are under the rules: {under}");
 }

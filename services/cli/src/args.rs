@@ -484,6 +484,11 @@ pub struct ServeArgs {
     /// Italic as NotoSans-Regular.ttf … (Debian's fonts-noto-core).
     #[arg(long, env = "DIABA_FONTS_DIR", default_value = diaba_api::DEFAULT_FONTS_DIR)]
     pub fonts_dir: PathBuf,
+    /// Run the demo's synthetic tide gauge: a reading every 5 s of a compressed tide (12 min)
+    /// with rain, and rules on the demo's tidal-peak zones (levels 5, 4, 3 flood at 1.6,
+    /// 1.8, 2.0 m). `./scripts/run` turns it on; tests keep it off.
+    #[arg(long, env = "DIABA_DEMO_GAUGES")]
+    pub demo_gauges: bool,
     /// Months of sensor observations kept; older monthly partitions are dropped.
     #[arg(long, env = "DIABA_OBSERVATION_RETENTION_MONTHS", default_value_t = 24)]
     pub observation_retention_months: u32,

@@ -130,6 +130,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let channels = diaba_notify::Channels::new(args.online.smtp_url.as_deref(), &args.online.mail_from)?;
     let state = diaba_api::AppState::start(store.clone(), &config).await.context("loading the index")?;
     diaba_notify::spawn(store.clone(), state.register.clone(), channels);
+    if args.demo_gauges {
+        diaba_register::simulator::spawn(state.register.clone());
+    }
     diaba_api::serve(
         &config,
         state,

@@ -15,8 +15,9 @@ use rstar::AABB;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-/// The rate of rise is measured over the readings of this last stretch.
-const RATE_WINDOW: Duration = Duration::hours(1);
+/// The rate of rise is measured over the readings of this last stretch: long enough to
+/// smooth a gauge's noise, short enough to follow a tide turning (and the demo's fast one).
+const RATE_WINDOW: Duration = Duration::minutes(15);
 
 /// Who sends readings: a caller with a token (within its datastreams), or the broker
 /// diaba subscribes to (trusted: the broker's own access rules decide who may publish).
@@ -217,7 +218,7 @@ impl Register {
         if !self.index.flood.all().iter().any(|z| z.scenario == rule.scenario) {
             return Err(Error::not_found(format!("no flood zones of scenario '{}' in force", rule.scenario)));
         }
-        self.store.set_flood_rule(&rule, caller.user_id).await.map_err(|e| match e {
+        self.store.set_flood_rule(&rule, Some(caller.user_id)).await.map_err(|e| match e {
             diaba_store::Error::UnknownLink { .. } => {
                 Error::invalid("datastream", format!("no datastream {}", rule.datastream))
             }

@@ -31,6 +31,7 @@ pub mod population;
 pub mod search;
 mod seed;
 pub mod service;
+pub mod simulator;
 mod sync;
 mod units;
 

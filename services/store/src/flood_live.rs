@@ -44,7 +44,7 @@ type RuleRow = (String, i16, i64, f64, f64);
 impl Store {
     /// Sets the rule of `scenario` and `level` (replacing any); the zones under it start
     /// dry unless they already have a state.
-    pub async fn set_flood_rule(&self, rule: &FloodRule, by: i64) -> Result<()> {
+    pub async fn set_flood_rule(&self, rule: &FloodRule, by: Option<i64>) -> Result<()> {
         let mut tx = self.pool().begin().await.query("begin flood rule")?;
         sqlx::query(
             "INSERT INTO flood_rule (scenario, risk_level, datastream_id, threshold, watch_hours, updated_by) \
