@@ -1,0 +1,154 @@
+"""Sensor benchmark (./scripts/bench sensors): ingest throughput over HTTP (CreateObservations
+batches) and MQTT (mosquitto_pub -l, QoS 1), lookup latency with and without an ingest burst
+(wrk, same duration), and alert latency from a published reading to its Server-Sent Event.
+
+Usage: sensor_bench.py BASE_URL ADMIN_TOKEN DIABA_BIN DATA_DIR MQTT_PORT DB_URL
+Prints a markdown report. Python standard library only; wrk and mosquitto_pub from Debian.
+"""
+import json
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+base, admin, binary, data_dir, mqtt_port, db_url = sys.argv[1:7]
+SECONDS = 15
+random.seed(7)
+
+
+def call(method, path, body=None, token=admin):
+    request = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
+    request.add_header("content-type", "application/json")
+    request.add_header("authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"null")
+
+
+def create(path, body):
+    return call("POST", f"/sta/v1.1/{path}", body)["@iot.id"]
+
+
+def iso(t):
+    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def psql(sql):
+    return subprocess.run(["psql", "-qtA", db_url, "-c", sql], capture_output=True, text=True, check=True).stdout.strip()
+
+
+# ---- a synthetic gauge station with four datastreams, one under the flood rule ----------
+location = create("Locations", {"name": "bench site (synthetic)", "location": {"type": "Point", "coordinates": [105.7884, 10.0339]}})
+thing = create("Things", {"name": "bench gauge (synthetic)", "Locations": [{"@iot.id": location}]})
+sensor = create("Sensors", {"name": "bench sensor (synthetic)"})
+prop = create("ObservedProperties", {"name": "Water level", "definition": "https://example.invalid/level"})
+streams = [
+    create("Datastreams", {"name": f"bench stream {i} (synthetic)", "unitOfMeasurement": {"name": "metre", "symbol": "m"},
+                           "Thing": {"@iot.id": thing}, "Sensor": {"@iot.id": sensor}, "ObservedProperty": {"@iot.id": prop},
+                           "properties": {"measurementRange": [-1.0, 4.0]}})
+    for i in range(4)
+]
+call("PUT", "/v1/flood/rules/tidal-peak/3", {"datastream": streams[0], "threshold": 1.9})
+token = subprocess.run([binary, "user", "add", "--data-dir", data_dir, "--role", "sensor", "--datastreams",
+                        ",".join(map(str, streams)), "bench-gauge"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def wrk(seconds):
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", "/tmp/diaba-lookup.lua", base],
+                         capture_output=True, text=True, check=True).stdout
+    p99 = next(line.split()[1] for line in out.splitlines() if line.strip().startswith("99%"))
+    rate = next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec"))
+    return p99, rate
+
+
+# ---- HTTP: CreateObservations of 1 000 readings, 8 senders, for SECONDS -----------------
+def http_burst(counter, deadline):
+    now = datetime.now(timezone.utc)
+    while time.time() < deadline:
+        stream = random.choice(streams[1:3])
+        rows = [[iso(now - timedelta(seconds=random.uniform(0, 86_400))), round(random.uniform(0.3, 2.2), 3)] for _ in range(1000)]
+        links = call("POST", "/sta/v1.1/CreateObservations",
+                     [{"Datastream": {"@iot.id": stream}, "components": ["phenomenonTime", "result"], "dataArray": rows}], token)
+        counter.append(sum(1 for link in links if link != "error"))
+
+
+baseline = wrk(SECONDS)
+counter = []
+deadline = time.time() + SECONDS
+senders = [threading.Thread(target=http_burst, args=(counter, deadline)) for _ in range(8)]
+started = time.time()
+for s in senders:
+    s.start()
+during = wrk(SECONDS)
+for s in senders:
+    s.join()
+http_seconds = time.time() - started
+http_total = sum(counter)
+
+# ---- MQTT: 100 000 readings from one publisher, QoS 1 -----------------------------------
+N = 100_000
+now = datetime.now(timezone.utc)
+lines = "\n".join(json.dumps({"phenomenonTime": iso(now - timedelta(seconds=i * 0.5)), "result": round(random.uniform(0.3, 2.2), 3)})
+                  for i in range(N)) + "\n"
+topic = f"v1.1/Datastreams({streams[3]})/Observations"
+started = time.time()
+publisher = subprocess.Popen(["mosquitto_pub", "-h", "127.0.0.1", "-p", mqtt_port, "-q", "1", "-l", "-t", topic],
+                             stdin=subprocess.PIPE, text=True)
+mqtt_wrk = {}
+watcher = threading.Thread(target=lambda: mqtt_wrk.update(zip(("p99", "rate"), wrk(SECONDS))))
+watcher.start()
+publisher.communicate(lines)
+stored = 0
+while time.time() - started < 180:
+    stored = int(psql(f"SELECT count(*) FROM sta_observation WHERE datastream_id = {streams[3]}"))
+    if stored >= N:
+        break
+    time.sleep(0.1)
+mqtt_seconds = time.time() - started
+watcher.join()
+
+# ---- alert latency: a reading over MQTT to its first SSE alert, 40 flips ----------------
+alerts = []
+ready = threading.Event()
+
+
+def listen():
+    with urllib.request.urlopen(base + "/v1/flood/live/events", timeout=600) as stream:
+        ready.set()
+        for raw in stream:
+            line = raw.decode().strip()
+            if line.startswith("data: "):
+                alerts.append((time.time(), json.loads(line[6:])))
+
+
+threading.Thread(target=listen, daemon=True).start()
+ready.wait(10)
+latencies = []
+for flip in range(40):
+    level, wanted = (2.1, "flooded") if flip % 2 == 0 else (1.0, "dry")
+    seen = len(alerts)
+    sent = time.time()
+    body = json.dumps({"phenomenonTime": iso(datetime.now(timezone.utc)), "result": level})
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", mqtt_port, "-q", "1", "-t",
+                    f"v1.1/Datastreams({streams[0]})/Observations", "-m", body], check=True)
+    while time.time() - sent < 10:
+        arrived = [a for a in alerts[seen:] if a[1]["to"] == wanted]
+        if arrived:
+            latencies.append(arrived[0][0] - sent)
+            break
+        time.sleep(0.002)
+    time.sleep(0.4)  # the flip's other zones' alerts drain before the next one
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.0f} ms"
+
+
+q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [float("nan")] * 99
+print(f"| ingest over HTTP (CreateObservations, 1 000 per request, 8 senders, {SECONDS} s) | {http_total / http_seconds:,.0f} observations/s ({http_total:,} in {http_seconds:.1f} s) |")
+print(f"| ingest over MQTT (mosquitto_pub -l, QoS 1, one publisher) | {N / mqtt_seconds:,.0f} observations/s ({stored:,} stored in {mqtt_seconds:.1f} s) |")
+print(f"| alert latency, reading published → first SSE alert ({len(latencies)} flips of 12 zones) | p50 {ms(statistics.median(latencies))}, p99 {ms(q[98])}, max {ms(max(latencies))} |")
+print(f"| GET /v1/lookup p99 (wrk 16 connections): no ingest / during the HTTP burst / during the MQTT burst | {baseline[0]} / {during[0]} / {mqtt_wrk.get('p99', '?')} ({baseline[1]} / {during[1]} / {mqtt_wrk.get('rate', '?')} req/s) |")
