@@ -3,6 +3,7 @@ import * as maplibregl from 'maplibre-gl';
 import { t, languageSwitch, currentLanguage } from './lib/i18n.js';
 import { api, ApiProblem, VPOSTCODE, PARCEL_KEY, NATIONAL_ID, escapeHtml, bounds } from './lib/api.js';
 import { setupPrint } from './lib/print.js';
+import { liveToggle } from './lib/live.js';
 
 const CAN_THO = { center: [105.76, 10.03], zoom: 11 };
 const REFORM_DAY = '2025-07-01'; // wards merged, districts abolished
@@ -293,3 +294,4 @@ api('/health')
 map.on('load', () => showEra().catch(showError));
 window.diaba = { map }; // for the browser tests and the curious
 setupPrint(map, { asOfDate: () => document.getElementById('date').value });
+liveToggle(map, document.getElementById('live')); // "Flooding now": zones and gauges, kept live

@@ -51,9 +51,17 @@ export async function startDiaba({ port = 0, args = [] } = {}) {
   return {
     url,
     dataDir,
-    /** A user's bearer token, made by `diaba user add`. */
+    /**
+     * A user's bearer token, made by `diaba user add`. `wards` '' gives none (an admin's):
+     * the CLI refuses `--wards ''` (an empty code), so the flag is left out.
+     */
     user(name, role, wards) {
-      return cli('user', 'add', '--role', role, '--wards', wards, '--team', 'Tổ thử nghiệm (synthetic)', name).trim();
+      const scope = wards ? ['--wards', wards] : [];
+      return cli('user', 'add', '--role', role, ...scope, '--team', 'Tổ thử nghiệm (synthetic)', name).trim();
+    },
+    /** A sensor's bearer token, allowed to write readings to the SensorThings `datastreams` (ids). */
+    sensor(name, datastreams) {
+      return cli('user', 'add', '--role', 'sensor', '--datastreams', datastreams.join(','), name).trim();
     },
     /** One value from SQL run on the service's own database (psql). */
     sql(query) {
