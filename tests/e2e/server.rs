@@ -23,6 +23,8 @@ impl Server {
             .args(["--listen", "127.0.0.1:0", "--demo", "none"])
             .args(args)
             .env("DIABA_LOG", log)
+            // The demo gauge would change the register under the tests.
+            .env_remove("DIABA_DEMO_GAUGES")
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

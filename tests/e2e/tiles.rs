@@ -290,6 +290,15 @@ async fn an_edited_parcel_shows_in_its_next_tile_and_untouched_tiles_stay_cached
     assert_eq!(far.header("x-tile-cache"), "hit", "a tile the edit did not touch was dropped from the cache");
 }
 
+/// `path` is answered `status` with a problem document that says what is wrong.
+async fn assert_problem(client: &Client, server: &Server, path: &str, status: u16) {
+    let fetched = fetch(client, server, path, &[]).await;
+    assert_eq!(fetched.status.as_u16(), status, "{path}");
+    assert_eq!(fetched.header("content-type"), "application/problem+json", "{path}");
+    let problem: Value = serde_json::from_slice(&fetched.body).unwrap();
+    assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()), "{path}: {problem}");
+}
+
 async fn fetch_each(client: &Client, server: &Server, paths: &[String]) -> Vec<Fetched> {
     let mut out = Vec::new();
     for path in paths {
@@ -316,11 +325,7 @@ async fn bad_tile_addresses_get_problems_and_documents_describe_the_layers() {
         ("/tiles/roads.json", 404),
         ("/tiles/all.xml", 404),
     ] {
-        let fetched = fetch(&client, &server, path, &[]).await;
-        assert_eq!(fetched.status.as_u16(), status, "{path}");
-        assert_eq!(fetched.header("content-type"), "application/problem+json", "{path}");
-        let problem: Value = serde_json::from_slice(&fetched.body).unwrap();
-        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()), "{path}: {problem}");
+        assert_problem(&client, &server, path, status).await;
     }
     // Below every layer's minzoom: nothing to draw, 204.
     let empty = fetch(&client, &server, "/tiles/all/3/6/3.mvt", &[]).await;
@@ -431,10 +436,8 @@ async fn a_baked_pack_holds_the_live_tiles_and_the_served_pack_follows_edits() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    for (path, status) in [("/v1/packs/99999.pmtiles", 404), ("/v1/packs/31299.zip", 404)] {
-        let fetched = fetch(&client, &server, path, &[]).await;
-        assert_eq!(fetched.status.as_u16(), status, "{path}");
-        assert_eq!(fetched.header("content-type"), "application/problem+json", "{path}");
+    for path in ["/v1/packs/99999.pmtiles", "/v1/packs/31299.zip"] {
+        assert_problem(&client, &server, path, 404).await;
     }
 }
 
@@ -649,9 +652,7 @@ async fn the_style_s_glyphs_come_from_diaba_and_cover_every_vietnamese_letter() 
         ("/fonts/Noto%20Sans%20Regular/0-255.png", 404),
         ("/fonts/..%2F..%2Fetc%2Fpasswd/0-255.pbf", 404),
     ] {
-        let fetched = fetch(&client, &server, path, &[]).await;
-        assert_eq!(fetched.status.as_u16(), status, "{path}");
-        assert_eq!(fetched.header("content-type"), "application/problem+json", "{path}");
+        assert_problem(&client, &server, path, status).await;
     }
 }
 

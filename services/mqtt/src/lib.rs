@@ -63,6 +63,12 @@ pub fn follow(url: &str, register: Arc<Register>) -> Result<(), MqttError> {
     let mut options = MqttOptions::parse_url(&with_id).map_err(|e| MqttError::Url(url.into(), e.to_string()))?;
     options.set_keep_alive(Duration::from_secs(30));
     let (client, mut events) = AsyncClient::new(options, 1_024);
+    // Acknowledgements go out at once: with Nagle's algorithm each small PUBACK waits for
+    // the broker's delayed ACK (40 ms), and the broker's window of unacknowledged messages
+    // (20) then caps intake near 500 readings a second (measured).
+    let mut network = events.network_options();
+    network.set_tcp_nodelay(true);
+    events.set_network_options(network);
     let (readings, mut incoming) = tokio::sync::mpsc::channel::<Result<Reading, Fault>>(BATCH * 10);
     tokio::spawn(async move {
         loop {

@@ -73,6 +73,7 @@ impl Register {
             Writer::Caller(caller) => (caller.user_id, caller.role == Role::Admin),
             Writer::Broker => (0, true),
         };
+        let _turn = self.ingest_permits.acquire().await.expect("the ingest permits are never closed");
         let writable = self.store.sta_writable(user, everything, &streams).await?;
         let now = Utc::now();
         let mut good: Vec<Reading> = Vec::new();

@@ -115,6 +115,9 @@ pub struct Register {
     postcodes: PostcodeTable,
     read_permits: tokio::sync::Semaphore,
     heavy_permits: tokio::sync::Semaphore,
+    /// Sensor readings are stored one batch at a time per node: a burst then takes one
+    /// core's worth of the database, and lookups and tiles keep the other.
+    ingest_permits: tokio::sync::Semaphore,
     /// Flood exposures (aggregates over every parcel and household of a zone or ward),
     /// kept until a change of parcels, addresses or zones arrives from the feed.
     exposures: moka::sync::Cache<String, std::sync::Arc<serde_json::Value>>,
@@ -139,7 +142,20 @@ impl Register {
         let population = Arc::new(population::OfficeCopy::new(store.clone()));
         let service = service::Service::default();
         let search = Arc::new(search::AddressSearch::empty().expect("an empty in-memory index"));
-        Self { store, index, limits, postcodes, read_permits, heavy_permits, exposures, population, service, search }
+        let ingest_permits = tokio::sync::Semaphore::new(1);
+        Self {
+            store,
+            index,
+            limits,
+            postcodes,
+            read_permits,
+            heavy_permits,
+            ingest_permits,
+            exposures,
+            population,
+            service,
+            search,
+        }
     }
 
     /// The address search engine (loaded by [`search::AddressSearch::load`], kept current by

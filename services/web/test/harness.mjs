@@ -35,7 +35,8 @@ export async function startDiaba({ port = 0, args = [] } = {}) {
   const child = spawn(
     binary,
     ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--demo', 'small', '--web-dir', join(web, 'dist'), ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DIABA_LOG: 'warn' } },
+    // Without DIABA_DEMO_GAUGES from the shell: the demo gauge would change the register under the tests.
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DIABA_LOG: 'warn', DIABA_DEMO_GAUGES: 'false' } },
   );
   let log = '';
   child.stderr.on('data', (chunk) => { log += chunk; });
