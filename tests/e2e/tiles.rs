@@ -254,19 +254,7 @@ async fn an_edited_parcel_shows_in_its_next_tile_and_untouched_tiles_stay_cached
     }
     let before: Vec<Fetched> = fetch_each(&client, &server, &touched).await;
 
-    let current = client.get(server.url(&format!("/v1/parcels/{id}"))).send().await.unwrap();
-    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
-    let parcel: Value = current.json().await.unwrap();
-    let new_use = if parcel["land_uses"][0]["code"] == "TMD" { "SKC" } else { "TMD" };
-    let response = client
-        .patch(server.url(&format!("/v1/parcels/{id}")))
-        .bearer_auth(&token)
-        .header("If-Match", etag)
-        .json(&json!({ "land_uses": [{ "code": new_use }] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let new_use = change_land_use(&client, &server, &token, id).await;
 
     for (path, old) in touched.iter().zip(before) {
         let started = Instant::now();
@@ -288,6 +276,25 @@ async fn an_edited_parcel_shows_in_its_next_tile_and_untouched_tiles_stay_cached
     }
     let far = fetch(&client, &server, &untouched, &[]).await;
     assert_eq!(far.header("x-tile-cache"), "hit", "a tile the edit did not touch was dropped from the cache");
+}
+
+/// A registrar changes parcel `id`'s main land use (TMD, or SKC when it is TMD already);
+/// the new code.
+async fn change_land_use(client: &Client, server: &Server, token: &str, id: i64) -> &'static str {
+    let current = client.get(server.url(&format!("/v1/parcels/{id}"))).send().await.unwrap();
+    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
+    let parcel: Value = current.json().await.unwrap();
+    let new_use = if parcel["land_uses"][0]["code"] == "TMD" { "SKC" } else { "TMD" };
+    let response = client
+        .patch(server.url(&format!("/v1/parcels/{id}")))
+        .bearer_auth(token)
+        .header("If-Match", etag)
+        .json(&json!({ "land_uses": [{ "code": new_use }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    new_use
 }
 
 /// `path` is answered `status` with a problem document that says what is wrong.
@@ -693,18 +700,8 @@ async fn a_tile_of_a_past_day_draws_the_register_as_it_stood_and_today_s_shows_t
     let old_yesterday = fetch(&client, &server, &path(Some(yesterday)), &[]).await;
     let old_use = land_use(&old_yesterday, "yesterday, before the edit");
 
-    let current = client.get(server.url(&format!("/v1/parcels/{id}"))).send().await.unwrap();
-    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
-    let new_use = if old_use == Some(mvt_reader::feature::Value::String("TMD".into())) { "SKC" } else { "TMD" };
-    let response = client
-        .patch(server.url(&format!("/v1/parcels/{id}")))
-        .bearer_auth(&token)
-        .header("If-Match", etag)
-        .json(&json!({ "land_uses": [{ "code": new_use }] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let new_use = change_land_use(&client, &server, &token, id).await;
+    assert_ne!(old_use, Some(mvt_reader::feature::Value::String(new_use.into())));
 
     let started = Instant::now();
     loop {

@@ -103,7 +103,8 @@ for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     // the Rust suite checks a lot's earlier version against the same ?at= tiles).
     await page.fill('#date', yesterday);
     await page.dispatchEvent('#date', 'change');
-    await page.waitForFunction(() => !window.diaba.map.queryRenderedFeatures({ layers: ['parcels-fill'] }).length);
+    // Labels fade out after the fills: wait for both to be gone.
+    await page.waitForFunction(() => !window.diaba.map.queryRenderedFeatures({ layers: ['parcels-fill', 'parcel-labels'] }).length);
     await mapIdle(page);
     assert.equal(await today(), undefined, 'yesterday does not show the edited lot');
     assert.ok(asked.some((u) => u.endsWith(`?at=${yesterday}`)), 'tiles of yesterday were asked for');

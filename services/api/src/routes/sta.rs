@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 const ROOT: &str = "/sta/v1.1";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(ROOT, get(service_document)).route("/sta/v1.1/{*path}", get(read).post(create))
+    Router::new().route("/sta/v1.1", get(service_document)).route("/sta/v1.1/{*path}", get(read).post(create))
 }
 
 impl From<StaError> for ApiError {
