@@ -181,8 +181,15 @@ impl Register {
     }
 
     /// Households and parcels in a zone, by ward, from the index: a household counts when
-    /// the zone covers it, a parcel when the zone covers a point inside it.
+    /// the zone covers it, a parcel when the zone covers a point inside it. Kept with the
+    /// other exposures until the register changes: `/ioc` asks again after every alert.
     pub fn live_exposure(&self, zone: &FloodFeature) -> Value {
+        let key = format!("live zone {}", zone.id);
+        let counted = self.exposures.get_with(key, || std::sync::Arc::new(self.count_exposure(zone)));
+        (*counted).clone()
+    }
+
+    fn count_exposure(&self, zone: &FloodFeature) -> Value {
         let Some(bbox) = geo::BoundingRect::bounding_rect(&zone.shape) else { return json!({}) };
         let envelope = AABB::from_corners([bbox.min().x, bbox.min().y], [bbox.max().x, bbox.max().y]);
         let covers = |x: f64, y: f64| diaba_core::spatial::covers_like_postgis(&zone.shape, [x, y]);
