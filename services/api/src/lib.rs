@@ -30,7 +30,7 @@ pub use config::{
 pub use diaba_glyphs::DEFAULT_FONTS_DIR;
 pub use error::ApiError;
 pub use routes::app;
-pub use state::AppState;
+pub use state::{AppState, Shared};
 
 use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};

@@ -3,9 +3,21 @@ use diaba_tilecache::TileService;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
-/// What every handler can reach.
+/// What every handler can reach: one pointer, since axum clones the state for every
+/// request at every layer that extracts it.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The state itself.
+#[derive(Debug)]
+pub struct Shared {
     /// The use cases, over the store and the index.
     pub register: Arc<Register>,
     /// Vector tiles drawn from the index, cached until a change touches them.
@@ -157,7 +169,7 @@ impl AppState {
         }
         let invalidate = Arc::new(Invalidate { tiles: tiles.clone(), register: register.clone() });
         diaba_register::follow_changes(store, index, register.address_search(), invalidate, applied_seq.clone());
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             register,
             tiles,
             applied_seq,
@@ -167,6 +179,6 @@ impl AppState {
             metrics: Default::default(),
             glyphs: Arc::new(diaba_glyphs::Glyphs::new(&config.fonts_dir)),
             alerts,
-        })
+        })))
     }
 }

@@ -20,6 +20,7 @@
 mod address;
 pub mod application;
 pub mod auth;
+pub mod banded;
 mod coord;
 pub mod crs;
 mod error;

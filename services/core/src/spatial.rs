@@ -1,6 +1,7 @@
 //! Spatial features as the index and the tiles see them: public fields only (owners
 //! never leave the store) and geometry in lon/lat.
 
+use crate::banded::BandedArea;
 use crate::{AsOf, Layer, PostcodeArea, UnitLevel};
 use chrono::NaiveDate;
 use geo::MultiPolygon;
@@ -81,6 +82,9 @@ pub struct UnitFeature {
     /// The area its postcode stands for, for Vpostcodes.
     #[serde(skip)]
     pub postcode_area: Option<PostcodeArea>,
+    /// `shape` filed for point tests (a ward has thousands of vertices).
+    #[serde(skip)]
+    pub area: BandedArea,
 }
 
 impl UnitFeature {
@@ -106,6 +110,9 @@ pub struct FloodFeature {
     /// Outline, lon/lat.
     #[serde(skip)]
     pub shape: MultiPolygon<f64>,
+    /// `shape` filed for point tests.
+    #[serde(skip)]
+    pub area: BandedArea,
 }
 
 /// A verified household address (public fields only).
@@ -172,8 +179,8 @@ impl LayerFeatures {
 /// One feature's current state, as the change feed asks the index to hold it.
 #[derive(Debug, Clone)]
 pub enum LayerFeature {
-    /// An administrative unit.
-    Unit(UnitFeature),
+    /// An administrative unit (boxed: its outline and filed edges make it the largest).
+    Unit(Box<UnitFeature>),
     /// A live parcel.
     Parcel(ParcelFeature),
     /// A verified address.
@@ -192,15 +199,26 @@ pub enum LayerFeature {
 /// answers as PostGIS does, so this follows its arithmetic: boundary points count as
 /// covered, holes exclude their interior, zero-length segments are skipped.
 pub fn covers_like_postgis(shape: &MultiPolygon<f64>, p: [f64; 2]) -> bool {
-    for polygon in shape {
-        match point_in_ring(polygon.exterior(), p) {
+    let holes = shape.iter().map(|polygon| polygon.interiors().len());
+    covers_by_rings(holes, |polygon, ring| {
+        let polygon = &shape.0[polygon];
+        point_in_ring(if ring == 0 { polygon.exterior() } else { &polygon.interiors()[ring - 1] }, p)
+    })
+}
+
+/// The polygon rule, given each polygon's number of holes and the answer for ring `r` of
+/// polygon `n` (`ring(n, r)`, 0 the exterior, then the holes): covered on any boundary
+/// asked, or inside an exterior and outside all of its holes.
+pub(crate) fn covers_by_rings(holes: impl Iterator<Item = usize>, mut ring: impl FnMut(usize, usize) -> Ring) -> bool {
+    for (polygon, holes) in holes.enumerate() {
+        match ring(polygon, 0) {
             Ring::Outside => continue,
             Ring::Boundary => return true,
             Ring::Inside => {}
         }
         let mut inside = true;
-        for hole in polygon.interiors() {
-            match point_in_ring(hole, p) {
+        for hole in 1..=holes {
+            match ring(polygon, hole) {
                 Ring::Inside => {
                     inside = false;
                     break;
@@ -216,7 +234,9 @@ pub fn covers_like_postgis(shape: &MultiPolygon<f64>, p: [f64; 2]) -> bool {
     false
 }
 
-enum Ring {
+/// Where a point is relative to one ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ring {
     Outside,
     Boundary,
     Inside,
@@ -225,22 +245,34 @@ enum Ring {
 fn point_in_ring(ring: &geo::LineString<f64>, p: [f64; 2]) -> Ring {
     let mut winding = 0i32;
     for segment in ring.0.windows(2) {
-        let (a, b) = (segment[0], segment[1]);
-        if a == b {
-            continue;
-        }
-        // Same operand order as liblwgeom, so the rounding is the same.
-        let side = (b.x - a.x) * (p[1] - a.y) - (p[0] - a.x) * (b.y - a.y);
-        if side == 0.0 && a.x.max(b.x) >= p[0] && a.x.min(b.x) <= p[0] && a.y.max(b.y) >= p[1] && a.y.min(b.y) <= p[1] {
-            return Ring::Boundary;
-        }
-        if a.y <= p[1] && p[1] < b.y && side > 0.0 {
-            winding += 1;
-        } else if b.y <= p[1] && p[1] < a.y && side < 0.0 {
-            winding -= 1;
+        match edge_step(segment[0], segment[1], p) {
+            Some(step) => winding += step,
+            None => return Ring::Boundary,
         }
     }
     if winding == 0 { Ring::Outside } else { Ring::Inside }
+}
+
+/// One edge's part in the winding number of `p`: `None` when `p` lies on the edge.
+/// An edge adds something only when its latitude range holds `p`'s (what lets
+/// [`crate::banded::BandedArea`] skip the others).
+#[inline]
+pub(crate) fn edge_step(a: geo::Coord<f64>, b: geo::Coord<f64>, p: [f64; 2]) -> Option<i32> {
+    if a == b {
+        return Some(0);
+    }
+    // Same operand order as liblwgeom, so the rounding is the same.
+    let side = (b.x - a.x) * (p[1] - a.y) - (p[0] - a.x) * (b.y - a.y);
+    if side == 0.0 && a.x.max(b.x) >= p[0] && a.x.min(b.x) <= p[0] && a.y.max(b.y) >= p[1] && a.y.min(b.y) <= p[1] {
+        return None;
+    }
+    Some(if a.y <= p[1] && p[1] < b.y && side > 0.0 {
+        1
+    } else if b.y <= p[1] && p[1] < a.y && side < 0.0 {
+        -1
+    } else {
+        0
+    })
 }
 
 /// The road or waterway named by the address of a road (DGT) or water (SON) parcel: its

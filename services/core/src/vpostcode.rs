@@ -5,6 +5,7 @@
 //! the postcode's area implies). The cell is about 2.8 m × 3.5 m.
 
 use crate::LonLat;
+use crate::banded::BandedArea;
 use crate::olc;
 use geo::{BoundingRect, InteriorPoint, Intersects, MultiPolygon, Point, Rect};
 use std::collections::HashMap;
@@ -191,7 +192,9 @@ pub struct PostcodeArea {
     unit_name: String,
     current: bool,
     shape: MultiPolygon<f64>,
-    /// Cheap rejection before the exact test on thousands of vertices.
+    /// `shape` filed for point tests (thousands of vertices).
+    area: BandedArea,
+    /// Cheap rejection before the exact test.
     bounds: Rect<f64>,
     reference: LonLat,
 }
@@ -214,6 +217,7 @@ impl PostcodeArea {
             unit_code: unit_code.into(),
             unit_name: unit_name.into(),
             current,
+            area: BandedArea::new(&shape),
             shape,
             bounds,
             reference,
@@ -223,7 +227,7 @@ impl PostcodeArea {
     /// True when the point is in the area, boundary included.
     pub fn covers(&self, point: LonLat) -> bool {
         let p = Point::new(point.lon(), point.lat());
-        self.bounds.intersects(&p) && self.shape.intersects(&p)
+        self.bounds.intersects(&p) && self.area.covers([point.lon(), point.lat()])
     }
 
     /// The postcode.

@@ -16,9 +16,10 @@ fn envelope_of(shape: &MultiPolygon<f64>) -> AABB<[f64; 2]> {
     )
 }
 
-/// Polygon features are indexed by their outline's bounding box and tested exactly.
+/// Polygon features are indexed by their outline's bounding box and tested exactly by
+/// `covers(feature, point)`.
 macro_rules! polygon_feature {
-    ($($kind:ty),+) => {$(
+    ($kind:ty, $covers:expr) => {
         impl Feature for $kind {
             fn id(&self) -> i64 {
                 self.id
@@ -27,13 +28,16 @@ macro_rules! polygon_feature {
                 envelope_of(&self.shape)
             }
             fn covers(&self, p: [f64; 2]) -> bool {
-                covers_like_postgis(&self.shape, p)
+                $covers(self, p)
             }
         }
-    )+};
+    };
 }
 
-polygon_feature!(ParcelFeature, UnitFeature, FloodFeature);
+polygon_feature!(ParcelFeature, |f: &ParcelFeature, p| covers_like_postgis(&f.shape, p));
+// Units and flood zones have thousands of vertices: tested through their filed edges.
+polygon_feature!(UnitFeature, |f: &UnitFeature, p| f.area.covers(p));
+polygon_feature!(FloodFeature, |f: &FloodFeature, p| f.area.covers(p));
 
 impl Feature for PastParcel {
     fn id(&self) -> i64 {
@@ -115,7 +119,7 @@ impl Index {
     pub fn put(&self, layer: diaba_core::Layer, id: i64, current: Option<LayerFeature>) -> Vec<AABB<[f64; 2]>> {
         use diaba_core::Layer as L;
         match (layer, current) {
-            (_, Some(LayerFeature::Unit(f))) => replace(&self.units, id, Some(f)),
+            (_, Some(LayerFeature::Unit(f))) => replace(&self.units, id, Some(*f)),
             (_, Some(LayerFeature::Parcel(f))) => replace(&self.parcels, id, Some(f)),
             (_, Some(LayerFeature::Address(f))) => replace(&self.addresses, id, Some(f)),
             (_, Some(LayerFeature::FloodZone(f))) => replace(&self.flood, id, Some(f)),
@@ -181,7 +185,7 @@ impl Index {
 
     /// Units covering a point valid on a day, province first.
     pub fn units_at(&self, p: [f64; 2], at: AsOf) -> Vec<std::sync::Arc<UnitFeature>> {
-        let mut units: Vec<_> = self.units.covering(p).into_iter().filter(|u| u.valid_on(at)).collect();
+        let mut units = self.units.covering_where(p, |u| u.valid_on(at));
         units.sort_by_key(|u| (u.level, u.id));
         units
     }
@@ -194,36 +198,56 @@ impl Index {
 
     /// The nearest address within `radius_m` metres, with its distance.
     pub fn nearest_address(&self, p: [f64; 2], radius_m: f64) -> Option<(std::sync::Arc<AddressFeature>, f64)> {
-        self.addresses_around(p, radius_m).min_by(nearest_first)
+        let around = Around::new(p, radius_m);
+        let mut best: Option<(std::sync::Arc<AddressFeature>, f64)> = None;
+        // A visit, not a list: one lookup takes one Arc, not one per neighbour.
+        self.addresses.for_each_in(&around.envelope, |a| {
+            if let Some(d) = around.distance(a)
+                && best.as_ref().is_none_or(|(b, bd)| nearest_first((a, d), (b, *bd)).is_lt())
+            {
+                best = Some((a.clone(), d));
+            }
+        });
+        best
     }
 
     /// Verified addresses within `radius_m` metres of `p`, nearest first (ties by id), with
     /// their distances: what a collector checks for duplicates before adding a household.
     pub fn addresses_within(&self, p: [f64; 2], radius_m: f64) -> Vec<(std::sync::Arc<AddressFeature>, f64)> {
-        let mut found: Vec<_> = self.addresses_around(p, radius_m).collect();
-        found.sort_by(nearest_first);
+        let around = Around::new(p, radius_m);
+        let mut found = Vec::new();
+        self.addresses.for_each_in(&around.envelope, |a| {
+            if let Some(d) = around.distance(a) {
+                found.push((a.clone(), d));
+            }
+        });
+        found.sort_by(|(a, ad), (b, bd)| nearest_first((a, *ad), (b, *bd)));
         found
     }
+}
 
-    fn addresses_around(
-        &self,
-        p: [f64; 2],
-        radius_m: f64,
-    ) -> impl Iterator<Item = (std::sync::Arc<AddressFeature>, f64)> {
+/// A circle of `radius_m` metres around a `[lon, lat]` point, on the local tangent plane.
+struct Around {
+    p: [f64; 2],
+    radius_m: f64,
+    lon_scale: f64,
+    envelope: AABB<[f64; 2]>,
+}
+
+impl Around {
+    fn new(p: [f64; 2], radius_m: f64) -> Self {
         let lon_scale = p[1].to_radians().cos();
         let dlat = radius_m / METRES_PER_DEGREE;
         let dlon = dlat / lon_scale.max(0.01);
         let envelope = AABB::from_corners([p[0] - dlon, p[1] - dlat], [p[0] + dlon, p[1] + dlat]);
-        self.addresses
-            .in_envelope(&envelope)
-            .into_iter()
-            .map(move |a| {
-                let dx = (a.lon - p[0]) * lon_scale * METRES_PER_DEGREE;
-                let dy = (a.lat - p[1]) * METRES_PER_DEGREE;
-                let distance = dx.hypot(dy);
-                (a, distance)
-            })
-            .filter(move |(_, d)| *d <= radius_m)
+        Self { p, radius_m, lon_scale, envelope }
+    }
+
+    /// Metres to `a` when within the radius.
+    fn distance(&self, a: &AddressFeature) -> Option<f64> {
+        let dx = (a.lon - self.p[0]) * self.lon_scale * METRES_PER_DEGREE;
+        let dy = (a.lat - self.p[1]) * METRES_PER_DEGREE;
+        Some(dx.hypot(dy)).filter(|d| *d <= self.radius_m)
     }
 }
 
@@ -239,7 +263,7 @@ fn replace<F: Feature>(layer: &LayerTree<F>, id: i64, current: Option<F>) -> Vec
     touched
 }
 
-fn nearest_first<T: std::ops::Deref<Target = AddressFeature>>(a: &(T, f64), b: &(T, f64)) -> std::cmp::Ordering {
+fn nearest_first(a: (&AddressFeature, f64), b: (&AddressFeature, f64)) -> std::cmp::Ordering {
     a.1.total_cmp(&b.1).then(a.0.id.cmp(&b.0.id))
 }
 

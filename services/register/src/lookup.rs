@@ -3,7 +3,7 @@
 
 use crate::Register;
 use crate::error::{Error, Result};
-use diaba_core::spatial::{FloodFeature, ParcelFeature, UnitFeature};
+use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
 use diaba_core::{AsOf, LonLat, UnitLevel, Vpostcode};
 use serde::Serialize;
 use std::sync::Arc;
@@ -11,43 +11,84 @@ use std::sync::Arc;
 /// Radius for "the nearest verified household".
 const ADDRESS_RADIUS_M: f64 = 30.0;
 
-/// The answer about one point.
-#[derive(Debug, Serialize)]
+/// The answer about one point: the index's own features, written out as JSON straight
+/// from them (no copies of their strings, no intermediate JSON tree).
+#[derive(Debug)]
 pub struct PointAnswer {
-    point: PointOut,
+    point: LonLat,
     at: AsOf,
-    ward: Option<UnitOut>,
-    district: Option<UnitOut>,
-    parcel: Option<ParcelOut>,
-    vpostcode: Option<String>,
-    address: Option<AddressOut>,
-    flood: FloodOut,
+    ward: Option<Arc<UnitFeature>>,
+    district: Option<Arc<UnitFeature>>,
+    parcel: Option<Arc<ParcelFeature>>,
+    vpostcode: Option<Vpostcode>,
+    address: Option<(Arc<AddressFeature>, f64)>,
+    zones: Vec<Arc<FloodFeature>>,
 }
 
-#[derive(Debug, Serialize)]
+impl Serialize for PointAnswer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        Out {
+            point: PointOut { lat: self.point.lat(), lon: self.point.lon() },
+            at: self.at,
+            ward: self.ward.as_deref().map(UnitOut::of),
+            district: self.district.as_deref().map(UnitOut::of),
+            parcel: self.parcel.as_deref().map(ParcelOut::of),
+            vpostcode: self.vpostcode.as_ref().map(Collected),
+            address: self.address.as_ref().map(|(a, distance)| AddressOut::of(a, *distance)),
+            flood: FloodOut {
+                zones: Listed(&self.zones),
+                max_risk_level: self.zones.iter().map(|z| z.risk_level).max(),
+            },
+        }
+        .serialize(serializer)
+    }
+}
+
+#[derive(Serialize)]
+struct Out<'a> {
+    point: PointOut,
+    at: AsOf,
+    ward: Option<UnitOut<'a>>,
+    district: Option<UnitOut<'a>>,
+    parcel: Option<ParcelOut<'a>>,
+    vpostcode: Option<Collected<'a, Vpostcode>>,
+    address: Option<AddressOut<'a>>,
+    flood: FloodOut<'a>,
+}
+
+#[derive(Serialize)]
 struct PointOut {
     lat: f64,
     lon: f64,
 }
 
-#[derive(Debug, Serialize)]
-struct UnitOut {
-    code: String,
-    name: String,
+/// A `Display` value written as a JSON string without an intermediate `String`.
+struct Collected<'a, T>(&'a T);
+
+impl<T: std::fmt::Display> Serialize for Collected<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
+    }
+}
+
+#[derive(Serialize)]
+struct UnitOut<'a> {
+    code: &'a str,
+    name: &'a str,
     level: UnitLevel,
-    postcode: Option<String>,
+    postcode: Option<&'a str>,
     valid_from: Option<chrono::NaiveDate>,
     valid_to: Option<chrono::NaiveDate>,
     in_service_area: bool,
 }
 
-impl UnitOut {
-    fn of(unit: &UnitFeature) -> Self {
+impl<'a> UnitOut<'a> {
+    fn of(unit: &'a UnitFeature) -> Self {
         Self {
-            code: unit.code.clone(),
-            name: unit.name.clone(),
+            code: &unit.code,
+            name: &unit.name,
             level: unit.level,
-            postcode: unit.postcode.clone(),
+            postcode: unit.postcode.as_deref(),
             valid_from: unit.valid_from,
             valid_to: unit.valid_to,
             in_service_area: unit.in_service_area,
@@ -55,54 +96,86 @@ impl UnitOut {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct ParcelOut {
+#[derive(Serialize)]
+struct ParcelOut<'a> {
     id: i64,
-    national_id: String,
-    ward_code: String,
+    national_id: &'a str,
+    ward_code: &'a str,
     sheet: i32,
     number: i32,
     version: i32,
-    land_uses: Vec<String>,
+    land_uses: &'a [String],
     legal_area_m2: f64,
 }
 
-#[derive(Debug, Serialize)]
-struct AddressOut {
+impl<'a> ParcelOut<'a> {
+    fn of(f: &'a ParcelFeature) -> Self {
+        Self {
+            id: f.id,
+            national_id: &f.national_id,
+            ward_code: &f.ward_code,
+            sheet: f.sheet,
+            number: f.number,
+            version: f.version,
+            land_uses: &f.land_uses,
+            legal_area_m2: f.legal_area_m2,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AddressOut<'a> {
     id: i64,
-    vpostcode: String,
-    house_number: Option<String>,
-    street: Option<String>,
-    hamlet: Option<String>,
-    ward_code: String,
+    vpostcode: &'a str,
+    house_number: Option<&'a str>,
+    street: Option<&'a str>,
+    hamlet: Option<&'a str>,
+    ward_code: &'a str,
     distance_m: f64,
 }
 
-#[derive(Debug, Serialize)]
-struct FloodOut {
-    zones: Vec<ZoneOut>,
+impl<'a> AddressOut<'a> {
+    fn of(a: &'a AddressFeature, distance: f64) -> Self {
+        Self {
+            id: a.id,
+            vpostcode: &a.vpostcode,
+            house_number: a.house_number.as_deref(),
+            street: a.street.as_deref(),
+            hamlet: a.hamlet.as_deref(),
+            ward_code: &a.ward_code,
+            distance_m: (distance * 10.0).round() / 10.0,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct FloodOut<'a> {
+    zones: Listed<'a>,
     max_risk_level: Option<i16>,
 }
 
-#[derive(Debug, Serialize)]
-struct ZoneOut {
-    zone_id: i64,
-    name: String,
-    risk_level: i16,
-    scenario: String,
-    source: String,
+/// The zones as a JSON array, each written from the feature itself.
+struct Listed<'a>(&'a [Arc<FloodFeature>]);
+
+impl Serialize for Listed<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|zone| ZoneOut {
+            zone_id: zone.id,
+            name: &zone.name,
+            risk_level: zone.risk_level,
+            scenario: &zone.scenario,
+            source: &zone.source,
+        }))
+    }
 }
 
-impl ZoneOut {
-    fn of(zone: &Arc<FloodFeature>) -> Self {
-        Self {
-            zone_id: zone.id,
-            name: zone.name.clone(),
-            risk_level: zone.risk_level,
-            scenario: zone.scenario.clone(),
-            source: zone.source.clone(),
-        }
-    }
+#[derive(Serialize)]
+struct ZoneOut<'a> {
+    zone_id: i64,
+    name: &'a str,
+    risk_level: i16,
+    scenario: &'a str,
+    source: &'a str,
 }
 
 /// One point of a batch: its answer, or why there is none.
@@ -195,39 +268,16 @@ impl Register {
         let vpostcode = current_ward
             .as_ref()
             .and_then(|w| w.postcode_area.as_ref())
-            .and_then(|area| Vpostcode::encode(point, area).ok())
-            .map(|code| code.to_string());
-        let address = self.index.nearest_address(p, ADDRESS_RADIUS_M);
-        let zones = self.index.flood.covering(p);
+            .and_then(|area| Vpostcode::encode(point, area).ok());
         Ok(PointAnswer {
-            point: PointOut { lat: point.lat(), lon: point.lon() },
+            point,
             at: day,
-            ward: ward.map(|w| UnitOut::of(w)),
-            district: district.map(|d| UnitOut::of(d)),
-            parcel: parcel.map(|f| ParcelOut {
-                id: f.id,
-                national_id: f.national_id.clone(),
-                ward_code: f.ward_code.clone(),
-                sheet: f.sheet,
-                number: f.number,
-                version: f.version,
-                land_uses: f.land_uses.clone(),
-                legal_area_m2: f.legal_area_m2,
-            }),
+            ward: ward.cloned(),
+            district: district.cloned(),
+            parcel,
             vpostcode,
-            address: address.map(|(a, distance)| AddressOut {
-                id: a.id,
-                vpostcode: a.vpostcode.clone(),
-                house_number: a.house_number.clone(),
-                street: a.street.clone(),
-                hamlet: a.hamlet.clone(),
-                ward_code: a.ward_code.clone(),
-                distance_m: (distance * 10.0).round() / 10.0,
-            }),
-            flood: FloodOut {
-                max_risk_level: zones.iter().map(|z| z.risk_level).max(),
-                zones: zones.iter().map(ZoneOut::of).collect(),
-            },
+            address: self.index.nearest_address(p, ADDRESS_RADIUS_M),
+            zones: self.index.flood.covering(p),
         })
     }
 }

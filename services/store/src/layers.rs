@@ -7,6 +7,7 @@ use crate::error::{Error, QueryContext, Result};
 use crate::ogc::{Collection, Validity};
 use crate::store::Store;
 use chrono::NaiveDate;
+use diaba_core::banded::BandedArea;
 use diaba_core::spatial::{
     AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, PastParcel, UnitFeature,
 };
@@ -57,14 +58,28 @@ fn unit_feature(row: UnitRow) -> Result<UnitFeature> {
         }
         _ => None,
     };
-    Ok(UnitFeature { id, code, level, name, postcode, valid_from, valid_to, in_service_area, shape, postcode_area })
+    let area = BandedArea::new(&shape);
+    Ok(UnitFeature {
+        id,
+        code,
+        level,
+        name,
+        postcode,
+        valid_from,
+        valid_to,
+        in_service_area,
+        shape,
+        postcode_area,
+        area,
+    })
 }
 
 type FloodRow = (i64, String, i16, String, String, Vec<u8>);
 
 fn flood_feature(row: FloodRow) -> Result<FloodFeature> {
     let (id, name, risk_level, scenario, source, wkb) = row;
-    Ok(FloodFeature { id, name, risk_level, scenario, source, shape: multipolygon(&wkb)? })
+    let shape = multipolygon(&wkb)?;
+    Ok(FloodFeature { id, name, risk_level, scenario, source, area: BandedArea::new(&shape), shape })
 }
 
 type AddressRow = (i64, String, Option<String>, Option<String>, Option<String>, String, f64, f64);
@@ -110,7 +125,7 @@ impl Store {
     /// index (retired, rejected, out of force). Units change as a whole layer only.
     pub async fn layer_feature(&self, layer: Layer, id: i64) -> Result<Option<LayerFeature>> {
         Ok(match layer {
-            Layer::Units => self.unit_features().await?.into_iter().find(|u| u.id == id).map(LayerFeature::Unit),
+            Layer::Units => self.unit_features().await?.into_iter().find(|u| u.id == id).map(|u| LayerFeature::Unit(Box::new(u))),
             Layer::Parcels => self.parcel_feature(id).await?.map(LayerFeature::Parcel),
             Layer::Addresses => self.address_feature(id).await?.map(LayerFeature::Address),
             Layer::FloodZones => self.flood_feature(id).await?.map(LayerFeature::FloodZone),

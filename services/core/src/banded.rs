@@ -1,0 +1,222 @@
+//! Point tests on shapes of thousands of vertices (wards, flood zones) without reading
+//! every edge: the edges are filed by latitude band, and a point reads only its band's.
+//!
+//! Only an edge whose latitude range holds the point's can change the winding number or
+//! carry the point on it, and such an edge is always filed in the point's band, so the
+//! answer is [`covers_like_postgis`](crate::spatial::covers_like_postgis)'s, decision for
+//! decision, at a fraction of the edges.
+
+use crate::spatial::{Ring, covers_by_rings, edge_step};
+use geo::{Coord, MultiPolygon};
+
+/// Edges per band aimed at when choosing how many bands.
+const EDGES_PER_BAND: usize = 4;
+/// Bands at most (a ward of 10 000 edges gets ~2 500).
+const MAX_BANDS: usize = 4096;
+/// Winding marker of a ring the point lies on.
+const ON_BOUNDARY: i32 = i32::MIN;
+
+/// A multipolygon's edges filed by latitude band, for [`BandedArea::covers`].
+#[derive(Clone)]
+pub struct BandedArea {
+    south: f64,
+    band_height: f64,
+    /// `edges[starts[b]..starts[b + 1]]` are band `b`'s.
+    starts: Vec<u32>,
+    edges: Vec<Edge>,
+    /// Holes of each polygon, and the index of its exterior among all rings.
+    polygons: Vec<(usize, usize)>,
+    rings: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    ring: u32,
+    a: Coord<f64>,
+    b: Coord<f64>,
+}
+
+impl BandedArea {
+    /// Files `shape`'s edges.
+    pub fn new(shape: &MultiPolygon<f64>) -> Self {
+        let mut polygons = Vec::with_capacity(shape.0.len());
+        let mut edges = Vec::new();
+        let mut rings = 0;
+        for polygon in shape {
+            polygons.push((polygon.interiors().len(), rings));
+            for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+                let ring_id = u32::try_from(rings).expect("fewer than 4 billion rings");
+                edges.extend(ring.0.windows(2).map(|s| Edge { ring: ring_id, a: s[0], b: s[1] }));
+                rings += 1;
+            }
+        }
+        let (south, north) = edges
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(s, n), e| (s.min(e.a.y.min(e.b.y)), n.max(e.a.y.max(e.b.y))));
+        let bands = (edges.len() / EDGES_PER_BAND).clamp(1, MAX_BANDS);
+        let band_height = if north > south { (north - south) / bands as f64 } else { 0.0 };
+        let mut area = Self { south, band_height, starts: vec![0; bands + 1], edges: Vec::new(), polygons, rings };
+        // Counting sort by band: count, prefix sums, place.
+        let span = |e: &Edge| area.band(e.a.y.min(e.b.y))..=area.band(e.a.y.max(e.b.y));
+        let mut counts = vec![0u32; bands];
+        for edge in &edges {
+            for band in span(edge) {
+                counts[band] += 1;
+            }
+        }
+        let mut starts = vec![0u32; bands + 1];
+        for band in 0..bands {
+            starts[band + 1] = starts[band] + counts[band];
+        }
+        let mut filed = vec![Edge { ring: 0, a: Coord::zero(), b: Coord::zero() }; starts[bands] as usize];
+        let mut next = starts.clone();
+        for edge in &edges {
+            for band in span(edge) {
+                filed[next[band] as usize] = *edge;
+                next[band] += 1;
+            }
+        }
+        area.starts = starts;
+        area.edges = filed;
+        area
+    }
+
+    /// The band of latitude `y` (monotonic in `y`; out-of-range and NaN clamp to the ends).
+    fn band(&self, y: f64) -> usize {
+        let last = self.starts.len() - 2;
+        if self.band_height > 0.0 { (((y - self.south) / self.band_height) as usize).min(last) } else { 0 }
+    }
+
+    /// True when `p` is in the shape or on its boundary (PostGIS `ST_Covers`).
+    pub fn covers(&self, p: [f64; 2]) -> bool {
+        let band = self.band(p[1]);
+        let (from, to) = (self.starts[band] as usize, self.starts[band + 1] as usize);
+        let mut few = [0i32; 32];
+        let mut many = Vec::new();
+        let winding: &mut [i32] = if self.rings <= few.len() {
+            &mut few[..self.rings]
+        } else {
+            many.resize(self.rings, 0);
+            &mut many
+        };
+        for edge in &self.edges[from..to] {
+            let w = &mut winding[edge.ring as usize];
+            if *w == ON_BOUNDARY {
+                continue;
+            }
+            match edge_step(edge.a, edge.b, p) {
+                Some(step) => *w += step,
+                None => *w = ON_BOUNDARY,
+            }
+        }
+        let winding = &*winding;
+        covers_by_rings(self.polygons.iter().map(|&(holes, _)| holes), |polygon, ring| {
+            match winding[self.polygons[polygon].1 + ring] {
+                ON_BOUNDARY => Ring::Boundary,
+                0 => Ring::Outside,
+                _ => Ring::Inside,
+            }
+        })
+    }
+}
+
+impl std::fmt::Debug for BandedArea {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BandedArea")
+            .field("rings", &self.rings)
+            .field("bands", &(self.starts.len() - 1))
+            .field("filed_edges", &self.edges.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spatial::covers_like_postgis;
+    use geo::{LineString, Polygon};
+
+    /// SplitMix64: reproducible points without a dependency.
+    struct Random(u64);
+    impl Random {
+        fn next(&mut self) -> f64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// A jagged star of `n` vertices around `centre`, radius between `r / 2` and `r`.
+    fn star(random: &mut Random, centre: (f64, f64), r: f64, n: usize, clockwise: bool) -> LineString<f64> {
+        let mut points: Vec<(f64, f64)> = (0..n)
+            .map(|i| {
+                let angle = i as f64 / n as f64 * std::f64::consts::TAU;
+                let radius = r * (0.5 + 0.5 * random.next());
+                (centre.0 + radius * angle.cos(), centre.1 + radius * angle.sin())
+            })
+            .collect();
+        if clockwise {
+            points.reverse();
+        }
+        points.push(points[0]);
+        LineString::from(points)
+    }
+
+    #[test]
+    fn answers_as_the_plain_test_everywhere() {
+        let mut random = Random(21);
+        let with_hole = Polygon::new(
+            star(&mut random, (105.77, 10.03), 0.02, 3000, false),
+            vec![star(&mut random, (105.77, 10.03), 0.004, 400, true)],
+        );
+        let island = Polygon::new(star(&mut random, (105.82, 10.05), 0.01, 500, false), vec![]);
+        let square = Polygon::new(
+            LineString::from(vec![(105.70, 10.0), (105.72, 10.0), (105.72, 10.02), (105.70, 10.02), (105.70, 10.0)]),
+            vec![],
+        );
+        let shape = MultiPolygon(vec![with_hole, island, square]);
+        let banded = BandedArea::new(&shape);
+        let mut points: Vec<[f64; 2]> =
+            (0..50_000).map(|_| [105.68 + random.next() * 0.16, 9.99 + random.next() * 0.08]).collect();
+        // Vertices, points on the square's edges, a vertical edge's end, and beyond the ends.
+        points.extend(shape.iter().flat_map(|p| p.exterior().0.iter().take(200).map(|c| [c.x, c.y])));
+        points.extend(shape.iter().flat_map(|p| p.interiors()[..].iter().flat_map(|h| h.0.iter().map(|c| [c.x, c.y]))));
+        points.extend([
+            [105.71, 10.0],
+            [105.72, 10.01],
+            [105.70, 10.02],
+            [105.71, 10.07],
+            [105.71, 9.9],
+            [f64::NAN, 10.0],
+        ]);
+        let mut inside = 0;
+        for p in &points {
+            let expected = covers_like_postgis(&shape, *p);
+            assert_eq!(banded.covers(*p), expected, "point {p:?}");
+            inside += usize::from(expected);
+        }
+        assert!(inside > 5_000 && inside < points.len() - 5_000, "both answers exercised: {inside}");
+    }
+
+    #[test]
+    fn boundary_hole_and_degenerate_shapes() {
+        let outer = LineString::from(vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 0.0)]);
+        let hole = LineString::from(vec![(1.0, 1.0), (1.0, 3.0), (3.0, 3.0), (3.0, 1.0), (1.0, 1.0)]);
+        let banded = BandedArea::new(&MultiPolygon(vec![Polygon::new(outer, vec![hole])]));
+        assert!(banded.covers([0.5, 0.5]));
+        assert!(banded.covers([0.0, 2.0]), "outer edge");
+        assert!(banded.covers([4.0, 4.0]), "top vertex");
+        assert!(banded.covers([2.0, 0.0]), "bottom edge");
+        assert!(banded.covers([1.0, 2.0]), "hole edge is the polygon's boundary");
+        assert!(!banded.covers([2.0, 2.0]), "inside the hole");
+        assert!(!banded.covers([5.0, 2.0]));
+        assert!(!banded.covers([2.0, 4.5]));
+        assert!(!BandedArea::new(&MultiPolygon(vec![])).covers([0.0, 0.0]));
+        let flat = LineString::from(vec![(0.0, 1.0), (2.0, 1.0), (0.0, 1.0)]);
+        let flat = BandedArea::new(&MultiPolygon(vec![Polygon::new(flat, vec![])]));
+        assert!(flat.covers([1.0, 1.0]), "on a zero-height shape's edge, as PostGIS");
+        assert!(!flat.covers([1.0, 2.0]));
+    }
+}
