@@ -35,7 +35,8 @@ pub trait TileFeature {
     fn id(&self) -> i64;
     /// Its geometry.
     fn shape(&self) -> Shape<'_>;
-    /// Its attributes at a zoom with (`detail`) or without full detail; each key must be
-    /// one of its layer's fields, with that field's kind.
-    fn attributes(&self, detail: bool) -> Vec<(&'static str, Value<'_>)>;
+    /// Gives `add` its attributes at a zoom with (`detail`) or without full detail, in a
+    /// stable order; each key must be one of its layer's fields, with that field's kind.
+    /// (A callback rather than a list: no allocation per feature drawn.)
+    fn attributes(&self, detail: bool, add: &mut dyn FnMut(&'static str, Value<'_>));
 }

@@ -8,8 +8,8 @@
 use crate::coord::{EXTENT, TileCoord};
 use crate::feature::Value;
 use crate::field::{Field, field};
-use crate::mvt::{LayerBuilder, MvtLayer};
-use geo::{Area, Coord, InteriorPoint, LineString, MinimumRotatedRect, MultiPolygon, Point};
+use crate::mvt::{GeomType, LayerBuilder, MvtLayer};
+use geo::{Area, Coord, InteriorPoint, MinimumRotatedRect, MultiPolygon};
 
 /// One label layer: its MVT name, zooms and fields (the TileJSON contract).
 #[derive(Debug)]
@@ -107,29 +107,50 @@ pub fn draw_labels<'a>(
     if !spec.drawn_at(tile.z()) {
         return None;
     }
-    let inside = |[x, y]: [f64; 2]| (0.0..f64::from(EXTENT)).contains(&x) && (0.0..f64::from(EXTENT)).contains(&y);
     let mut out = LayerBuilder::new(spec.name);
+    let snap = |p: [f64; 2]| [p[0].round() as i32, p[1].round() as i32];
     for label in labels {
-        let geometry: geo::Geometry<f64> = match &label.anchor {
-            Anchor::Point([lon, lat]) => {
-                let p = tile.project(*lon, *lat);
-                if !inside(p) {
-                    continue;
-                }
-                Point::new(p[0].round(), p[1].round()).into()
+        let Some(projected) = anchored(tile, &label.anchor) else { continue };
+        let kind = match &projected[..] {
+            [point] => {
+                out.geometry.point(snap(*point));
+                GeomType::Point
             }
-            Anchor::Line(points) => {
-                let projected: Vec<[f64; 2]> = points.iter().map(|&[lon, lat]| tile.project(lon, lat)).collect();
-                let (Some(first), Some(last)) = (projected.first(), projected.last()) else { continue };
-                if projected.len() < 2 || !inside([(first[0] + last[0]) / 2.0, (first[1] + last[1]) / 2.0]) {
-                    continue;
-                }
-                LineString(projected.iter().map(|p| Coord { x: p[0].round(), y: p[1].round() }).collect()).into()
+            line => {
+                let line: Vec<[i32; 2]> = line.iter().copied().map(snap).collect();
+                out.geometry.line(&line);
+                GeomType::LineString
             }
         };
-        out.push(label.id, geometry, label.attributes);
+        for (key, value) in label.attributes {
+            out.attribute(key, value);
+        }
+        out.push(label.id, kind);
     }
-    out.finish().map(MvtLayer)
+    out.finish()
+}
+
+/// True when `anchor` falls in `tile` (buffer excluded): the label is drawn there. Lets a
+/// caller skip the work of a label (its text, its attributes) that another tile draws.
+pub fn anchored_in(tile: TileCoord, anchor: &Anchor) -> bool {
+    anchored(tile, anchor).is_some()
+}
+
+/// The anchor in tile units when it falls in `tile`: a point, or a line whose middle does.
+fn anchored(tile: TileCoord, anchor: &Anchor) -> Option<Vec<[f64; 2]>> {
+    let inside = |[x, y]: [f64; 2]| (0.0..f64::from(EXTENT)).contains(&x) && (0.0..f64::from(EXTENT)).contains(&y);
+    match anchor {
+        Anchor::Point([lon, lat]) => {
+            let p = tile.project(*lon, *lat);
+            inside(p).then(|| vec![p])
+        }
+        Anchor::Line(points) => {
+            let projected: Vec<[f64; 2]> = points.iter().map(|&[lon, lat]| tile.project(lon, lat)).collect();
+            let (first, last) = (projected.first()?, projected.last()?);
+            (projected.len() >= 2 && inside([(first[0] + last[0]) / 2.0, (first[1] + last[1]) / 2.0]))
+                .then_some(projected)
+        }
+    }
 }
 
 /// A point inside the largest polygon of `shape`, for its label.
@@ -164,7 +185,7 @@ pub fn long_axis(shape: &MultiPolygon<f64>) -> Option<Vec<[f64; 2]>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{Polygon, polygon};
+    use geo::{Point, Polygon, polygon};
 
     fn tile() -> TileCoord {
         TileCoord::containing(105.7876, 10.0341, 18)
@@ -178,7 +199,7 @@ mod tests {
     }
 
     fn count(layer: Option<MvtLayer>) -> usize {
-        layer.map_or(0, |l| l.0.features.len())
+        layer.map_or(0, |l| l.len())
     }
 
     #[test]

@@ -155,18 +155,15 @@ impl TileFeature for ParcelFeature {
     fn shape(&self) -> Shape<'_> {
         Shape::Polygons(&self.shape)
     }
-    fn attributes(&self, detail: bool) -> Vec<(&'static str, Value<'_>)> {
-        let mut out = vec![("land_use", Value::Text(self.land_uses.first().map_or("", String::as_str)))];
+    fn attributes(&self, detail: bool, add: &mut dyn FnMut(&'static str, Value<'_>)) {
+        add("land_use", Value::Text(self.land_uses.first().map_or("", String::as_str)));
         if detail {
-            out.extend([
-                ("national_id", Value::Text(&self.national_id)),
-                ("ward_code", Value::Text(&self.ward_code)),
-                ("sheet", Value::Int(self.sheet.into())),
-                ("number", Value::Int(self.number.into())),
-                ("legal_area_m2", Value::Number(self.legal_area_m2)),
-            ]);
+            add("national_id", Value::Text(&self.national_id));
+            add("ward_code", Value::Text(&self.ward_code));
+            add("sheet", Value::Int(self.sheet.into()));
+            add("number", Value::Int(self.number.into()));
+            add("legal_area_m2", Value::Number(self.legal_area_m2));
         }
-        out
     }
 }
 
@@ -177,16 +174,13 @@ impl TileFeature for UnitFeature {
     fn shape(&self) -> Shape<'_> {
         Shape::Polygons(&self.shape)
     }
-    fn attributes(&self, _detail: bool) -> Vec<(&'static str, Value<'_>)> {
-        let mut out = vec![
-            ("code", Value::Text(&self.code)),
-            ("name", Value::Text(&self.name)),
-            ("level", Value::Text(self.level.as_str())),
-        ];
+    fn attributes(&self, _detail: bool, add: &mut dyn FnMut(&'static str, Value<'_>)) {
+        add("code", Value::Text(&self.code));
+        add("name", Value::Text(&self.name));
+        add("level", Value::Text(self.level.as_str()));
         if let Some(postcode) = &self.postcode {
-            out.push(("postcode", Value::Text(postcode)));
+            add("postcode", Value::Text(postcode));
         }
-        out
     }
 }
 
@@ -197,13 +191,11 @@ impl TileFeature for FloodFeature {
     fn shape(&self) -> Shape<'_> {
         Shape::Polygons(&self.shape)
     }
-    fn attributes(&self, _detail: bool) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("name", Value::Text(&self.name)),
-            ("risk_level", Value::Int(self.risk_level.into())),
-            ("scenario", Value::Text(&self.scenario)),
-            ("source", Value::Text(&self.source)),
-        ]
+    fn attributes(&self, _detail: bool, add: &mut dyn FnMut(&'static str, Value<'_>)) {
+        add("name", Value::Text(&self.name));
+        add("risk_level", Value::Int(self.risk_level.into()));
+        add("scenario", Value::Text(&self.scenario));
+        add("source", Value::Text(&self.source));
     }
 }
 
@@ -214,19 +206,18 @@ impl TileFeature for AddressFeature {
     fn shape(&self) -> Shape<'_> {
         Shape::Point { lon: self.lon, lat: self.lat }
     }
-    fn attributes(&self, detail: bool) -> Vec<(&'static str, Value<'_>)> {
-        let mut out = Vec::new();
+    fn attributes(&self, detail: bool, add: &mut dyn FnMut(&'static str, Value<'_>)) {
         if detail {
-            out.extend([("vpostcode", Value::Text(&self.vpostcode)), ("ward_code", Value::Text(&self.ward_code))]);
+            add("vpostcode", Value::Text(&self.vpostcode));
+            add("ward_code", Value::Text(&self.ward_code));
             for (key, value) in
                 [("house_number", &self.house_number), ("street", &self.street), ("hamlet", &self.hamlet)]
             {
                 if let Some(value) = value {
-                    out.push((key, Value::Text(value)));
+                    add(key, Value::Text(value));
                 }
             }
         }
-        out
     }
 }
 
@@ -256,6 +247,7 @@ mod tests {
                 in_service_area: true,
                 shape: square(),
                 postcode_area: None,
+                area: diaba_core::banded::BandedArea::new(&square()),
             }),
             Layer::Parcels => Box::new(ParcelFeature {
                 id: 2,
@@ -286,6 +278,7 @@ mod tests {
                 risk_level: 3,
                 scenario: "tidal-peak".into(),
                 source: "synthetic-demo".into(),
+                area: diaba_core::banded::BandedArea::new(&square()),
                 shape: square(),
             }),
             Layer::Parties | Layer::Rights | Layer::Certificates => return None,
@@ -299,13 +292,17 @@ mod tests {
             let feature = sample(layer).expect("a drawn layer has a sample");
             let mut seen = std::collections::BTreeSet::new();
             for detail in [false, true] {
-                for (key, value) in feature.attributes(detail) {
-                    let field = spec.fields.iter().find(|f| f.name == key);
-                    let field = field.unwrap_or_else(|| panic!("{layer}: {key} is not among the layer's fields"));
+                let mut attributes = Vec::new();
+                feature.attributes(detail, &mut |key, value| {
                     let kind = match value {
                         Value::Text(_) => "String",
                         Value::Int(_) | Value::Number(_) => "Number",
                     };
+                    attributes.push((key, kind));
+                });
+                for (key, kind) in attributes {
+                    let field = spec.fields.iter().find(|f| f.name == key);
+                    let field = field.unwrap_or_else(|| panic!("{layer}: {key} is not among the layer's fields"));
                     assert_eq!(field.kind, kind, "{layer}.{key}");
                     seen.insert(key);
                 }

@@ -21,8 +21,8 @@ pub use coord::{BUFFER, CoordError, EXTENT, MAX_ZOOM, TileCoord};
 pub use feature::{Shape, TileFeature, Value};
 pub use field::Field;
 pub use labels::{
-    Anchor, Label, LabelSpec, PARCEL_LABELS, ROAD_LABELS, SHEET_LABELS, WARD_LABELS, draw_labels, label_point,
-    long_axis,
+    Anchor, Label, LabelSpec, PARCEL_LABELS, ROAD_LABELS, SHEET_LABELS, WARD_LABELS, anchored_in, draw_labels,
+    label_point, long_axis,
 };
 pub use layers::{Generalise, LayerSpec, spec};
 pub use mvt::{MvtLayer, encode_tile};

@@ -37,7 +37,7 @@ fn main() {
             uses.sort_by(|a, b| b.area_m2.total_cmp(&a.area_m2).then(a.code.cmp(b.code)));
             ParcelFeature {
                 id: i as i64 + 1,
-                national_id: format!("w6u{:09}", i),
+                national_id: format!("w6u{i:09}"),
                 ward_code: p.ward_code.clone(),
                 sheet: p.sheet,
                 number: p.number,

@@ -7,11 +7,12 @@ use diaba_core::{AsOf, Layer, UnitLevel};
 use diaba_index::{Feature, Index, LayerTree};
 use diaba_tiles::{
     Anchor, BUFFER, Label, LabelSpec, MvtLayer, PARCEL_LABELS, ROAD_LABELS, SHEET_LABELS, Source, TileCoord,
-    TileFeature, Value, WARD_LABELS, draw_labels, draw_layer, encode_tile, label_point, long_axis,
+    TileFeature, Value, WARD_LABELS, anchored_in, draw_labels, draw_layer, encode_tile, label_point, long_axis,
 };
 use geo::BoundingRect;
 use rstar::AABB;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Households within this many metres of a road lot name it when the register does not.
@@ -110,21 +111,46 @@ impl Drawn {
                 draw_labels(spec, tile, wards.filter_map(|u| ward_label(u)))
             }
             Drawn::Parcels(parcels) if spec.name == PARCEL_LABELS.name => {
-                draw_labels(spec, tile, parcels.iter().filter_map(|p| parcel_label(p)))
+                // A lot's anchor is inside it: lots outside the tile proper (in its buffer)
+                // are skipped before the anchor, the costly part, is computed.
+                let [w, s, e, n] = tile.bounds(0);
+                let meets = |p: &&Arc<ParcelFeature>| {
+                    p.shape
+                        .bounding_rect()
+                        .is_some_and(|r| r.min().x <= e && w <= r.max().x && r.min().y <= n && s <= r.max().y)
+                };
+                draw_labels(spec, tile, parcels.iter().filter(meets).filter_map(|p| parcel_label(p)))
             }
             Drawn::Parcels(parcels) if spec.name == SHEET_LABELS.name => {
                 // Only sheets with a lot drawn here: a past day's tile names no sheet of later lots.
-                let present: HashSet<(&str, i32)> = parcels.iter().map(|p| (p.ward_code.as_str(), p.sheet)).collect();
-                let shown =
-                    sheets.iter().enumerate().filter(|(_, s)| present.contains(&(s.ward_code.as_str(), s.sheet)));
-                draw_labels(spec, tile, shown.map(|(i, sheet)| sheet_label(i, sheet)))
+                // Anchors are sorted by (ward, sheet), so each is found by bisection, in order.
+                let mut present: Vec<(&str, i32)> = parcels.iter().map(|p| (p.ward_code.as_str(), p.sheet)).collect();
+                present.sort_unstable();
+                present.dedup();
+                let shown = present.into_iter().filter_map(|key| {
+                    let i = sheets.binary_search_by(|s| (s.ward_code.as_str(), s.sheet).cmp(&key)).ok()?;
+                    Some(sheet_label(i, &sheets[i]))
+                });
+                draw_labels(spec, tile, shown)
             }
             Drawn::Parcels(parcels) if spec.name == ROAD_LABELS.name => {
-                let named: Vec<(&ParcelFeature, &'static str, String)> =
-                    parcels.iter().filter_map(|p| road_name(index, p).map(|(kind, name)| (&**p, kind, name))).collect();
-                let labels = named.iter().filter_map(|(parcel, kind, name)| {
+                // The name (a query of the households beside the lot) only for lots whose
+                // label this tile draws.
+                let named: Vec<(i64, Anchor, &'static str, Cow<str>)> = parcels
+                    .iter()
+                    .filter(|p| road_kind(p).is_some())
+                    .filter_map(|parcel| {
+                        let anchor = Anchor::Line(long_axis(&parcel.shape)?);
+                        if !anchored_in(tile, &anchor) {
+                            return None;
+                        }
+                        let (kind, name) = road_name(index, parcel)?;
+                        Some((parcel.id, anchor, kind, name))
+                    })
+                    .collect();
+                let labels = named.iter().map(|(id, anchor, kind, name)| {
                     let attributes = vec![("name", Value::Text(name)), ("kind", Value::Text(kind))];
-                    Some(Label { id: parcel.id, anchor: Anchor::Line(long_axis(&parcel.shape)?), attributes })
+                    Label { id: *id, anchor: anchor.clone(), attributes }
                 });
                 draw_labels(spec, tile, labels)
             }
@@ -152,16 +178,21 @@ fn sheet_label(i: usize, sheet: &SheetAnchor) -> Label<'_> {
     Label { id: i as i64 + 1, anchor: Anchor::Point(sheet.at), attributes }
 }
 
+/// "road" for a road (DGT) lot, "water" for a water (SON) lot.
+fn road_kind(parcel: &ParcelFeature) -> Option<&'static str> {
+    match parcel.land_uses.first().map(String::as_str) {
+        Some("DGT") => Some("road"),
+        Some("SON") => Some("water"),
+        _ => None,
+    }
+}
+
 /// A road (DGT) or water (SON) lot's kind and name: the register's own name for it, else,
 /// for a road, the street most of the households beside it give.
-fn road_name(index: &Index, parcel: &ParcelFeature) -> Option<(&'static str, String)> {
-    let kind = match parcel.land_uses.first().map(String::as_str) {
-        Some("DGT") => "road",
-        Some("SON") => "water",
-        _ => return None,
-    };
+fn road_name<'a>(index: &'a Index, parcel: &'a ParcelFeature) -> Option<(&'static str, Cow<'a, str>)> {
+    let kind = road_kind(parcel)?;
     if let Some(name) = &parcel.name {
-        return Some((kind, name.to_string()));
+        return Some((kind, Cow::Borrowed(name)));
     }
     if kind != "road" {
         return None;
@@ -179,7 +210,7 @@ fn road_name(index: &Index, parcel: &ParcelFeature) -> Option<(&'static str, Str
     }
     // Most households first, then the name itself, so ties always break the same way.
     let best = votes.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))?;
-    Some((kind, best.0.to_string()))
+    Some((kind, Cow::Owned(best.0.to_string())))
 }
 
 /// The features meeting `query`, by id: the same tile always lists them in the same order.
