@@ -741,3 +741,95 @@ async fn every_validation_rule_of_the_api_also_refuses_a_feature_on_import() {
         assert!(!ok && err.contains("rejected feature 0") && err.contains(reason), "{rule}: {out} {err}");
     }
 }
+
+/// An import is one batch in the change feed (one "reload the parcel layer" entry) and one
+/// audit entry, and a running node's in-memory index then holds every imported parcel;
+/// a refused import leaves nothing behind: no parcel, batch, feed or audit entry.
+#[tokio::test]
+async fn an_imported_batch_reaches_a_running_nodes_index_and_a_refused_one_leaves_nothing() {
+    let db = fresh_database().await;
+    let server = crate::server::Server::with_database(&db.url);
+    let dir = tempfile::tempdir().unwrap();
+    let (lon, lat) = crate::server::point_in_ward(&db, "31135").await;
+    let centre = Vn2000::can_tho().unwrap().to_vn2000(LonLat::new(lon, lat).unwrap()).unwrap();
+    let (x0, y0) = (centre.easting().round(), centre.northing().round());
+    // Six 20 m lots in a row, 30 m apart (synthetic); in reverse order, so the file is not
+    // in the order the import stages it.
+    let lot = |number: i64, sheet: i64, slot: i64| {
+        let x = x0 + 30.0 * slot as f64;
+        let ring = [[x, y0], [x + 20.0, y0], [x + 20.0, y0 + 20.0], [x, y0 + 20.0], [x, y0]];
+        json!({ "type": "Feature", "properties": { "MaXa": "31135", "SoHieuToBanDo": sheet, "SoThuTuThua": number + 1, "LoaiDat": "ODT" },
+                "geometry": { "type": "Polygon", "coordinates": [ring] } })
+    };
+    let good = dir.path().join("good.geojson");
+    std::fs::write(
+        &good,
+        collection((0..6).rev().map(|n| lot(n, 91, n)).collect(), Some("urn:ogc:def:crs:EPSG::5897")),
+    )
+    .unwrap();
+    // Lots of another sheet further on, one key twice: refused whole once staged (in the
+    // import's transaction, which then writes nothing).
+    let mut twice: Vec<_> = (0..6).map(|n| lot(n, 92, n + 7)).collect();
+    twice.push(lot(5, 92, 14));
+    let refused = dir.path().join("refused.geojson");
+    std::fs::write(&refused, collection(twice, Some("urn:ogc:def:crs:EPSG::5897"))).unwrap();
+
+    let mut conn = db.connect().await;
+    let (parcels, batches, seq, audits) = written_so_far(&mut conn).await;
+    let indexed = |server: &crate::server::Server| {
+        let url = server.url("/health");
+        async move { crate::server::get_json(&url).await.2["index"]["parcels"].as_i64().unwrap() }
+    };
+    let before = indexed(&server).await;
+    assert_eq!(before, parcels);
+
+    let (ok, _, err) = diaba(&["import", refused.to_str().unwrap(), "--layer", "parcels", "--database-url", &db.url]);
+    assert!(!ok && err.contains("rejected feature 6: key 31135/92/6 is feature 5's"), "{err}");
+    assert_eq!(written_so_far(&mut conn).await, (parcels, batches, seq, audits), "a refused import leaves nothing");
+
+    let (ok, out, err) = diaba(&["import", good.to_str().unwrap(), "--layer", "parcels", "--database-url", &db.url]);
+    assert!(ok && out.contains("6 parcels imported"), "{out} {err}");
+    let (parcels_now, batches_now, _, audits_now) = written_so_far(&mut conn).await;
+    assert_eq!(
+        (parcels_now, batches_now, audits_now),
+        (parcels + 6, batches + 1, audits + 1),
+        "one batch, one audit entry"
+    );
+    let entries: Vec<(String, String, Option<i64>)> =
+        sqlx::query_as("SELECT layer, op, entity_id FROM change WHERE seq > $1 ORDER BY seq")
+            .bind(seq)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(entries, vec![("parcels".to_owned(), "reload".to_owned(), None)], "one feed entry for the batch");
+
+    // The node picks the batch up from the feed: every lot is in its index and found by lookup.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while indexed(&server).await != before + 6 {
+        assert!(std::time::Instant::now() < deadline, "the node's index never held the imported parcels");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let lots: Vec<(f64, f64, i64, i32)> = sqlx::query_as(
+        "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), parcel_id, number FROM parcel_version \
+         WHERE sheet = 91 AND valid_to IS NULL ORDER BY number",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(lots.iter().map(|l| l.3).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
+    for (lon, lat, id, number) in lots {
+        let (_, _, body) = crate::server::get_json(&server.url(&format!("/v1/lookup?lat={lat}&lon={lon}"))).await;
+        assert_eq!(body["parcel"]["id"], id, "lot {number}: {body}");
+    }
+}
+
+/// Parcels, import batches, the change feed's last sequence number and import audit entries.
+async fn written_so_far(conn: &mut sqlx::PgConnection) -> (i64, i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM parcel), (SELECT count(*) FROM import_batch), \
+                (SELECT COALESCE(max(seq), 0) FROM change), (SELECT count(*) FROM audit_log WHERE action = 'import')",
+    )
+    .fetch_one(conn)
+    .await
+    .unwrap()
+}

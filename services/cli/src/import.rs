@@ -158,8 +158,10 @@ async fn parcels(args: &ImportArgs, report: &mut Report) -> anyhow::Result<()> {
     })
     .await??;
     bar.finish_and_clear();
+    // Each phase's own seconds, as the store logs its phases (scripts/bench import reads them).
     let seconds = started.elapsed().as_secs_f32();
     tracing::info!(features = read.accepted.len() + read.rejected.len(), seconds, "import: read and validated");
+    let started = std::time::Instant::now();
     report.read_from(&read.notes, &read.rejected);
     for fix in &read.fixed {
         eprintln!("fixed feature {}: {}", fix.feature, fix.reason);
@@ -207,10 +209,14 @@ async fn parcels(args: &ImportArgs, report: &mut Report) -> anyhow::Result<()> {
     // The features that passed are checked against the register whatever the file's other
     // problems, so one run reports every problem; a file refused already writes nothing.
     let refused_already = !report.rejected.is_empty() && !args.partial;
+    let started = std::time::Instant::now();
     let store = open_migrated(&args.db, 2).await?;
+    tracing::info!(seconds = started.elapsed().as_secs_f32(), "import: connected");
     let dry_run = args.dry_run || refused_already;
     let outcome = store.import_parcels(&report.file, &parcels, &report.json(), args.partial, dry_run).await;
+    let started = std::time::Instant::now();
     store.close().await?;
+    tracing::info!(seconds = started.elapsed().as_secs_f32(), "import: closed");
     let (refused, done) = match outcome? {
         Imported::Refused(problems) => (problems, None),
         Imported::Done { batch, written, refused } => (refused, Some((batch, written))),
