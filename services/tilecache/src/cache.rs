@@ -127,12 +127,11 @@ impl TileService {
     /// A tile as the register is now (`at`: `None`) or stood at the end of day `at`, from
     /// the cache when it is there. A day from today on is today's tile.
     pub fn tile(&self, source: Source, coord: TileCoord, at: Option<AsOf>) -> (Arc<EncodedTile>, CacheStatus) {
-        let at = at.filter(|day| *day < AsOf::today());
-        let key = (source, coord, at);
-        if let Some(tile) = self.cache.as_ref().and_then(|c| c.get(&key)) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
+        if let Some(tile) = self.cached(source, coord, at) {
             return (tile, CacheStatus::Hit);
         }
+        let at = at.filter(|day| *day < AsOf::today());
+        let key = (source, coord, at);
         self.misses.fetch_add(1, Ordering::Relaxed);
         let _rendering = self.gate.read().expect("tile gate");
         let tile = Arc::new(EncodedTile::new(render(&self.index, &self.sheets(), source, coord, at)));
@@ -140,6 +139,15 @@ impl TileService {
             cache.insert(key, tile.clone());
         }
         (tile, CacheStatus::Miss)
+    }
+
+    /// The tile when the cache has it (rendering nothing): lets a caller render misses
+    /// elsewhere, off the thread it answers on.
+    pub fn cached(&self, source: Source, coord: TileCoord, at: Option<AsOf>) -> Option<Arc<EncodedTile>> {
+        let at = at.filter(|day| *day < AsOf::today());
+        let tile = self.cache.as_ref()?.get(&(source, coord, at))?;
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(tile)
     }
 
     /// A tile rendered now, bypassing the cache (for packs).

@@ -61,7 +61,16 @@ async fn tile(
         Some(text) => Some(AsOf::parse(text).map_err(|e| ApiError::invalid("at", e.to_string()))?),
         None => None,
     };
-    let (tile, status) = state.tiles.tile(source, coord, at);
+    let (tile, status) = match state.tiles.cached(source, coord, at) {
+        Some(tile) => (tile, CacheStatus::Hit),
+        None if render_on_blocking_pool() => {
+            let tiles = state.tiles.clone();
+            tokio::task::spawn_blocking(move || tiles.tile(source, coord, at))
+                .await
+                .map_err(|e| ApiError::Internal(Box::new(e)))?
+        }
+        None => state.tiles.tile(source, coord, at),
+    };
     let mut response_headers = tile_headers(&tile.etag, status);
     if etag_matches(&headers, &tile.etag) {
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
@@ -77,6 +86,15 @@ async fn tile(
         tile.mvt.clone()
     };
     Ok((StatusCode::OK, response_headers, body).into_response())
+}
+
+/// Where a tile missing from the cache is drawn: on the async worker answering the request
+/// (the default), or with `DIABA_TILES_RENDER_ON=blocking` on tokio's blocking pool. A miss
+/// takes well under a millisecond (bench/results/tiles.md measures both): handing it to
+/// another thread costs more than it frees the worker for.
+fn render_on_blocking_pool() -> bool {
+    static BLOCKING: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *BLOCKING.get_or_init(|| std::env::var("DIABA_TILES_RENDER_ON").is_ok_and(|v| v == "blocking"))
 }
 
 /// Validator, caching, CORS and cache-status headers of every tile answer.
