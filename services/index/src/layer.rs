@@ -2,8 +2,7 @@
 //!
 //! Why snapshots and not a `RwLock<RTree>`: a lookup must never stall behind a write, and
 //! writes (one change at a time from the feed) are rare next to reads. Each snapshot is an
-//! immutable big `base` (a packed Hilbert R-tree: flat arrays, built once, the fastest
-//! to query) plus a small `overlay` R-tree (rstar) of features changed since the base was
+//! immutable big `base` tree plus a small `overlay` of features changed since the base was
 //! built, and the ids of base features those changes hide. A write builds a new overlay
 //! (O(changes since the last rebuild), bounded by [`COMPACT_AFTER`]) and swaps the
 //! snapshot pointer atomically; readers holding the old snapshot finish on it. When the
@@ -12,7 +11,6 @@
 
 use arc_swap::ArcSwap;
 use rstar::{AABB, RTree, RTreeObject};
-use static_aabb2d_index::{StaticAABB2DIndex, StaticAABB2DIndexBuilder};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -53,37 +51,8 @@ impl<F: Feature> Entry<F> {
     }
 }
 
-/// The features of a base and their packed Hilbert R-tree (positions in `features`).
-struct Base<F> {
-    index: StaticAABB2DIndex<f64>,
-    features: Vec<Arc<F>>,
-}
-
-impl<F: Feature> Base<F> {
-    /// Features with an empty geometry (a NaN box) meet no envelope: left out, as an
-    /// R-tree would never return them either.
-    fn build(all: &[Arc<F>]) -> Self {
-        let boxed: Vec<(AABB<[f64; 2]>, &Arc<F>)> = all
-            .iter()
-            .map(|f| (f.envelope(), f))
-            .filter(|(e, _)| e.lower().iter().chain(&e.upper()).all(|c| c.is_finite()))
-            .collect();
-        let mut builder = StaticAABB2DIndexBuilder::new(boxed.len());
-        for (e, _) in &boxed {
-            builder.add(e.lower()[0], e.lower()[1], e.upper()[0], e.upper()[1]);
-        }
-        let index = builder.build().expect("as many finite boxes as announced");
-        Self { index, features: boxed.into_iter().map(|(_, f)| f.clone()).collect() }
-    }
-
-    fn visit(&self, envelope: &AABB<[f64; 2]>, mut visit: impl FnMut(&Arc<F>)) {
-        let ([west, south], [east, north]) = (envelope.lower(), envelope.upper());
-        self.index.visit_query(west, south, east, north, &mut |i: usize| visit(&self.features[i]));
-    }
-}
-
 struct Snapshot<F: Feature> {
-    base: Arc<Base<F>>,
+    base: Arc<RTree<Entry<F>>>,
     base_ids: Arc<HashMap<i64, Arc<F>>>,
     overlay: RTree<Entry<F>>,
     overlay_ids: HashMap<i64, Arc<F>>,
@@ -94,8 +63,9 @@ struct Snapshot<F: Feature> {
 impl<F: Feature> Snapshot<F> {
     fn build(features: Vec<Arc<F>>) -> Self {
         let base_ids = features.iter().map(|f| (f.id(), f.clone())).collect();
+        let base = RTree::bulk_load(features.into_iter().map(Entry::new).collect());
         Self {
-            base: Arc::new(Base::build(&features)),
+            base: Arc::new(base),
             base_ids: Arc::new(base_ids),
             overlay: RTree::new(),
             overlay_ids: HashMap::new(),
@@ -114,11 +84,11 @@ impl<F: Feature> Snapshot<F> {
     fn visit(&self, envelope: &AABB<[f64; 2]>, mut visit: impl FnMut(&Arc<F>)) {
         // Most snapshots hide nothing: no hashing then.
         let hides = !self.hidden.is_empty();
-        self.base.visit(envelope, |feature| {
-            if !(hides && self.hidden.contains(&feature.id())) {
-                visit(feature);
+        for entry in self.base.locate_in_envelope_intersecting(envelope) {
+            if !(hides && self.hidden.contains(&entry.feature.id())) {
+                visit(&entry.feature);
             }
-        });
+        }
         for entry in self.overlay.locate_in_envelope_intersecting(envelope) {
             visit(&entry.feature);
         }
