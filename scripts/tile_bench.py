@@ -6,6 +6,9 @@
   tile_bench.py sizes URL BASE    largest `all` tile per zoom z8-z18 served at BASE: every
                                   tile over the service area up to z13, every tile holding a
                                   parcel from z14 (markdown table on stdout)
+  tile_bench.py features TEMPLATE LIST LAYER
+                                  mean features of LAYER per tile by zoom, over the tiles of LIST
+                                  fetched from TEMPLATE (a URL with {z}/{x}/{y}): "zoom mean" lines
 URL is the PostGIS database (psql connection string).
 """
 import concurrent.futures
@@ -47,8 +50,66 @@ def fetch_size(base, tile):
         return tile, len(response.read())
 
 
+def fields(buf):
+    """The length-delimited fields of a protobuf message, as (number, bytes); others skipped."""
+    out, i = [], 0
+
+    def varint():
+        nonlocal i
+        value = shift = 0
+        while True:
+            byte = buf[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    while i < len(buf):
+        key = varint()
+        wire = key & 7
+        if wire == 0:
+            varint()
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        elif wire == 2:
+            length = varint()
+            out.append((key >> 3, buf[i:i + length]))
+            i += length
+        else:
+            raise ValueError(f"wire type {wire}")
+    return out
+
+
+def layer_features(mvt, name):
+    """How many features the layer `name` of an MVT tile holds."""
+    for number, layer in fields(mvt):
+        if number == 3:
+            parts = fields(layer)
+            if (1, name.encode()) in parts:
+                return sum(1 for n, _ in parts if n == 2)
+    return 0
+
+
+def fetch_features(template, tile, layer):
+    with urllib.request.urlopen(template.replace("{z}/{x}/{y}", tile)) as response:
+        return int(tile.split("/")[0]), layer_features(response.read(), layer)
+
+
 def main():
-    what, url = sys.argv[1], sys.argv[2]
+    what = sys.argv[1]
+    if what == "features":
+        template, tiles, layer = sys.argv[2], open(sys.argv[3]).read().split(), sys.argv[4]
+        counts = {}
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            for z, n in pool.map(lambda t: fetch_features(template, t, layer), tiles):
+                counts.setdefault(z, []).append(n)
+        for z in sorted(counts):
+            print(z, f"{sum(counts[z]) / len(counts[z]):.0f}")
+        return
+    url = sys.argv[2]
     if what == "list":
         tiles = parcel_tiles(url, range(14, 19))
         rng = random.Random(14)
