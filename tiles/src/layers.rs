@@ -247,7 +247,7 @@ mod tests {
                 in_service_area: true,
                 shape: square(),
                 postcode_area: None,
-                area: diaba_core::banded::BandedArea::new(&square()),
+                area: diaba_core::covers::BandedArea::new(&square()),
             }),
             Layer::Parcels => Box::new(ParcelFeature {
                 id: 2,
@@ -278,7 +278,7 @@ mod tests {
                 risk_level: 3,
                 scenario: "tidal-peak".into(),
                 source: "synthetic-demo".into(),
-                area: diaba_core::banded::BandedArea::new(&square()),
+                area: diaba_core::covers::BandedArea::new(&square()),
                 shape: square(),
             }),
             Layer::Parties | Layer::Rights | Layer::Certificates => return None,

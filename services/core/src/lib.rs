@@ -20,8 +20,8 @@
 mod address;
 pub mod application;
 pub mod auth;
-pub mod banded;
 mod coord;
+pub mod covers;
 pub mod crs;
 mod error;
 mod layer;

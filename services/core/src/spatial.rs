@@ -1,7 +1,8 @@
 //! Spatial features as the index and the tiles see them: public fields only (owners
 //! never leave the store) and geometry in lon/lat.
 
-use crate::banded::BandedArea;
+use crate::covers::BandedArea;
+pub use crate::covers::covers_like_postgis;
 use crate::{AsOf, Layer, PostcodeArea, UnitLevel};
 use chrono::NaiveDate;
 use geo::MultiPolygon;
@@ -187,92 +188,6 @@ pub enum LayerFeature {
     Address(AddressFeature),
     /// A flood zone in force.
     FloodZone(FloodFeature),
-}
-
-/// Point in (multi)polygon with PostGIS `ST_Covers` semantics, decision for decision.
-///
-/// PostGIS answers `ST_Covers(polygon, point)` with a winding-number test whose side test
-/// is plain double arithmetic compared with exactly zero (liblwgeom's `determineSide`,
-/// `isOnSegment`, `point_in_multipolygon`). A robust predicate (as geo uses) would be
-/// "more right" for points a rounding error from an edge, but then the index and the
-/// database would disagree on exactly those points. The register's rule is that the index
-/// answers as PostGIS does, so this follows its arithmetic: boundary points count as
-/// covered, holes exclude their interior, zero-length segments are skipped.
-pub fn covers_like_postgis(shape: &MultiPolygon<f64>, p: [f64; 2]) -> bool {
-    let holes = shape.iter().map(|polygon| polygon.interiors().len());
-    covers_by_rings(holes, |polygon, ring| {
-        let polygon = &shape.0[polygon];
-        point_in_ring(if ring == 0 { polygon.exterior() } else { &polygon.interiors()[ring - 1] }, p)
-    })
-}
-
-/// The polygon rule, given each polygon's number of holes and the answer for ring `r` of
-/// polygon `n` (`ring(n, r)`, 0 the exterior, then the holes): covered on any boundary
-/// asked, or inside an exterior and outside all of its holes.
-pub(crate) fn covers_by_rings(holes: impl Iterator<Item = usize>, mut ring: impl FnMut(usize, usize) -> Ring) -> bool {
-    for (polygon, holes) in holes.enumerate() {
-        match ring(polygon, 0) {
-            Ring::Outside => continue,
-            Ring::Boundary => return true,
-            Ring::Inside => {}
-        }
-        let mut inside = true;
-        for hole in 1..=holes {
-            match ring(polygon, hole) {
-                Ring::Inside => {
-                    inside = false;
-                    break;
-                }
-                Ring::Boundary => return true,
-                Ring::Outside => {}
-            }
-        }
-        if inside {
-            return true;
-        }
-    }
-    false
-}
-
-/// Where a point is relative to one ring.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ring {
-    Outside,
-    Boundary,
-    Inside,
-}
-
-fn point_in_ring(ring: &geo::LineString<f64>, p: [f64; 2]) -> Ring {
-    let mut winding = 0i32;
-    for segment in ring.0.windows(2) {
-        match edge_step(segment[0], segment[1], p) {
-            Some(step) => winding += step,
-            None => return Ring::Boundary,
-        }
-    }
-    if winding == 0 { Ring::Outside } else { Ring::Inside }
-}
-
-/// One edge's part in the winding number of `p`: `None` when `p` lies on the edge.
-/// An edge adds something only when its latitude range holds `p`'s (what lets
-/// [`crate::banded::BandedArea`] skip the others).
-#[inline]
-pub(crate) fn edge_step(a: geo::Coord<f64>, b: geo::Coord<f64>, p: [f64; 2]) -> Option<i32> {
-    if a == b {
-        return Some(0);
-    }
-    // Same operand order as liblwgeom, so the rounding is the same.
-    let side = (b.x - a.x) * (p[1] - a.y) - (p[0] - a.x) * (b.y - a.y);
-    if side == 0.0 && a.x.max(b.x) >= p[0] && a.x.min(b.x) <= p[0] && a.y.max(b.y) >= p[1] && a.y.min(b.y) <= p[1] {
-        return None;
-    }
-    Some(if a.y <= p[1] && p[1] < b.y && side > 0.0 {
-        1
-    } else if b.y <= p[1] && p[1] < a.y && side < 0.0 {
-        -1
-    } else {
-        0
-    })
 }
 
 /// The road or waterway named by the address of a road (DGT) or water (SON) parcel: its

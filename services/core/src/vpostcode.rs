@@ -5,7 +5,7 @@
 //! the postcode's area implies). The cell is about 2.8 m × 3.5 m.
 
 use crate::LonLat;
-use crate::banded::BandedArea;
+use crate::covers::BandedArea;
 use crate::olc;
 use geo::{BoundingRect, InteriorPoint, Intersects, MultiPolygon, Point, Rect};
 use std::collections::HashMap;

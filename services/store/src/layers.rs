@@ -7,7 +7,7 @@ use crate::error::{Error, QueryContext, Result};
 use crate::ogc::{Collection, Validity};
 use crate::store::Store;
 use chrono::NaiveDate;
-use diaba_core::banded::BandedArea;
+use diaba_core::covers::BandedArea;
 use diaba_core::spatial::{
     AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, PastParcel, UnitFeature,
 };
@@ -125,7 +125,9 @@ impl Store {
     /// index (retired, rejected, out of force). Units change as a whole layer only.
     pub async fn layer_feature(&self, layer: Layer, id: i64) -> Result<Option<LayerFeature>> {
         Ok(match layer {
-            Layer::Units => self.unit_features().await?.into_iter().find(|u| u.id == id).map(|u| LayerFeature::Unit(Box::new(u))),
+            Layer::Units => {
+                self.unit_features().await?.into_iter().find(|u| u.id == id).map(|u| LayerFeature::Unit(Box::new(u)))
+            }
             Layer::Parcels => self.parcel_feature(id).await?.map(LayerFeature::Parcel),
             Layer::Addresses => self.address_feature(id).await?.map(LayerFeature::Address),
             Layer::FloodZones => self.flood_feature(id).await?.map(LayerFeature::FloodZone),
