@@ -5,8 +5,9 @@
 // Tests and benchmarks unwrap: a failure there is the report.
 #![allow(clippy::unwrap_used)]
 
-use diaba_core::spatial::LayerFeatures;
-use diaba_core::spatial::ParcelFeature;
+use diaba_core::PackedParcelId;
+use diaba_core::outline::Outline;
+use diaba_core::spatial::{LandUses, LayerFeatures, ParcelFeature};
 use diaba_index::LayerTree;
 use diaba_store::{ClusterOptions, DatabaseConfig, Store};
 use geo::{MultiPolygon, polygon};
@@ -38,23 +39,25 @@ fn resident_mib() -> f64 {
 fn synthetic_lots(n: usize) -> Vec<ParcelFeature> {
     let side = (n as f64).sqrt().ceil() as usize;
     let (w, h) = (6.0 / 111_000.0, 25.0 / 110_600.0);
+    // Shared as the store shares them when loading.
+    let (ward, residential): (std::sync::Arc<str>, LandUses) = ("00000".into(), ["ODT"].into_iter().collect());
     (0..n)
         .map(|i| {
             let (x, y) = (105.5 + (i % side) as f64 * w, 9.9 + (i / side) as f64 * h);
             ParcelFeature {
                 id: i as i64 + 1,
-                national_id: String::new(),
-                ward_code: "00000".into(),
+                national_id: PackedParcelId::new(&format!("{i:012}")).expect("12 digits"),
+                ward_code: ward.clone(),
                 sheet: 1,
                 number: i as i32 + 1,
                 version: 1,
-                land_uses: vec!["ODT".into()],
+                land_uses: residential.clone(),
                 legal_area_m2: 150.0,
                 valid_from: 0,
                 name: None,
-                shape: MultiPolygon(vec![
+                outline: Outline::from(&MultiPolygon(vec![
                     polygon![(x: x, y: y), (x: x + w, y: y), (x: x + w, y: y + h), (x: x, y: y + h)],
-                ]),
+                ])),
             }
         })
         .collect()
@@ -116,7 +119,7 @@ async fn main() {
 
     // Same points for both: random points over the parcel fabric's extent.
     let extent = index.parcels.all().iter().fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |e, p| {
-        let r = geo::BoundingRect::bounding_rect(&p.shape).unwrap();
+        let r = p.outline.bounding_rect().unwrap();
         [e[0].min(r.min().x), e[1].min(r.min().y), e[2].max(r.max().x), e[3].max(r.max().y)]
     });
     let mut rng = Seeded(42);

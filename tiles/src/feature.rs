@@ -1,13 +1,16 @@
 //! What a tile needs of a feature: an id, a shape, and public attributes. Each layer's
 //! implementation sits beside its field list (module `layers`), checked by a test.
 
+use diaba_core::outline::Outline;
 use geo::MultiPolygon;
 
 /// The geometry of a feature, in lon/lat.
 #[derive(Debug, Clone, Copy)]
 pub enum Shape<'a> {
-    /// Polygons (parcels, units, zones).
+    /// Polygons (units, zones).
     Polygons(&'a MultiPolygon<f64>),
+    /// Polygons kept flat (parcels).
+    Outline(&'a Outline),
     /// A point (households).
     Point {
         /// Longitude.

@@ -153,10 +153,10 @@ impl TileFeature for ParcelFeature {
         self.id
     }
     fn shape(&self) -> Shape<'_> {
-        Shape::Polygons(&self.shape)
+        Shape::Outline(&self.outline)
     }
     fn attributes(&self, detail: bool, add: &mut dyn FnMut(&'static str, Value<'_>)) {
-        add("land_use", Value::Text(self.land_uses.first().map_or("", String::as_str)));
+        add("land_use", Value::Text(self.land_uses.main()));
         if detail {
             add("national_id", Value::Text(&self.national_id));
             add("ward_code", Value::Text(&self.ward_code));
@@ -251,16 +251,16 @@ mod tests {
             }),
             Layer::Parcels => Box::new(ParcelFeature {
                 id: 2,
-                national_id: "w6ugq0zzzzzz".into(),
+                national_id: diaba_core::PackedParcelId::new("w6ugq0zzzzzz").expect("12 ASCII characters"),
                 ward_code: "31135".into(),
                 sheet: 1,
                 number: 1,
                 version: 1,
-                land_uses: vec!["ODT".into()],
+                land_uses: ["ODT"].into_iter().collect(),
                 legal_area_m2: 80.5,
                 valid_from: 0,
                 name: None,
-                shape: square(),
+                outline: diaba_core::outline::Outline::from(&square()),
             }),
             Layer::Addresses => Box::new(AddressFeature {
                 id: 3,

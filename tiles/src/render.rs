@@ -13,7 +13,9 @@ use crate::feature::{Shape, TileFeature};
 use crate::layers::Generalise;
 use crate::mvt::{Commands, GeomType, LayerBuilder, MvtLayer};
 use crate::source::Source;
+use diaba_core::outline::Outline;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MapCoords, MultiPolygon, Polygon, Rect, Simplify};
+use std::borrow::Cow;
 use std::ops::Deref;
 
 /// Polygons whose projected box is smaller than this on both sides are left out: at
@@ -48,7 +50,11 @@ where
     for feature in features {
         let kind = match feature.shape() {
             Shape::Polygons(shape) => {
-                draw_polygons(shape, tile, rule, &mut scratch, &mut out.geometry);
+                draw_polygons(Polygons::Geo(shape), tile, rule, &mut scratch, &mut out.geometry);
+                GeomType::Polygon
+            }
+            Shape::Outline(outline) => {
+                draw_polygons(Polygons::Flat(outline), tile, rule, &mut scratch, &mut out.geometry);
                 GeomType::Polygon
             }
             Shape::Point { lon, lat } => {
@@ -92,12 +98,16 @@ struct Scratch {
 /// needs no clipping, and a convex lot without holes (nearly all of them) is clipped by
 /// cutting it along the four edges in turn, exact for convex shapes. Only simplified
 /// layers and concave or holed lots across the edge go through `geo`'s polygon overlay.
-fn draw_polygons(shape: &MultiPolygon<f64>, tile: TileCoord, rule: Generalise, s: &mut Scratch, out: &mut Commands) {
+fn draw_polygons(shape: Polygons<'_>, tile: TileCoord, rule: Generalise, s: &mut Scratch, out: &mut Commands) {
     // Where a zoom leaves small shapes out (most lots at z14), they are rejected from
     // their box, before projecting every vertex; the margin keeps borderline shapes for
     // the exact test below.
     if rule.min_box_area > 0.0 {
-        let Some(lonlat) = shape.bounding_rect() else { return };
+        let lonlat = match shape {
+            Polygons::Geo(shape) => shape.bounding_rect(),
+            Polygons::Flat(outline) => outline.bounding_rect(),
+        };
+        let Some(lonlat) = lonlat else { return };
         let [west, north] = tile.project(lonlat.min().x, lonlat.max().y);
         let [east, south] = tile.project(lonlat.max().x, lonlat.min().y);
         let (width, height, margin) = (east - west, south - north, 1e-6);
@@ -111,16 +121,32 @@ fn draw_polygons(shape: &MultiPolygon<f64>, tile: TileCoord, rule: Generalise, s
     s.rings.clear();
     let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
     let mut holes = false;
-    for polygon in &shape.0 {
-        holes |= !polygon.interiors().is_empty();
-        for (i, ring) in std::iter::once(polygon.exterior()).chain(polygon.interiors()).enumerate() {
-            let start = s.points.len();
-            for c in &ring.0 {
-                let [x, y] = tile.project(c.x, c.y);
-                bbox = [bbox[0].min(x), bbox[1].min(y), bbox[2].max(x), bbox[3].max(y)];
-                s.points.push([x, y]);
+    let mut project_ring = |ring: &mut dyn Iterator<Item = &Coord<f64>>, exterior: bool| {
+        let start = s.points.len();
+        for c in ring {
+            let [x, y] = tile.project(c.x, c.y);
+            bbox = [bbox[0].min(x), bbox[1].min(y), bbox[2].max(x), bbox[3].max(y)];
+            s.points.push([x, y]);
+        }
+        s.rings.push((start, s.points.len(), exterior));
+    };
+    match shape {
+        Polygons::Geo(shape) => {
+            for polygon in &shape.0 {
+                holes |= !polygon.interiors().is_empty();
+                for (i, ring) in std::iter::once(polygon.exterior()).chain(polygon.interiors()).enumerate() {
+                    project_ring(&mut ring.0.iter(), i == 0);
+                }
             }
-            s.rings.push((start, s.points.len(), i == 0));
+        }
+        // Rings closed again, so both kinds draw through the same steps.
+        Polygons::Flat(outline) => {
+            for polygon in 0..outline.polygon_count() {
+                holes |= outline.holes(polygon) > 0;
+                for (i, ring) in outline.rings(polygon).enumerate() {
+                    project_ring(&mut ring.iter().chain(ring.first()), i == 0);
+                }
+            }
         }
     }
     if s.points.is_empty() {
@@ -136,7 +162,11 @@ fn draw_polygons(shape: &MultiPolygon<f64>, tile: TileCoord, rule: Generalise, s
     let inside = bbox[0] >= LOW && bbox[1] >= LOW && bbox[2] <= HIGH && bbox[3] <= HIGH;
     let cut = !inside && !holes && s.rings.iter().all(|&(a, b, _)| convex(open(&s.points[a..b])));
     if rule.tolerance > 0.0 || !inside && !cut {
-        for polygon in tile_polygons(shape, tile, rule).into_iter().flatten() {
+        let shape = match shape {
+            Polygons::Geo(shape) => Cow::Borrowed(shape),
+            Polygons::Flat(outline) => Cow::Owned(outline.to_multi_polygon()),
+        };
+        for polygon in tile_polygons(&shape, tile, rule).into_iter().flatten() {
             for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
                 s.snapped.clear();
                 s.snapped.extend(open(&ring.0).iter().map(|c| [c.x as i32, c.y as i32]));
@@ -163,6 +193,13 @@ fn draw_polygons(shape: &MultiPolygon<f64>, tile: TileCoord, rule: Generalise, s
             out.ring(&s.snapped);
         }
     }
+}
+
+/// The two ways polygons come: geo's (units, zones) and flat outlines (parcels).
+#[derive(Clone, Copy)]
+enum Polygons<'a> {
+    Geo(&'a MultiPolygon<f64>),
+    Flat(&'a Outline),
 }
 
 /// A ring without its closing point.
@@ -359,10 +396,14 @@ mod tests {
             .sum()
     }
 
+    /// The rings drawn from `shape`, checked to be the same from its flat outline.
     fn drawn(shape: &MultiPolygon<f64>, tile: TileCoord) -> Vec<Vec<[i32; 2]>> {
-        let mut out = Commands::default();
-        draw_polygons(shape, tile, SNAP_ONLY, &mut Scratch::default(), &mut out);
-        out.rings()
+        let (mut geo, mut flat) = (Commands::default(), Commands::default());
+        draw_polygons(Polygons::Geo(shape), tile, SNAP_ONLY, &mut Scratch::default(), &mut geo);
+        let outline = Outline::from(shape);
+        draw_polygons(Polygons::Flat(&outline), tile, SNAP_ONLY, &mut Scratch::default(), &mut flat);
+        assert_eq!(geo.rings(), flat.rings(), "a flat outline draws as its multipolygon");
+        geo.rings()
     }
 
     fn general(shape: &MultiPolygon<f64>, tile: TileCoord) -> Vec<Vec<[i32; 2]>> {

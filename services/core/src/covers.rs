@@ -1,11 +1,13 @@
 //! Point-in-area tests with PostGIS `ST_Covers` semantics: [`covers_like_postgis`] reads
 //! every edge (parcels have a handful); [`BandedArea`] files a shape's edges by latitude
-//! band first, so a point reads only its band's (wards and flood zones have thousands).
+//! band first, so a point reads only its band's (wards and flood zones have thousands);
+//! [`Outline::covers`] is the plain test on a lot's flat outline.
 //!
 //! Only an edge whose latitude range holds the point's can change the winding number or
 //! carry the point on it, and such an edge is always filed in the point's band, so both
 //! answer alike, decision for decision.
 
+use crate::outline::Outline;
 use geo::{Coord, MultiPolygon};
 
 /// Edges per band aimed at when choosing how many bands.
@@ -137,14 +139,33 @@ pub fn covers_like_postgis(shape: &MultiPolygon<f64>, p: [f64; 2]) -> bool {
 }
 
 fn point_in_ring(ring: &geo::LineString<f64>, p: [f64; 2]) -> Ring {
+    winding_of(ring.0.windows(2).map(|s| (s[0], s[1])), p)
+}
+
+/// The same test on a ring kept open ([`Outline`]): its edges, then the closing one.
+fn point_in_open_ring(ring: &[Coord<f64>], p: [f64; 2]) -> Ring {
+    let closing = ring.last().zip(ring.first()).map(|(a, b)| (*a, *b));
+    winding_of(ring.windows(2).map(|s| (s[0], s[1])).chain(closing), p)
+}
+
+fn winding_of(edges: impl Iterator<Item = (Coord<f64>, Coord<f64>)>, p: [f64; 2]) -> Ring {
     let mut winding = 0i32;
-    for segment in ring.0.windows(2) {
-        match edge_step(segment[0], segment[1], p) {
+    for (a, b) in edges {
+        match edge_step(a, b, p) {
             Some(step) => winding += step,
             None => return Ring::Boundary,
         }
     }
     if winding == 0 { Ring::Outside } else { Ring::Inside }
+}
+
+impl Outline {
+    /// True when `p` is in the outline or on its boundary: [`covers_like_postgis`] on the
+    /// multipolygon it was made from, decision for decision (same edges, same order).
+    pub fn covers(&self, p: [f64; 2]) -> bool {
+        let holes = (0..self.polygon_count()).map(|polygon| self.holes(polygon));
+        covers_by_rings(holes, |polygon, ring| point_in_open_ring(self.ring(polygon, ring), p))
+    }
 }
 
 /// The polygon rule, given each polygon's number of holes and the answer for ring `r` of
@@ -267,10 +288,12 @@ mod tests {
             [105.71, 9.9],
             [f64::NAN, 10.0],
         ]);
+        let outline = Outline::from(&shape);
         let mut inside = 0;
         for p in &points {
             let expected = covers_like_postgis(&shape, *p);
             assert_eq!(banded.covers(*p), expected, "point {p:?}");
+            assert_eq!(outline.covers(*p), expected, "outline, point {p:?}");
             inside += usize::from(expected);
         }
         assert!(inside > 5_000 && inside < points.len() - 5_000, "both answers exercised: {inside}");
@@ -280,7 +303,11 @@ mod tests {
     fn boundary_hole_and_degenerate_shapes() {
         let outer = LineString::from(vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 0.0)]);
         let hole = LineString::from(vec![(1.0, 1.0), (1.0, 3.0), (3.0, 3.0), (3.0, 1.0), (1.0, 1.0)]);
-        let banded = BandedArea::new(&MultiPolygon(vec![Polygon::new(outer, vec![hole])]));
+        let shape = MultiPolygon(vec![Polygon::new(outer, vec![hole])]);
+        let (banded, outline) = (BandedArea::new(&shape), Outline::from(&shape));
+        for p in [[0.5, 0.5], [0.0, 2.0], [4.0, 4.0], [2.0, 0.0], [1.0, 2.0], [2.0, 2.0], [5.0, 2.0], [2.0, 4.5]] {
+            assert_eq!(outline.covers(p), banded.covers(p), "outline at {p:?}");
+        }
         assert!(banded.covers([0.5, 0.5]));
         assert!(banded.covers([0.0, 2.0]), "outer edge");
         assert!(banded.covers([4.0, 4.0]), "top vertex");
@@ -290,8 +317,13 @@ mod tests {
         assert!(!banded.covers([5.0, 2.0]));
         assert!(!banded.covers([2.0, 4.5]));
         assert!(!BandedArea::new(&MultiPolygon(vec![])).covers([0.0, 0.0]));
+        assert!(!Outline::from(&MultiPolygon(vec![])).covers([0.0, 0.0]));
         let flat = LineString::from(vec![(0.0, 1.0), (2.0, 1.0), (0.0, 1.0)]);
-        let flat = BandedArea::new(&MultiPolygon(vec![Polygon::new(flat, vec![])]));
+        let flat = MultiPolygon(vec![Polygon::new(flat, vec![])]);
+        for p in [[1.0, 1.0], [1.0, 2.0]] {
+            assert_eq!(Outline::from(&flat).covers(p), covers_like_postgis(&flat, p), "flat outline at {p:?}");
+        }
+        let flat = BandedArea::new(&flat);
         assert!(flat.covers([1.0, 1.0]), "on a zero-height shape's edge, as PostGIS");
         assert!(!flat.covers([1.0, 2.0]));
     }

@@ -26,6 +26,7 @@ pub mod crs;
 mod error;
 mod layer;
 pub mod olc;
+pub mod outline;
 pub mod parcel;
 mod parcel_id;
 pub mod party;
@@ -40,7 +41,7 @@ pub use address::AddressStatus;
 pub use coord::LonLat;
 pub use error::{Error, Result};
 pub use layer::Layer;
-pub use parcel_id::{NationalParcelId, ParcelIdError};
+pub use parcel_id::{NationalParcelId, PackedParcelId, ParcelIdError};
 pub use party::{CertificateSerial, PersonalId, Sex, Share};
 pub use text::fold;
 pub use time::{

@@ -122,6 +122,56 @@ impl fmt::Display for NationalParcelId {
     }
 }
 
+/// A national parcel id as the index holds it: its 12 ASCII bytes inline, no allocation
+/// (one per live parcel; the register's column is 12 characters long by constraint).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PackedParcelId([u8; LENGTH]);
+
+impl PackedParcelId {
+    /// The id's bytes, when it is 12 ASCII characters.
+    ///
+    /// ```
+    /// use diaba_core::PackedParcelId;
+    /// assert_eq!(PackedParcelId::new("w6w2b5h0s3kq").unwrap().as_str(), "w6w2b5h0s3kq");
+    /// assert!(PackedParcelId::new("w6w2b5h0s3k").is_none());
+    /// assert!(PackedParcelId::new("w6w2b5h0s3kư").is_none());
+    /// ```
+    pub fn new(text: &str) -> Option<Self> {
+        let bytes: [u8; LENGTH] = text.as_bytes().try_into().ok()?;
+        bytes.is_ascii().then_some(Self(bytes))
+    }
+
+    /// The id text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("ASCII by construction")
+    }
+}
+
+impl std::ops::Deref for PackedParcelId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for PackedParcelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for PackedParcelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for PackedParcelId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,20 +3,27 @@
 
 use crate::covers::BandedArea;
 pub use crate::covers::covers_like_postgis;
-use crate::{AsOf, Layer, PostcodeArea, UnitLevel};
+use crate::outline::Outline;
+use crate::{AsOf, Layer, PackedParcelId, PostcodeArea, UnitLevel};
 use chrono::NaiveDate;
 use geo::MultiPolygon;
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A live parcel: public fields only (owners never enter the index).
+///
+/// Laid out for millions in memory: the id inline, the ward and land-use texts shared
+/// among the parcels that have the same ([`Interner`]), the outline flat.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParcelFeature {
     /// Database id, also the tile feature id.
     pub id: i64,
     /// National parcel id.
-    pub national_id: String,
+    pub national_id: PackedParcelId,
     /// Ward of the survey.
-    pub ward_code: String,
+    #[serde(serialize_with = "as_str")]
+    pub ward_code: Arc<str>,
     /// Map sheet.
     pub sheet: i32,
     /// Parcel number.
@@ -24,7 +31,7 @@ pub struct ParcelFeature {
     /// Live version.
     pub version: i32,
     /// Land-use codes, main first.
-    pub land_uses: Vec<String>,
+    pub land_uses: LandUses,
     /// Legal area in m².
     pub legal_area_m2: f64,
     /// When this version came into force, Unix seconds: tiles of an earlier day leave it out.
@@ -35,7 +42,71 @@ pub struct ParcelFeature {
     pub name: Option<Box<str>>,
     /// Outline, lon/lat.
     #[serde(skip)]
-    pub shape: MultiPolygon<f64>,
+    pub outline: Outline,
+}
+
+fn as_str<S: serde::Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(text)
+}
+
+/// A parcel's land-use codes, main first; parcels with the same codes share one list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LandUses(Arc<[Box<str>]>);
+
+impl LandUses {
+    /// The main land use; "" when there is none.
+    pub fn main(&self) -> &str {
+        self.0.first().map_or("", |code| code)
+    }
+}
+
+impl std::ops::Deref for LandUses {
+    type Target = [Box<str>];
+    fn deref(&self) -> &[Box<str>] {
+        &self.0
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for LandUses {
+    fn from_iter<I: IntoIterator<Item = S>>(codes: I) -> Self {
+        Self(codes.into_iter().map(|code| code.as_ref().into()).collect())
+    }
+}
+
+impl Serialize for LandUses {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter())
+    }
+}
+
+/// Shares the ward codes and land-use lists of parcels loaded together: a few dozen
+/// distinct values among hundreds of thousands of lots.
+#[derive(Debug, Default)]
+pub struct Interner {
+    wards: HashMap<String, Arc<str>>,
+    land_uses: HashMap<Vec<String>, LandUses>,
+}
+
+impl Interner {
+    /// The shared copy of a ward code.
+    pub fn ward(&mut self, code: String) -> Arc<str> {
+        if let Some(shared) = self.wards.get(&code) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = code.as_str().into();
+        self.wards.insert(code, shared.clone());
+        shared
+    }
+
+    /// The shared copy of a land-use list.
+    pub fn land_uses(&mut self, codes: Vec<String>) -> LandUses {
+        if let Some(shared) = self.land_uses.get(&codes) {
+            return shared.clone();
+        }
+        let shared: LandUses = codes.iter().collect();
+        self.land_uses.insert(codes, shared.clone());
+        shared
+    }
 }
 
 /// A parcel version that is no longer in force, kept so tiles can draw the register as it

@@ -1,9 +1,9 @@
 //! How each kind of feature sits in a layer, and the [`Index`] that holds the layers.
 
 use crate::layer::{Feature, LayerTree};
+use diaba_core::outline::Outline;
 use diaba_core::spatial::{
     AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, PastParcel, UnitFeature,
-    covers_like_postgis,
 };
 use diaba_core::{AsOf, METRES_PER_DEGREE};
 use geo::{BoundingRect, MultiPolygon};
@@ -34,20 +34,38 @@ macro_rules! polygon_feature {
     };
 }
 
-polygon_feature!(ParcelFeature, |f: &ParcelFeature, p| covers_like_postgis(&f.shape, p));
 // Units and flood zones have thousands of vertices: tested through their filed edges.
 polygon_feature!(UnitFeature, |f: &UnitFeature, p| f.area.covers(p));
 polygon_feature!(FloodFeature, |f: &FloodFeature, p| f.area.covers(p));
+
+fn envelope_of_outline(outline: &Outline) -> AABB<[f64; 2]> {
+    outline.bounding_rect().map_or_else(
+        || AABB::from_point([f64::NAN, f64::NAN]),
+        |r| AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+    )
+}
+
+impl Feature for ParcelFeature {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn envelope(&self) -> AABB<[f64; 2]> {
+        envelope_of_outline(&self.outline)
+    }
+    fn covers(&self, p: [f64; 2]) -> bool {
+        self.outline.covers(p)
+    }
+}
 
 impl Feature for PastParcel {
     fn id(&self) -> i64 {
         self.version_id
     }
     fn envelope(&self) -> AABB<[f64; 2]> {
-        envelope_of(&self.parcel.shape)
+        self.parcel.envelope()
     }
     fn covers(&self, p: [f64; 2]) -> bool {
-        covers_like_postgis(&self.parcel.shape, p)
+        self.parcel.covers(p)
     }
 }
 

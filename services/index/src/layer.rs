@@ -27,9 +27,15 @@ pub trait Feature: Send + Sync + 'static {
     fn covers(&self, point: [f64; 2]) -> bool;
 }
 
+/// A feature and its box, the box in `f32` from the snapshot's origin: 24 bytes a leaf
+/// instead of 40, for millions of lots.
+///
+/// Why that stays exact: `x ↦ (x − origin) as f32` is monotonic (each rounding is), so a
+/// point inside a box stays inside the box after the mapping; at worst a box meets a few
+/// more query boxes (≈ 1 cm at Cần Thơ), and the exact test on the feature sorts those out.
 struct Entry<F> {
     feature: Arc<F>,
-    envelope: AABB<[f64; 2]>,
+    envelope: AABB<[f32; 2]>,
 }
 
 impl<F> Clone for Entry<F> {
@@ -39,21 +45,29 @@ impl<F> Clone for Entry<F> {
 }
 
 impl<F: Feature> RTreeObject for Entry<F> {
-    type Envelope = AABB<[f64; 2]>;
+    type Envelope = AABB<[f32; 2]>;
     fn envelope(&self) -> Self::Envelope {
         self.envelope
     }
 }
 
 impl<F: Feature> Entry<F> {
-    fn new(feature: Arc<F>) -> Self {
-        Self { envelope: feature.envelope(), feature }
+    fn new(feature: Arc<F>, origin: [f64; 2]) -> Self {
+        Self { envelope: local(origin, &feature.envelope()), feature }
     }
 }
 
+fn local(origin: [f64; 2], envelope: &AABB<[f64; 2]>) -> AABB<[f32; 2]> {
+    let map = |p: [f64; 2]| [(p[0] - origin[0]) as f32, (p[1] - origin[1]) as f32];
+    AABB::from_corners(map(envelope.lower()), map(envelope.upper()))
+}
+
 struct Snapshot<F: Feature> {
+    /// Where the boxes are measured from (a corner of the base's first feature).
+    origin: [f64; 2],
     base: Arc<RTree<Entry<F>>>,
-    base_ids: Arc<HashMap<i64, Arc<F>>>,
+    /// The base's features by ascending id (8 bytes each, where a hash map takes ~27).
+    base_ids: Arc<Vec<Arc<F>>>,
     overlay: RTree<Entry<F>>,
     overlay_ids: HashMap<i64, Arc<F>>,
     /// Base features replaced or removed since the base was built.
@@ -61,46 +75,56 @@ struct Snapshot<F: Feature> {
 }
 
 impl<F: Feature> Snapshot<F> {
-    fn build(features: Vec<Arc<F>>) -> Self {
-        let base_ids = features.iter().map(|f| (f.id(), f.clone())).collect();
-        let base = RTree::bulk_load(features.into_iter().map(Entry::new).collect());
+    fn build(mut features: Vec<Arc<F>>) -> Self {
+        features.sort_unstable_by_key(|f| f.id());
+        features.dedup_by_key(|f| f.id());
+        let origin = features.iter().map(|f| f.envelope().lower()).find(|p| p.iter().all(|c| c.is_finite()));
+        let origin = origin.unwrap_or([0.0, 0.0]);
+        let base = RTree::bulk_load(features.iter().map(|f| Entry::new(f.clone(), origin)).collect());
+        features.shrink_to_fit();
         Self {
+            origin,
             base: Arc::new(base),
-            base_ids: Arc::new(base_ids),
+            base_ids: Arc::new(features),
             overlay: RTree::new(),
             overlay_ids: HashMap::new(),
             hidden: HashSet::new(),
         }
     }
 
+    fn base_get(&self, id: i64) -> Option<&Arc<F>> {
+        self.base_ids.binary_search_by_key(&id, |f| f.id()).ok().map(|i| &self.base_ids[i])
+    }
+
     fn get(&self, id: i64) -> Option<Arc<F>> {
         match self.overlay_ids.get(&id) {
             Some(feature) => Some(feature.clone()),
             None if self.hidden.contains(&id) => None,
-            None => self.base_ids.get(&id).cloned(),
+            None => self.base_get(id).cloned(),
         }
     }
 
     fn visit(&self, envelope: &AABB<[f64; 2]>, mut visit: impl FnMut(&Arc<F>)) {
+        let envelope = local(self.origin, envelope);
         // Most snapshots hide nothing: no hashing then.
         let hides = !self.hidden.is_empty();
-        for entry in self.base.locate_in_envelope_intersecting(envelope) {
+        for entry in self.base.locate_in_envelope_intersecting(&envelope) {
             if !(hides && self.hidden.contains(&entry.feature.id())) {
                 visit(&entry.feature);
             }
         }
-        for entry in self.overlay.locate_in_envelope_intersecting(envelope) {
+        for entry in self.overlay.locate_in_envelope_intersecting(&envelope) {
             visit(&entry.feature);
         }
     }
 
     fn len(&self) -> usize {
-        self.base_ids.len() - self.hidden.iter().filter(|id| self.base_ids.contains_key(id)).count()
+        self.base_ids.len() - self.hidden.iter().filter(|id| self.base_get(**id).is_some()).count()
             + self.overlay_ids.len()
     }
 
     fn all(&self) -> Vec<Arc<F>> {
-        let mut out: Vec<Arc<F>> = self.base_ids.values().filter(|f| !self.hidden.contains(&f.id())).cloned().collect();
+        let mut out: Vec<Arc<F>> = self.base_ids.iter().filter(|f| !self.hidden.contains(&f.id())).cloned().collect();
         out.extend(self.overlay_ids.values().cloned());
         out
     }
@@ -113,16 +137,17 @@ impl<F: Feature> Snapshot<F> {
             overlay_ids.insert(id, feature);
         }
         let mut hidden = self.hidden.clone();
-        if self.base_ids.contains_key(&id) {
+        if self.base_get(id).is_some() {
             hidden.insert(id);
         }
         if overlay_ids.len() + hidden.len() > COMPACT_AFTER {
-            let mut all: Vec<Arc<F>> = self.base_ids.values().filter(|f| !hidden.contains(&f.id())).cloned().collect();
+            let mut all: Vec<Arc<F>> = self.base_ids.iter().filter(|f| !hidden.contains(&f.id())).cloned().collect();
             all.extend(overlay_ids.into_values());
             return Self::build(all);
         }
-        let overlay = RTree::bulk_load(overlay_ids.values().cloned().map(Entry::new).collect());
-        Self { base: self.base.clone(), base_ids: self.base_ids.clone(), overlay, overlay_ids, hidden }
+        let origin = self.origin;
+        let overlay = RTree::bulk_load(overlay_ids.values().map(|f| Entry::new(f.clone(), origin)).collect());
+        Self { origin, base: self.base.clone(), base_ids: self.base_ids.clone(), overlay, overlay_ids, hidden }
     }
 }
 

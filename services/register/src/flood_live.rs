@@ -195,8 +195,8 @@ impl Register {
         let covers = |x: f64, y: f64| diaba_core::spatial::covers_like_postgis(&zone.shape, [x, y]);
         let mut wards: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for parcel in self.index.parcels.in_envelope(&envelope) {
-            if parcel.shape.interior_point().is_some_and(|p| covers(p.x(), p.y())) {
-                wards.entry(parcel.ward_code.clone()).or_default().0 += 1;
+            if parcel.outline.to_multi_polygon().interior_point().is_some_and(|p| covers(p.x(), p.y())) {
+                wards.entry(parcel.ward_code.to_string()).or_default().0 += 1;
             }
         }
         for household in self.index.addresses.in_envelope(&envelope) {

@@ -104,7 +104,7 @@ struct ParcelOut<'a> {
     sheet: i32,
     number: i32,
     version: i32,
-    land_uses: &'a [String],
+    land_uses: &'a [Box<str>],
     legal_area_m2: f64,
 }
 

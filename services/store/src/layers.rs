@@ -8,10 +8,12 @@ use crate::ogc::{Collection, Validity};
 use crate::store::Store;
 use chrono::NaiveDate;
 use diaba_core::covers::BandedArea;
+use diaba_core::outline::Outline;
 use diaba_core::spatial::{
-    AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, PastParcel, UnitFeature,
+    AddressFeature, FloodFeature, Interner, LayerFeature, LayerFeatures, ParcelFeature, PastParcel, UnitFeature,
 };
-use diaba_core::{Layer, Postcode, PostcodeArea, UnitLevel};
+use diaba_core::{Layer, PackedParcelId, Postcode, PostcodeArea, UnitLevel};
+use futures_util::TryStreamExt;
 use geo::MultiPolygon;
 use geozero::ToGeo;
 
@@ -29,20 +31,23 @@ type PastParcelRow = (i64, i64, i64, String, String, i32, i32, i32, f64, Vec<Str
 /// A [`ParcelRow`] after the number of the point it answers.
 type OrdinalParcelRow = (i64, i64, String, String, i32, i32, i32, f64, Vec<String>, i64, Option<String>, Vec<u8>);
 
-fn parcel_feature(row: ParcelRow) -> Result<ParcelFeature> {
+fn parcel_feature(row: ParcelRow, shared: &mut Interner) -> Result<ParcelFeature> {
     let (id, national_id, ward_code, sheet, number, version, legal_area_m2, land_uses, valid_from, address, wkb) = row;
+    let national_id = PackedParcelId::new(&national_id).ok_or_else(|| Error::Geometry {
+        detail: format!("parcel {id}: national id {national_id:?} is not 12 ASCII characters"),
+    })?;
     Ok(ParcelFeature {
         id,
         national_id,
-        ward_code,
+        ward_code: shared.ward(ward_code),
         sheet,
         number,
         version,
-        land_uses,
+        land_uses: shared.land_uses(land_uses),
         legal_area_m2,
         valid_from,
         name: address.as_deref().and_then(diaba_core::spatial::road_or_water_name),
-        shape: multipolygon(&wkb)?,
+        outline: Outline::from(&multipolygon(&wkb)?),
     })
 }
 
@@ -143,8 +148,14 @@ impl Store {
 
     /// Every live parcel.
     pub async fn parcel_features(&self) -> Result<Vec<ParcelFeature>> {
-        let rows: Vec<ParcelRow> = sqlx::query_as(PARCELS).fetch_all(self.pool()).await.query("load parcels")?;
-        rows.into_iter().map(parcel_feature).collect()
+        // Row by row: a row's texts and WKB are freed before the next is read, so the load
+        // leaves no holes between the features that would keep the process larger.
+        let mut rows = sqlx::query_as::<_, ParcelRow>(PARCELS).fetch(self.pool());
+        let (mut shared, mut features) = (Interner::default(), Vec::new());
+        while let Some(row) = rows.try_next().await.query("load parcels")? {
+            features.push(parcel_feature(row, &mut shared)?);
+        }
+        Ok(features)
     }
 
     /// Parcel versions no longer in force (of one parcel when `parcel` is given), for tiles
@@ -155,11 +166,16 @@ impl Store {
             .replace(" AND v.valid_to IS NULL", " AND v.valid_to IS NOT NULL AND ($1::int8 IS NULL OR p.id = $1)");
         let rows: Vec<PastParcelRow> =
             sqlx::query_as(&sql).bind(parcel).fetch_all(self.pool()).await.query("load past parcels")?;
+        let mut shared = Interner::default();
         rows.into_iter()
             .map(
                 |(version_id, valid_to, id, national_id, ward, sheet, number, version, area, uses, from, name, wkb)| {
                     let row = (id, national_id, ward, sheet, number, version, area, uses, from, name, wkb);
-                    Ok(PastParcel { version_id, parcel: std::sync::Arc::new(parcel_feature(row)?), valid_to })
+                    Ok(PastParcel {
+                        version_id,
+                        parcel: std::sync::Arc::new(parcel_feature(row, &mut shared)?),
+                        valid_to,
+                    })
                 },
             )
             .collect()
@@ -172,7 +188,7 @@ impl Store {
             .fetch_optional(self.pool())
             .await
             .query("load parcel")?;
-        row.map(parcel_feature).transpose()
+        row.map(|row| parcel_feature(row, &mut Interner::default())).transpose()
     }
 
     /// Every flood zone in force.
@@ -230,7 +246,7 @@ impl Store {
             None => query,
         };
         let row: Option<ParcelRow> = query.fetch_optional(self.pool()).await.query("parcel covering")?;
-        row.map(parcel_feature).transpose()
+        row.map(|row| parcel_feature(row, &mut Interner::default())).transpose()
     }
 
     /// The parcel covering each point on an instant (lowest id on a shared edge), in one
@@ -259,13 +275,14 @@ impl Store {
             .await
             .query("parcels covering at")?;
         let mut found: Vec<Option<ParcelFeature>> = vec![None; points.len()];
+        let mut shared = Interner::default();
         for (ord, id, national_id, ward, sheet, number, version, area, uses, from, name, wkb) in rows {
             let row = (id, national_id, ward, sheet, number, version, area, uses, from, name, wkb);
             let Some(slot) = usize::try_from(ord - 1).ok().and_then(|i| found.get_mut(i)) else { continue };
             if slot.as_ref().is_some_and(|kept| kept.id < row.0) {
                 continue;
             }
-            *slot = Some(parcel_feature(row)?);
+            *slot = Some(parcel_feature(row, &mut shared)?);
         }
         Ok(found)
     }

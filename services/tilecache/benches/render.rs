@@ -6,13 +6,14 @@
 //! zoom. `-- --hashes FILE` also writes each tile's size and SHA-256, so a change to the
 //! drawing code can be checked to leave every tile byte for byte as it was.
 
+use diaba_core::PackedParcelId;
 use diaba_core::crs::Vn2000;
-use diaba_core::spatial::{AddressFeature, LayerFeatures, ParcelFeature, road_or_water_name};
+use diaba_core::outline::Outline;
+use diaba_core::spatial::{AddressFeature, Interner, LayerFeatures, ParcelFeature, road_or_water_name};
 use diaba_demo::Profile;
 use diaba_index::Index;
 use diaba_tilecache::TileService;
 use diaba_tiles::{Source, TileCoord};
-use geo::BoundingRect;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ fn main() {
     let vn2000 = Vn2000::can_tho().expect("PROJ");
     let demo = diaba_demo::parcels(Profile::Full, SEED, &wards, &vn2000, |_| {}).expect("demo parcels");
     let households = diaba_demo::households(&demo, Profile::Full, SEED).expect("demo households");
+    let mut shared = Interner::default();
     let parcels: Vec<ParcelFeature> = demo
         .iter()
         .enumerate()
@@ -37,16 +39,16 @@ fn main() {
             uses.sort_by(|a, b| b.area_m2.total_cmp(&a.area_m2).then(a.code.cmp(b.code)));
             ParcelFeature {
                 id: i as i64 + 1,
-                national_id: format!("w6u{i:09}"),
-                ward_code: p.ward_code.clone(),
+                national_id: PackedParcelId::new(&format!("w6u{i:09}")).expect("12 ASCII characters"),
+                ward_code: shared.ward(p.ward_code.clone()),
                 sheet: p.sheet,
                 number: p.number,
                 version: 1,
-                land_uses: uses.iter().map(|u| u.code.to_string()).collect(),
+                land_uses: shared.land_uses(uses.iter().map(|u| u.code.to_string()).collect()),
                 legal_area_m2: (p.area_m2 * 10.0).round() / 10.0,
                 valid_from: 0,
                 name: road_or_water_name(&p.address_text),
-                shape: p.lonlat.clone(),
+                outline: Outline::from(&p.lonlat),
             }
         })
         .collect();
@@ -70,7 +72,7 @@ fn main() {
     for z in 14..=18 {
         let all: BTreeSet<TileCoord> = parcels
             .iter()
-            .filter_map(|p| p.shape.bounding_rect())
+            .filter_map(|p| p.outline.bounding_rect())
             .map(|r| TileCoord::containing(r.center().x, r.center().y, z))
             .collect();
         let step = (all.len() / PER_ZOOM).max(1);

@@ -34,9 +34,13 @@ pub struct SheetAnchor {
 pub fn sheet_anchors(index: &Index) -> Vec<SheetAnchor> {
     let mut extents: BTreeMap<(String, i32), [f64; 4]> = BTreeMap::new();
     for parcel in index.parcels.all() {
-        let Some(r) = parcel.shape.bounding_rect() else { continue };
-        let e =
-            extents.entry((parcel.ward_code.clone(), parcel.sheet)).or_insert([f64::MAX, f64::MAX, f64::MIN, f64::MIN]);
+        let Some(r) = parcel.outline.bounding_rect() else { continue };
+        let e = extents.entry((parcel.ward_code.to_string(), parcel.sheet)).or_insert([
+            f64::MAX,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN,
+        ]);
         *e = [e[0].min(r.min().x), e[1].min(r.min().y), e[2].max(r.max().x), e[3].max(r.max().y)];
     }
     extents
@@ -115,7 +119,7 @@ impl Drawn {
                 // are skipped before the anchor, the costly part, is computed.
                 let [w, s, e, n] = tile.bounds(0);
                 let meets = |p: &&Arc<ParcelFeature>| {
-                    p.shape
+                    p.outline
                         .bounding_rect()
                         .is_some_and(|r| r.min().x <= e && w <= r.max().x && r.min().y <= n && s <= r.max().y)
                 };
@@ -124,7 +128,7 @@ impl Drawn {
             Drawn::Parcels(parcels) if spec.name == SHEET_LABELS.name => {
                 // Only sheets with a lot drawn here: a past day's tile names no sheet of later lots.
                 // Anchors are sorted by (ward, sheet), so each is found by bisection, in order.
-                let mut present: Vec<(&str, i32)> = parcels.iter().map(|p| (p.ward_code.as_str(), p.sheet)).collect();
+                let mut present: Vec<(&str, i32)> = parcels.iter().map(|p| (&*p.ward_code, p.sheet)).collect();
                 present.sort_unstable();
                 present.dedup();
                 let shown = present.into_iter().filter_map(|key| {
@@ -140,7 +144,7 @@ impl Drawn {
                     .iter()
                     .filter(|p| road_kind(p).is_some())
                     .filter_map(|parcel| {
-                        let anchor = Anchor::Line(long_axis(&parcel.shape)?);
+                        let anchor = Anchor::Line(long_axis(&parcel.outline.to_multi_polygon())?);
                         if !anchored_in(tile, &anchor) {
                             return None;
                         }
@@ -168,9 +172,9 @@ fn parcel_label(parcel: &ParcelFeature) -> Option<Label<'_>> {
     let attributes = vec![
         ("number", Value::Int(parcel.number.into())),
         ("legal_area_m2", Value::Number(parcel.legal_area_m2)),
-        ("land_use", Value::Text(parcel.land_uses.first().map_or("", String::as_str))),
+        ("land_use", Value::Text(parcel.land_uses.main())),
     ];
-    Some(Label { id: parcel.id, anchor: Anchor::Point(label_point(&parcel.shape)?), attributes })
+    Some(Label { id: parcel.id, anchor: Anchor::Point(label_point(&parcel.outline.to_multi_polygon())?), attributes })
 }
 
 fn sheet_label(i: usize, sheet: &SheetAnchor) -> Label<'_> {
@@ -180,9 +184,9 @@ fn sheet_label(i: usize, sheet: &SheetAnchor) -> Label<'_> {
 
 /// "road" for a road (DGT) lot, "water" for a water (SON) lot.
 fn road_kind(parcel: &ParcelFeature) -> Option<&'static str> {
-    match parcel.land_uses.first().map(String::as_str) {
-        Some("DGT") => Some("road"),
-        Some("SON") => Some("water"),
+    match parcel.land_uses.main() {
+        "DGT" => Some("road"),
+        "SON" => Some("water"),
         _ => None,
     }
 }
@@ -197,7 +201,7 @@ fn road_name<'a>(index: &'a Index, parcel: &'a ParcelFeature) -> Option<(&'stati
     if kind != "road" {
         return None;
     }
-    let r = parcel.shape.bounding_rect()?;
+    let r = parcel.outline.bounding_rect()?;
     let (dx, dy) = (
         STREET_REACH_M / diaba_core::METRES_PER_DEGREE / r.min().y.to_radians().cos(),
         STREET_REACH_M / diaba_core::METRES_PER_DEGREE,
