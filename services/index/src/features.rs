@@ -1,16 +1,16 @@
 //! How each kind of feature sits in a layer, and the [`Index`] that holds the layers.
 
-use crate::layer::{Feature, LayerTree};
-use diaba_core::outline::Outline;
+use crate::layer::{Feature, LayerTree, View};
 use diaba_core::spatial::{
     AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, PastParcel, UnitFeature,
 };
 use diaba_core::{AsOf, METRES_PER_DEGREE};
-use geo::{BoundingRect, MultiPolygon};
+use geo::{BoundingRect, Rect};
 use rstar::AABB;
 
-fn envelope_of(shape: &MultiPolygon<f64>) -> AABB<[f64; 2]> {
-    shape.bounding_rect().map_or_else(
+/// A shape's box (`NaN` corners for an empty shape: it meets no query).
+fn envelope_of(bounds: Option<Rect<f64>>) -> AABB<[f64; 2]> {
+    bounds.map_or_else(
         || AABB::from_point([f64::NAN, f64::NAN]),
         |r| AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
     )
@@ -25,7 +25,7 @@ macro_rules! polygon_feature {
                 self.id
             }
             fn envelope(&self) -> AABB<[f64; 2]> {
-                envelope_of(&self.shape)
+                envelope_of(self.shape.bounding_rect())
             }
             fn covers(&self, p: [f64; 2]) -> bool {
                 $covers(self, p)
@@ -38,19 +38,12 @@ macro_rules! polygon_feature {
 polygon_feature!(UnitFeature, |f: &UnitFeature, p| f.area.covers(p));
 polygon_feature!(FloodFeature, |f: &FloodFeature, p| f.area.covers(p));
 
-fn envelope_of_outline(outline: &Outline) -> AABB<[f64; 2]> {
-    outline.bounding_rect().map_or_else(
-        || AABB::from_point([f64::NAN, f64::NAN]),
-        |r| AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-    )
-}
-
 impl Feature for ParcelFeature {
     fn id(&self) -> i64 {
         self.id
     }
     fn envelope(&self) -> AABB<[f64; 2]> {
-        envelope_of_outline(&self.outline)
+        envelope_of(self.outline.bounding_rect())
     }
     fn covers(&self, p: [f64; 2]) -> bool {
         self.outline.covers(p)
@@ -78,6 +71,27 @@ impl Feature for AddressFeature {
     }
     fn covers(&self, p: [f64; 2]) -> bool {
         p == [self.lon, self.lat]
+    }
+}
+
+/// Live parcels and past versions, read together (see [`Index::parcels_view`]).
+pub struct ParcelsView {
+    live: View<ParcelFeature>,
+    past: View<PastParcel>,
+}
+
+impl ParcelsView {
+    /// The parcels meeting `envelope` in force at instant `at` (Unix seconds; `None`: the
+    /// live ones), by id: the register as it stood then, from memory.
+    pub fn in_force(&self, envelope: &AABB<[f64; 2]>, at: Option<i64>) -> Vec<&ParcelFeature> {
+        let mut parcels: Vec<&ParcelFeature> = self.live.in_envelope(envelope).into_iter().map(|p| &**p).collect();
+        if let Some(at) = at {
+            parcels.retain(|p| p.valid_from < at);
+            let past = self.past.in_envelope(envelope).into_iter();
+            parcels.extend(past.filter(|v| v.in_force_at(at)).map(|v| &*v.parcel));
+        }
+        parcels.sort_unstable_by_key(|p| p.id);
+        parcels
     }
 }
 
@@ -158,17 +172,10 @@ impl Index {
         }
     }
 
-    /// The parcels meeting `envelope` in force at instant `at` (Unix seconds; `None`: the
-    /// live ones), by id: the register as it stood then, from memory.
-    pub fn parcels_in_force(&self, envelope: &AABB<[f64; 2]>, at: Option<i64>) -> Vec<std::sync::Arc<ParcelFeature>> {
-        let mut parcels = self.parcels.in_envelope(envelope);
-        if let Some(at) = at {
-            parcels.retain(|p| p.valid_from < at);
-            let past = self.past_parcels.in_envelope(envelope).into_iter();
-            parcels.extend(past.filter(|v| v.in_force_at(at)).map(|v| v.parcel.clone()));
-        }
-        parcels.sort_unstable_by_key(|p| p.id);
-        parcels
+    /// The live parcels and the past versions as they stand now, to read the parcels in
+    /// force on any instant by reference ([`ParcelsView::in_force`]).
+    pub fn parcels_view(&self) -> ParcelsView {
+        ParcelsView { live: self.parcels.view(), past: self.past_parcels.view() }
     }
 
     /// How many features of `layer` are in memory.

@@ -104,7 +104,7 @@ impl<F: Feature> Snapshot<F> {
         }
     }
 
-    fn visit(&self, envelope: &AABB<[f64; 2]>, mut visit: impl FnMut(&Arc<F>)) {
+    fn visit<'a>(&'a self, envelope: &AABB<[f64; 2]>, mut visit: impl FnMut(&'a Arc<F>)) {
         let envelope = local(self.origin, envelope);
         // Most snapshots hide nothing: no hashing then.
         let hides = !self.hidden.is_empty();
@@ -148,6 +148,20 @@ impl<F: Feature> Snapshot<F> {
         let origin = self.origin;
         let overlay = RTree::bulk_load(overlay_ids.values().map(|f| Entry::new(f.clone(), origin)).collect());
         Self { origin, base: self.base.clone(), base_ids: self.base_ids.clone(), overlay, overlay_ids, hidden }
+    }
+}
+
+/// The layer as it stood when the view was taken: many features read by reference, with
+/// no reference count touched per feature (a tile reads thousands; two workers counting on
+/// the same lots would pass their cache lines back and forth).
+pub struct View<F: Feature>(Arc<Snapshot<F>>);
+
+impl<F: Feature> View<F> {
+    /// Features whose bounding box meets `envelope`.
+    pub fn in_envelope(&self, envelope: &AABB<[f64; 2]>) -> Vec<&Arc<F>> {
+        let mut out = Vec::new();
+        self.0.visit(envelope, |f| out.push(f));
+        out
     }
 }
 
@@ -200,6 +214,11 @@ impl<F: Feature> LayerTree<F> {
     /// Visits the features whose bounding box meets `envelope` without collecting them.
     pub fn for_each_in(&self, envelope: &AABB<[f64; 2]>, visit: impl FnMut(&Arc<F>)) {
         self.current.load().visit(envelope, visit);
+    }
+
+    /// The layer as it stands now, to read many features by reference.
+    pub fn view(&self) -> View<F> {
+        View(self.current.load_full())
     }
 
     /// A feature by id.

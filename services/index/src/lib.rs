@@ -12,5 +12,5 @@ mod features;
 mod layer;
 
 pub use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
-pub use features::Index;
-pub use layer::{Feature, LayerTree};
+pub use features::{Index, ParcelsView};
+pub use layer::{Feature, LayerTree, View};

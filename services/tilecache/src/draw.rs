@@ -4,7 +4,7 @@
 
 use diaba_core::spatial::{ParcelFeature, UnitFeature};
 use diaba_core::{AsOf, Layer, UnitLevel};
-use diaba_index::{Feature, Index, LayerTree};
+use diaba_index::{Feature, Index, LayerTree, ParcelsView};
 use diaba_tiles::{
     Anchor, BUFFER, Label, LabelSpec, MvtLayer, PARCEL_LABELS, ROAD_LABELS, SHEET_LABELS, Source, TileCoord,
     TileFeature, Value, WARD_LABELS, anchored_in, draw_labels, draw_layer, encode_tile, label_point, long_axis,
@@ -53,12 +53,13 @@ pub fn sheet_anchors(index: &Index) -> Vec<SheetAnchor> {
 /// or held it at the end of a past day; empty when the tile has no feature. Parcels and
 /// wards follow `at`; households and flood zones are drawn as they are now.
 pub fn render(index: &Index, sheets: &[SheetAnchor], source: Source, tile: TileCoord, at: Option<AsOf>) -> Vec<u8> {
+    let parcels = index.parcels_view();
     let mut layers = Vec::new();
     for layer in source.layers() {
         if tile.z() < layer.minzoom() {
             continue;
         }
-        let drawn = Drawn::from_index(index, layer, tile, at);
+        let drawn = Drawn::from_index(index, &parcels, layer, tile, at);
         layers.extend(drawn.shapes(layer, tile));
         for spec in layer.labels() {
             layers.extend(drawn.labels(index, sheets, spec, tile));
@@ -68,14 +69,14 @@ pub fn render(index: &Index, sheets: &[SheetAnchor], source: Source, tile: TileC
 }
 
 /// The features of one layer that a tile holds.
-enum Drawn {
+enum Drawn<'a> {
     Units(Vec<Arc<UnitFeature>>),
-    Parcels(Vec<Arc<ParcelFeature>>),
+    Parcels(Vec<&'a ParcelFeature>),
     Other(Option<MvtLayer>),
 }
 
-impl Drawn {
-    fn from_index(index: &Index, source: Source, tile: TileCoord, at: Option<AsOf>) -> Self {
+impl<'a> Drawn<'a> {
+    fn from_index(index: &Index, parcels: &'a ParcelsView, source: Source, tile: TileCoord, at: Option<AsOf>) -> Self {
         let [w, s, e, n] = tile.bounds(BUFFER);
         let query = AABB::from_corners([w, s], [e, n]);
         match source.layer() {
@@ -89,7 +90,7 @@ impl Drawn {
             }
             Some(Layer::Parcels) => {
                 let instant = at.map(|day| diaba_core::end_of_day(day.date()).timestamp());
-                Drawn::Parcels(index.parcels_in_force(&query, instant))
+                Drawn::Parcels(parcels.in_force(&query, instant))
             }
             Some(Layer::Addresses) => Drawn::Other(draw_layer(source, tile, by_id(&index.addresses, &query))),
             Some(Layer::FloodZones) => Drawn::Other(draw_layer(source, tile, by_id(&index.flood, &query))),
@@ -118,7 +119,7 @@ impl Drawn {
                 // A lot's anchor is inside it: lots outside the tile proper (in its buffer)
                 // are skipped before the anchor, the costly part, is computed.
                 let [w, s, e, n] = tile.bounds(0);
-                let meets = |p: &&Arc<ParcelFeature>| {
+                let meets = |p: &&&ParcelFeature| {
                     p.outline
                         .bounding_rect()
                         .is_some_and(|r| r.min().x <= e && w <= r.max().x && r.min().y <= n && s <= r.max().y)
