@@ -209,7 +209,9 @@ enum Ring {
 /// [`BandedArea`] skip the others).
 #[inline]
 fn edge_step(a: geo::Coord<f64>, b: geo::Coord<f64>, p: [f64; 2]) -> Option<i32> {
-    if a == b {
+    // An edge whose latitude range misses the point's neither crosses its ray nor carries
+    // it: the answer below would be 0, without the products (most edges of a ring).
+    if a == b || p[1] < a.y.min(b.y) || p[1] > a.y.max(b.y) {
         return Some(0);
     }
     // Same operand order as liblwgeom, so the rounding is the same.
@@ -297,6 +299,41 @@ mod tests {
             inside += usize::from(expected);
         }
         assert!(inside > 5_000 && inside < points.len() - 5_000, "both answers exercised: {inside}");
+    }
+
+    /// liblwgeom's order of work, literally: the side first, then the range tests.
+    fn edge_step_as_liblwgeom(a: Coord<f64>, b: Coord<f64>, p: [f64; 2]) -> Option<i32> {
+        if a == b {
+            return Some(0);
+        }
+        let side = (b.x - a.x) * (p[1] - a.y) - (p[0] - a.x) * (b.y - a.y);
+        let on = a.x.max(b.x) >= p[0] && a.x.min(b.x) <= p[0] && a.y.max(b.y) >= p[1] && a.y.min(b.y) <= p[1];
+        if side == 0.0 && on {
+            return None;
+        }
+        Some(if a.y <= p[1] && p[1] < b.y && side > 0.0 {
+            1
+        } else if b.y <= p[1] && p[1] < a.y && side < 0.0 {
+            -1
+        } else {
+            0
+        })
+    }
+
+    #[test]
+    fn skipping_edges_out_of_the_point_s_latitude_decides_as_liblwgeom() {
+        let mut random = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+        // Small integers: many points on edges, on vertices and level with them.
+        let mut grid = || random.random_range(0..6) as f64;
+        for _ in 0..200_000 {
+            let (a, b) = (Coord { x: grid(), y: grid() }, Coord { x: grid(), y: grid() });
+            let p = [grid(), grid()];
+            assert_eq!(edge_step(a, b, p), edge_step_as_liblwgeom(a, b, p), "{a:?} {b:?} {p:?}");
+        }
+        let nan = [f64::NAN, 1.0];
+        let (a, b) = (Coord { x: 0.0, y: 0.0 }, Coord { x: 2.0, y: 2.0 });
+        assert_eq!(edge_step(a, b, nan), edge_step_as_liblwgeom(a, b, nan));
+        assert_eq!(edge_step(a, b, [1.0, f64::NAN]), edge_step_as_liblwgeom(a, b, [1.0, f64::NAN]));
     }
 
     #[test]
