@@ -139,6 +139,8 @@ async fn parcels_overlapping_within_the_file_are_both_named_and_partial_takes_th
     )
     .unwrap();
     let report = dir.path().join("report.json");
+    let mut conn = db.connect().await;
+    let before = written_so_far(&mut conn).await;
     let (ok, _, err) = diaba(&[
         "import",
         file.to_str().unwrap(),
@@ -150,6 +152,9 @@ async fn parcels_overlapping_within_the_file_are_both_named_and_partial_takes_th
         &db.url,
     ]);
     assert!(!ok);
+    // The register accepts every lot, so the import writes while the overlaps are worked
+    // out, then finds them before commit: nothing of it stays (no batch, feed or audit entry).
+    assert_eq!(written_so_far(&mut conn).await, before, "a refused import leaves nothing");
     assert!(err.contains("rejected feature 0: overlaps feature 1 of the file by 20.00 m²"), "{err}");
     assert!(err.contains("rejected feature 1: overlaps feature 0 of the file by 20.00 m²"), "{err}");
     // The same findings in the report file, for the office to work through.
@@ -160,7 +165,6 @@ async fn parcels_overlapping_within_the_file_are_both_named_and_partial_takes_th
     assert_eq!(report["rejected"][0]["reason"], "overlaps feature 1 of the file by 20.00 m²");
     assert!(report["outcome"].as_str().unwrap().starts_with("nothing imported"), "{report}");
     assert!(report["batch"].is_null());
-    let mut conn = db.connect().await;
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM parcel_version").fetch_one(&mut conn).await.unwrap();
     assert_eq!(count, 0, "all or nothing");
     let (ok, out, err) =
@@ -832,4 +836,59 @@ async fn written_so_far(conn: &mut sqlx::PgConnection) -> (i64, i64, i64, i64) {
     .fetch_one(conn)
     .await
     .unwrap()
+}
+
+/// Every imported parcel enters one outline (GiST) index, the live versions' (migration
+/// 0013): the register's lookups still each find an index, live ones that one, those by date
+/// (a version live then, whether live or closed now) it and the closed versions' together.
+/// Generic plans, as a pooled connection's prepared statements get after a few runs, on
+/// the small demo profile (an empty table makes any index as good as another).
+#[tokio::test]
+async fn lookups_live_and_by_date_keep_an_outline_index_when_imports_fill_one() {
+    let db = diaba_test_harness::demo_database().await;
+    let mut conn = db.connect().await;
+    sqlx::raw_sql("ANALYZE parcel_version").execute(&mut conn).await.unwrap();
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes WHERE tablename = 'parcel_version' AND indexdef LIKE '%USING gist%' \
+         ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(indexes, ["parcel_version_closed_geom_idx", "parcel_version_live_geom_idx"]);
+    // A plan without an index would show a (disabled) sequential scan of the table.
+    sqlx::raw_sql("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let point = "ST_Covers(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))";
+    let queries = [
+        // The API's lookup (layers.rs), now and at a date.
+        (format!("SELECT parcel_id FROM parcel_version WHERE valid_to IS NULL AND {point}"), 1),
+        (
+            format!(
+                "SELECT parcel_id FROM parcel_version WHERE valid_from < $3 AND (valid_to IS NULL OR valid_to >= $3) AND {point}"
+            ),
+            2,
+        ),
+        // OGC API items at a date (ogc.rs): a box and the versions valid then.
+        (
+            "SELECT v.parcel_id FROM parcel_version v JOIN parcel p ON p.id = v.parcel_id \
+             WHERE v.geom && ST_MakeEnvelope($1, $2, $1 + 0.01, $2 + 0.01, 4326) \
+               AND v.valid_from <= $3 AND (v.valid_to IS NULL OR v.valid_to > $3)"
+                .to_owned(),
+            2,
+        ),
+    ];
+    for (i, (sql, uses)) in queries.iter().enumerate() {
+        let types = if sql.contains("$3") { "(float8, float8, timestamptz)" } else { "(float8, float8)" };
+        let args = if sql.contains("$3") { "(105.78, 10.03, now() - interval '1 day')" } else { "(105.78, 10.03)" };
+        sqlx::raw_sql(&format!("PREPARE q{i}{types} AS {sql}")).execute(&mut conn).await.unwrap();
+        let plan: Vec<String> =
+            sqlx::query_scalar(&format!("EXPLAIN EXECUTE q{i}{args}")).fetch_all(&mut conn).await.unwrap();
+        let plan = plan.join("\n");
+        assert!(!plan.contains("Seq Scan on parcel_version"), "{sql}:\n{plan}");
+        assert!(plan.contains("parcel_version_live_geom_idx"), "{sql}:\n{plan}");
+        assert_eq!(plan.contains("parcel_version_closed_geom_idx"), *uses == 2, "{sql}:\n{plan}");
+    }
 }

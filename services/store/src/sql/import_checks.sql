@@ -1,6 +1,6 @@
 -- Every reason an imported parcel cannot enter the register, one row per (feature, reason),
 -- checked against the staging table `import_parcel` and the live register. Problems within
--- the file are found in Rust: overlaps before staging (diaba_interop::overlaps_within), keys
+-- the file are found in Rust: overlaps alongside staging (diaba_interop::overlaps_within), keys
 -- and national ids given twice as it is staged (import::repeated_in_file).
 SELECT feature, reason FROM (
     SELECT s.feature, 'national id ' || s.national_id || ' is already parcel ' || p.id AS reason
