@@ -248,6 +248,7 @@ mod tests {
                 shape: square(),
                 postcode_area: None,
                 area: diaba_core::covers::BandedArea::new(&square()),
+                answer_json: Default::default(),
             }),
             Layer::Parcels => Box::new(ParcelFeature {
                 id: 2,
@@ -280,6 +281,7 @@ mod tests {
                 source: "synthetic-demo".into(),
                 area: diaba_core::covers::BandedArea::new(&square()),
                 shape: square(),
+                answer_json: Default::default(),
             }),
             Layer::Parties | Layer::Rights | Layer::Certificates => return None,
         })

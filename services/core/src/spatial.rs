@@ -129,6 +129,12 @@ impl PastParcel {
     }
 }
 
+/// A feature's JSON as an answer writes it, made once by the answer's writer on first use.
+/// Units and flood zones are few and in nearly every lookup: their names are escaped once,
+/// not per request. (Features never change in place: a change is a new feature, with an
+/// empty slot.)
+pub type AnswerJson = std::sync::OnceLock<Box<serde_json::value::RawValue>>;
+
 /// An administrative unit with a polygon, valid during `[valid_from, valid_to)`.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnitFeature {
@@ -157,6 +163,9 @@ pub struct UnitFeature {
     /// `shape` filed for point tests (a ward has thousands of vertices).
     #[serde(skip)]
     pub area: BandedArea,
+    /// The unit as answers write it, made on first use.
+    #[serde(skip)]
+    pub answer_json: AnswerJson,
 }
 
 impl UnitFeature {
@@ -185,6 +194,9 @@ pub struct FloodFeature {
     /// `shape` filed for point tests.
     #[serde(skip)]
     pub area: BandedArea,
+    /// The zone as answers write it, made on first use.
+    #[serde(skip)]
+    pub answer_json: AnswerJson,
 }
 
 /// A verified household address (public fields only).

@@ -6,13 +6,15 @@ use crate::error::{Error, Result};
 use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
 use diaba_core::{AsOf, LonLat, UnitLevel, Vpostcode};
 use serde::Serialize;
+use serde_json::value::{RawValue, to_raw_value};
 use std::sync::Arc;
 
 /// Radius for "the nearest verified household".
 const ADDRESS_RADIUS_M: f64 = 30.0;
 
 /// The answer about one point: the index's own features, written out as JSON straight
-/// from them (no copies of their strings, no intermediate JSON tree).
+/// from them (no copies of their strings, no intermediate JSON tree); units and flood
+/// zones, in nearly every answer, copied from JSON they wrote once.
 #[derive(Debug)]
 pub struct PointAnswer {
     point: LonLat,
@@ -30,8 +32,8 @@ impl Serialize for PointAnswer {
         Out {
             point: PointOut { lat: self.point.lat(), lon: self.point.lon() },
             at: self.at,
-            ward: self.ward.as_deref().map(UnitOut::of),
-            district: self.district.as_deref().map(UnitOut::of),
+            ward: self.ward.as_deref().map(unit_json),
+            district: self.district.as_deref().map(unit_json),
             parcel: self.parcel.as_deref().map(ParcelOut::of),
             vpostcode: self.vpostcode.as_ref().map(Collected),
             address: self.address.as_ref().map(|(a, distance)| AddressOut::of(a, *distance)),
@@ -48,8 +50,8 @@ impl Serialize for PointAnswer {
 struct Out<'a> {
     point: PointOut,
     at: AsOf,
-    ward: Option<UnitOut<'a>>,
-    district: Option<UnitOut<'a>>,
+    ward: Option<&'a RawValue>,
+    district: Option<&'a RawValue>,
     parcel: Option<ParcelOut<'a>>,
     vpostcode: Option<Collected<'a, Vpostcode>>,
     address: Option<AddressOut<'a>>,
@@ -80,6 +82,11 @@ struct UnitOut<'a> {
     valid_from: Option<chrono::NaiveDate>,
     valid_to: Option<chrono::NaiveDate>,
     in_service_area: bool,
+}
+
+/// The unit's JSON, written once per unit and copied into every answer after.
+fn unit_json(unit: &UnitFeature) -> &RawValue {
+    unit.answer_json.get_or_init(|| to_raw_value(&UnitOut::of(unit)).expect("a unit serialises"))
 }
 
 impl<'a> UnitOut<'a> {
@@ -154,17 +161,22 @@ struct FloodOut<'a> {
     max_risk_level: Option<i16>,
 }
 
-/// The zones as a JSON array, each written from the feature itself.
+/// The zones as a JSON array, each zone's JSON written once and copied after.
 struct Listed<'a>(&'a [Arc<FloodFeature>]);
 
 impl Serialize for Listed<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(|zone| ZoneOut {
-            zone_id: zone.id,
-            name: &zone.name,
-            risk_level: zone.risk_level,
-            scenario: &zone.scenario,
-            source: &zone.source,
+        serializer.collect_seq(self.0.iter().map(|zone| {
+            zone.answer_json.get_or_init(|| {
+                let out = ZoneOut {
+                    zone_id: zone.id,
+                    name: &zone.name,
+                    risk_level: zone.risk_level,
+                    scenario: &zone.scenario,
+                    source: &zone.source,
+                };
+                to_raw_value(&out).expect("a zone serialises")
+            })
         }))
     }
 }

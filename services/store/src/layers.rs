@@ -76,6 +76,7 @@ fn unit_feature(row: UnitRow) -> Result<UnitFeature> {
         shape,
         postcode_area,
         area,
+        answer_json: Default::default(),
     })
 }
 
@@ -84,7 +85,8 @@ type FloodRow = (i64, String, i16, String, String, Vec<u8>);
 fn flood_feature(row: FloodRow) -> Result<FloodFeature> {
     let (id, name, risk_level, scenario, source, wkb) = row;
     let shape = multipolygon(&wkb)?;
-    Ok(FloodFeature { id, name, risk_level, scenario, source, area: BandedArea::new(&shape), shape })
+    let area = BandedArea::new(&shape);
+    Ok(FloodFeature { id, name, risk_level, scenario, source, area, shape, answer_json: Default::default() })
 }
 
 type AddressRow = (i64, String, Option<String>, Option<String>, Option<String>, String, f64, f64);
