@@ -306,6 +306,16 @@ mod tests {
     }
 
     #[test]
+    fn a_parcel_stays_small_in_memory() {
+        // The index holds millions (bench/results/scale.md: ~300 bytes each with the R-tree
+        // leaf and the outline's vertices); a field that grows this is a decision to take
+        // with that bench, not by accident.
+        let size = std::mem::size_of::<ParcelFeature>();
+        assert!(size <= 120, "ParcelFeature takes {size} bytes");
+        assert_eq!(std::mem::size_of::<Outline>(), 24, "vertices and an optional ring layout");
+    }
+
+    #[test]
     fn inside_boundary_hole_and_outside() {
         let shape = square_with_hole();
         assert!(covers_like_postgis(&shape, [0.5, 0.5]));
