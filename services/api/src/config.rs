@@ -31,6 +31,8 @@ pub struct Config {
     pub max_accuracy_m: f32,
     /// Bytes of encoded tiles kept in memory (0: every tile is rendered per request).
     pub tile_cache_bytes: u64,
+    /// Where a tile missing from the cache is drawn.
+    pub render_tiles_on: RenderTilesOn,
     /// Built web pages (services/web/dist); `None` serves a note saying how to build them.
     pub web_dir: Option<PathBuf>,
     /// TrueType fonts the map's label glyphs are made from (`/fonts/…`).
@@ -60,6 +62,19 @@ pub struct Config {
     pub max_document_bytes: usize,
 }
 
+/// Where a tile missing from the cache is drawn (`diaba serve --render-tiles-on`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RenderTilesOn {
+    /// On tokio's blocking pool: a z14 tile takes milliseconds to draw, and on the async
+    /// workers it holds up every other request of that worker (bench/results/tiles.md: p99
+    /// 0.1 s on the pool against 0.4–0.8 s on the workers, for 4 % fewer tiles a second).
+    #[default]
+    Blocking,
+    /// On the async worker answering the request: no hand-over, so slightly more tiles a
+    /// second when nothing else is served.
+    Workers,
+}
+
 /// Default database reads at once: with the default 16 connections, 8 stay for writes and
 /// token checks whatever the readers do.
 pub const DEFAULT_READ_CONCURRENCY: usize = 8;
@@ -87,6 +102,7 @@ impl Default for Config {
             max_batch: DEFAULT_MAX_BATCH,
             max_accuracy_m: DEFAULT_MAX_ACCURACY_M,
             tile_cache_bytes: DEFAULT_TILE_CACHE_BYTES,
+            render_tiles_on: RenderTilesOn::default(),
             web_dir: None,
             fonts_dir: diaba_glyphs::DEFAULT_FONTS_DIR.into(),
             observation_retention_months: 24,

@@ -26,7 +26,12 @@ impl Default for SequentialRequestId {
 impl MakeRequestId for SequentialRequestId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{}-{n}", self.prefix)).ok().map(RequestId::new)
+        // Written on the stack: the header value is the only allocation per request.
+        let mut text = [0u8; 48]; // a 16-digit prefix, '-' and a 20-digit counter fit
+        let mut rest = &mut text[..];
+        std::io::Write::write_fmt(&mut rest, format_args!("{}-{n}", self.prefix)).ok()?;
+        let len = 48 - rest.len();
+        HeaderValue::from_bytes(&text[..len]).ok().map(RequestId::new)
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Shared {
     pub register: Arc<Register>,
     /// Vector tiles drawn from the index, cached until a change touches them.
     pub tiles: Arc<TileService>,
+    /// Where tiles missing from the cache are drawn.
+    pub render_tiles_on: crate::RenderTilesOn,
     /// Last change-feed sequence number reflected in the index.
     pub applied_seq: Arc<AtomicI64>,
     /// Unknown tokens per client address, to slow down guessing.
@@ -172,6 +174,7 @@ impl AppState {
         Ok(Self(Arc::new(Shared {
             register,
             tiles,
+            render_tiles_on: config.render_tiles_on,
             applied_seq,
             sign_in_failures: crate::sign_in::SignInFailures::new(config.auth_failures_per_minute),
             public_url: config.public_url.as_deref().map(|u| Arc::from(u.trim_end_matches('/'))),

@@ -443,6 +443,24 @@ pub enum DemoProfile {
     Full,
 }
 
+/// Where `serve` draws a tile missing from its cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderTilesOn {
+    /// Tokio's blocking pool (threads of their own).
+    Blocking,
+    /// The async worker answering the request.
+    Workers,
+}
+
+impl From<RenderTilesOn> for diaba_api::RenderTilesOn {
+    fn from(on: RenderTilesOn) -> Self {
+        match on {
+            RenderTilesOn::Blocking => Self::Blocking,
+            RenderTilesOn::Workers => Self::Workers,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the bound address is printed).
@@ -473,6 +491,11 @@ pub struct ServeArgs {
     /// Memory for cached vector tiles, in MiB (0 renders every tile per request).
     #[arg(long, env = "DIABA_TILE_CACHE_MB", default_value_t = diaba_api::DEFAULT_TILE_CACHE_BYTES / (1024 * 1024))]
     pub tile_cache_mb: u64,
+    /// Where a tile missing from the cache is drawn: on tokio's blocking pool, so a slow
+    /// z14 tile never holds up the requests sharing its async worker, or on that worker
+    /// (no hand-over: a few % more tiles a second, far worse p99 latency under load).
+    #[arg(long, env = "DIABA_RENDER_TILES_ON", value_enum, default_value_t = RenderTilesOn::Blocking)]
+    pub render_tiles_on: RenderTilesOn,
     /// Largest number of database connections.
     #[arg(long, env = "DIABA_DB_CONNECTIONS", default_value_t = 16)]
     pub db_connections: u32,
@@ -576,4 +599,29 @@ fn parse_fee(text: &str) -> Result<(String, i64), String> {
         return Err(format!("the procedures are {}; fees are 0 VND or more", diaba_register::applications::PROCEDURE));
     }
     Ok((procedure.trim().to_owned(), amount))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(flags: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["diaba", "serve"].iter().chain(flags))?;
+        match cli.command {
+            Command::Serve(args) => Ok(*args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn tiles_render_on_the_blocking_pool_unless_told_the_workers() {
+        // The environment variable, when set, overrides the default.
+        if std::env::var_os("DIABA_RENDER_TILES_ON").is_none() {
+            assert_eq!(serve(&[]).unwrap().render_tiles_on, RenderTilesOn::Blocking);
+        }
+        assert_eq!(serve(&["--render-tiles-on", "workers"]).unwrap().render_tiles_on, RenderTilesOn::Workers);
+        assert_eq!(serve(&["--render-tiles-on", "blocking"]).unwrap().render_tiles_on, RenderTilesOn::Blocking);
+        assert!(serve(&["--render-tiles-on", "gpu"]).is_err());
+        assert_eq!(diaba_api::RenderTilesOn::from(RenderTilesOn::Workers), diaba_api::RenderTilesOn::Workers);
+    }
 }

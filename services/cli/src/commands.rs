@@ -105,6 +105,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_batch: args.max_batch,
         max_accuracy_m: args.max_accuracy_m,
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
+        render_tiles_on: args.render_tiles_on.into(),
         web_dir: web_dir(args.web_dir),
         fonts_dir: args.fonts_dir,
         observation_retention_months: args.observation_retention_months,

@@ -24,15 +24,22 @@ pub struct EncodedTile {
     /// MVT bytes; empty when the tile has no feature. Cloning shares them (no copy), so a
     /// cached tile is answered without copying its body.
     pub mvt: Bytes,
-    /// Weak entity tag: the same bytes always have the same tag, on every node.
-    pub etag: String,
+    /// Weak entity tag (`W/"…"`, ASCII): the same bytes always have the same tag, on every
+    /// node. Kept as shared bytes so an answer takes it as a header without a copy.
+    pub etag: Bytes,
     gzip: OnceLock<Bytes>,
 }
 
 impl EncodedTile {
     fn new(mvt: Vec<u8>) -> Self {
         let digest = Sha256::digest(&mvt);
-        Self { etag: format!("W/\"{}\"", hex::encode(&digest[..12])), mvt: Bytes::from(mvt), gzip: OnceLock::new() }
+        let etag = Bytes::from(format!("W/\"{}\"", hex::encode(&digest[..12])));
+        Self { etag, mvt: Bytes::from(mvt), gzip: OnceLock::new() }
+    }
+
+    /// The entity tag as text.
+    pub fn etag_str(&self) -> &str {
+        std::str::from_utf8(&self.etag).expect("the tag is ASCII")
     }
 
     /// True when the tile holds no feature.
@@ -40,8 +47,8 @@ impl EncodedTile {
         self.mvt.is_empty()
     }
 
-    /// The tile gzip-compressed, made on first demand and kept with the tile (shared, not
-    /// copied, by every answer after it).
+    /// The tile gzip-compressed, shared (not copied) by every answer. A cached tile has it
+    /// made before it is stored; an uncached one makes it here, on demand.
     pub fn gzip(&self) -> Bytes {
         self.gzip
             .get_or_init(|| {
@@ -50,6 +57,12 @@ impl EncodedTile {
                 Bytes::from(encoder.finish().expect("writing to memory"))
             })
             .clone()
+    }
+
+    /// Bytes the cache holds for this tile: both encodings and the tag, plus bookkeeping.
+    fn weight(&self) -> u32 {
+        let gzip = self.gzip.get().map_or(0, Bytes::len);
+        u32::try_from(self.mvt.len() + gzip + self.etag.len() + 64).unwrap_or(u32::MAX)
     }
 }
 
@@ -93,10 +106,7 @@ impl TileService {
     /// error when the packs' private directory cannot be made.
     pub fn new(index: Arc<Index>, cache_bytes: u64) -> std::io::Result<Self> {
         let cache = (cache_bytes > 0).then(|| {
-            Cache::builder()
-                .max_capacity(cache_bytes)
-                .weigher(|_: &Key, tile: &Arc<EncodedTile>| u32::try_from(tile.mvt.len() + 64).unwrap_or(u32::MAX))
-                .build()
+            Cache::builder().max_capacity(cache_bytes).weigher(|_: &Key, tile: &Arc<EncodedTile>| tile.weight()).build()
         });
         Ok(Self {
             packs: Packs::new(index.clone())?,
@@ -136,6 +146,11 @@ impl TileService {
         let _rendering = self.gate.read().expect("tile gate");
         let tile = Arc::new(EncodedTile::new(render(&self.index, &self.sheets(), source, coord, at)));
         if let Some(cache) = &self.cache {
+            // Compressed before it is stored: browsers ask for gzip, so a hit never
+            // compresses, and the cache weighs the tile with its gzip bytes.
+            if !tile.is_empty() {
+                tile.gzip();
+            }
             cache.insert(key, tile.clone());
         }
         (tile, CacheStatus::Miss)

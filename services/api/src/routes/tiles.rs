@@ -1,10 +1,13 @@
 //! `/tiles`: vector tiles, TileJSON and the MapLibre style (DESIGN §8).
 
+use crate::config::RenderTilesOn;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use diaba_core::AsOf;
@@ -43,19 +46,74 @@ struct TileQuery {
     at: Option<String>,
 }
 
+/// Name of the header telling whether a tile came from the cache.
+const X_TILE_CACHE: HeaderName = HeaderName::from_static("x-tile-cache");
+
+/// `layer`, `z`, `x` and `y` of `/tiles/{layer}/{z}/{x}/{y}`, read in place from the path
+/// the router matched. Only a path with a percent sign needs decoding: it goes through
+/// axum's `Path`, which decodes (and refuses invalid UTF-8) as every other route does.
+enum TileAddress {
+    Plain(Uri),
+    Decoded([String; 4]),
+}
+
+impl TileAddress {
+    async fn of(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        if !parts.uri.path().contains('%') {
+            return Ok(Self::Plain(parts.uri.clone()));
+        }
+        let Path((layer, z, x, y)) = Path::<(String, String, String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self::Decoded([layer, z, x, y]))
+    }
+
+    fn segments(&self) -> [&str; 4] {
+        match self {
+            // The router matched five segments: /tiles/{layer}/{z}/{x}/{y}.
+            Self::Plain(uri) => {
+                let mut segments = uri.path().rsplitn(5, '/');
+                let mut next = || segments.next().unwrap_or_default();
+                let (y, x, z, layer) = (next(), next(), next(), next());
+                [layer, z, x, y]
+            }
+            Self::Decoded([layer, z, x, y]) => [layer, z, x, y],
+        }
+    }
+}
+
 /// One tile, of today or (`?at=`) of a past day. Gzip when the client accepts it; 304 when
 /// its ETag still holds; 204 when the tile is empty.
-async fn tile(
-    State(state): State<AppState>,
-    Path((layer, z, x, y)): Path<(String, String, String, String)>,
-    Query(query): Query<TileQuery>,
-    headers: HeaderMap,
+///
+/// The hot path of the map (a cached tile): it reads the request in place (no extracted
+/// copies of the path or the headers) and answers with the tile's shared bytes and tag.
+async fn tile(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    // Rejections in the order the extractors ran: path, then query.
+    let address = match TileAddress::of(&mut parts, &state).await {
+        Ok(address) => address,
+        Err(rejection) => return rejection,
+    };
+    let query = match Query::<TileQuery>::try_from_uri(&parts.uri) {
+        Ok(Query(query)) => query,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let [layer, z, x, y] = address.segments();
+    answer(&state, &parts.headers, layer, [z, x, y], query).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    layer: &str,
+    [z, x, y]: [&str; 3],
+    query: TileQuery,
 ) -> Result<Response, ApiError> {
-    let source = source(&layer)?;
+    let source = source(layer)?;
     let y = y.strip_suffix(".mvt").ok_or_else(|| {
         ApiError::not_found(format!("tiles are /tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt; '{y}' does not end in .mvt"))
     })?;
-    let (z, x, y) = (number("z", &z)?, number("x", &x)?, number("y", y)?);
+    let (z, x, y) = (number("z", z)?, number("x", x)?, number("y", y)?);
     let coord = TileCoord::new(z, x, y).map_err(|e| ApiError::not_found(format!("{e} (zooms 0..={MAX_ZOOM})")))?;
     let at = match query.at.as_deref() {
         Some(text) => Some(AsOf::parse(text).map_err(|e| ApiError::invalid("at", e.to_string()))?),
@@ -63,55 +121,60 @@ async fn tile(
     };
     let (tile, status) = match state.tiles.cached(source, coord, at) {
         Some(tile) => (tile, CacheStatus::Hit),
-        None if render_on_blocking_pool() => {
-            let tiles = state.tiles.clone();
-            tokio::task::spawn_blocking(move || tiles.tile(source, coord, at))
-                .await
-                .map_err(|e| ApiError::Internal(Box::new(e)))?
-        }
-        None => state.tiles.tile(source, coord, at),
+        None => match state.render_tiles_on {
+            RenderTilesOn::Blocking => {
+                let tiles = state.tiles.clone();
+                tokio::task::spawn_blocking(move || tiles.tile(source, coord, at))
+                    .await
+                    .map_err(|e| ApiError::Internal(Box::new(e)))?
+            }
+            RenderTilesOn::Workers => state.tiles.tile(source, coord, at),
+        },
     };
-    let mut response_headers = tile_headers(&tile.etag, status);
-    if etag_matches(&headers, &tile.etag) {
-        return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    let etag = HeaderValue::from_maybe_shared(tile.etag.clone()).expect("an ASCII tag");
+    if etag_matches(headers, tile.etag_str()) {
+        return Ok(bodiless(StatusCode::NOT_MODIFIED, etag, status));
     }
     if tile.is_empty() {
-        return Ok((StatusCode::NO_CONTENT, response_headers).into_response());
+        return Ok(bodiless(StatusCode::NO_CONTENT, etag, status));
     }
+    let gzip = accepts_gzip(headers);
+    let mut response = Response::new(Body::from(if gzip { tile.gzip() } else { tile.mvt.clone() }));
+    let response_headers = response.headers_mut();
+    response_headers.reserve(12);
     response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
-    let body = if accepts_gzip(&headers) {
+    tile_headers(response_headers, etag, status);
+    if gzip {
         response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        tile.gzip()
-    } else {
-        tile.mvt.clone()
-    };
-    Ok((StatusCode::OK, response_headers, body).into_response())
+    }
+    Ok(response)
 }
 
-/// Where a tile missing from the cache is drawn: on the async worker answering the request
-/// (the default), or with `DIABA_TILES_RENDER_ON=blocking` on tokio's blocking pool. A miss
-/// takes well under a millisecond (bench/results/tiles.md measures both): handing it to
-/// another thread costs more than it frees the worker for.
-fn render_on_blocking_pool() -> bool {
-    static BLOCKING: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *BLOCKING.get_or_init(|| std::env::var("DIABA_TILES_RENDER_ON").is_ok_and(|v| v == "blocking"))
+/// A 304 or 204: the tile's headers, no body.
+fn bodiless(code: StatusCode, etag: HeaderValue, status: CacheStatus) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = code;
+    response.headers_mut().reserve(12);
+    tile_headers(response.headers_mut(), etag, status);
+    response
 }
 
-/// Validator, caching, CORS and cache-status headers of every tile answer.
-fn tile_headers(etag: &str, status: CacheStatus) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::ETAG, HeaderValue::from_str(etag).expect("hex etag"));
+/// Validator, caching, CORS and cache-status headers of every tile answer (all but the tag
+/// are static: nothing is allocated per answer).
+fn tile_headers(headers: &mut HeaderMap, etag: HeaderValue, status: CacheStatus) {
+    headers.insert(header::ETAG, etag);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(TILE_CACHE_CONTROL));
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     let cache = if status == CacheStatus::Hit { "hit" } else { "miss" };
-    headers.insert("x-tile-cache", HeaderValue::from_static(cache));
-    headers
+    headers.insert(X_TILE_CACHE, HeaderValue::from_static(cache));
 }
 
 /// `If-None-Match` names this tag (weak comparison, as RFC 9110 asks for GET).
 fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
-    let bare = |tag: &str| tag.trim().trim_start_matches("W/").to_string();
+    fn bare(tag: &str) -> &str {
+        tag.trim().trim_start_matches("W/")
+    }
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
