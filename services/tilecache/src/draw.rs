@@ -101,7 +101,7 @@ impl<'a> Drawn<'a> {
     fn shapes(&self, source: Source, tile: TileCoord) -> Option<MvtLayer> {
         match self {
             Drawn::Units(units) => draw_layer(source, tile, units.iter().cloned()),
-            Drawn::Parcels(parcels) => draw_layer(source, tile, parcels.iter().cloned()),
+            Drawn::Parcels(parcels) => draw_layer(source, tile, parcels.iter().copied()),
             Drawn::Other(layer) => layer.clone(),
         }
     }
