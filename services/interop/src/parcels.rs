@@ -120,20 +120,35 @@ pub fn read_parcels(
     // zone: validate_shape reprojects a 105°30' (EPSG:9209) outline into it.
     Vn2000::can_tho().map_err(|e| Error::Crs { path: shown.clone(), reason: e.to_string() })?;
     let mut out = ParcelImport { notes: opened.notes.clone(), ..Default::default() };
-    let read = if is_dgn(path) {
-        let (read, rejected) = crate::dgn::read_outlines(&mut layer, mapping, &mut progress);
-        out.rejected = rejected;
-        read
-    } else {
-        read_features(&mut layer, path, mapping, opened.text.clone(), opened.table.as_ref(), &mut out, &mut progress)?
-    };
-    let checked: Vec<Result<ImportedParcel, Vec<Rejected>>> = read
-        .into_par_iter()
-        .map_init(
-            || Vn2000::can_tho().expect("set up above"),
-            |vn2000, (fid, raw)| raw.validate(fid, crs, vn2000, &limits),
-        )
-        .collect();
+    // GDAL reads on this thread while a second one has every core validate what was read
+    // so far, batch by batch in file order: reading is one core's work, and the other used
+    // to wait for all of it.
+    let checked = std::thread::scope(|scope| {
+        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<(u64, RawParcel)>>(4);
+        let validating = scope.spawn(move || {
+            let mut checked: Vec<Result<ImportedParcel, Vec<Rejected>>> = Vec::new();
+            for batch in received {
+                let validated = batch
+                    .into_par_iter()
+                    .map(|(fid, raw)| CAN_THO.with(|vn2000| raw.validate(fid, crs, vn2000, &limits)));
+                checked.par_extend(validated);
+            }
+            checked
+        });
+        // A send fails only if the validating thread is gone, which its join reports.
+        let mut hand_over = move |batch| drop(batches.send(batch));
+        let read = if is_dgn(path) {
+            let (read, rejected) = crate::dgn::read_outlines(&mut layer, mapping, &mut progress);
+            out.rejected = rejected;
+            hand_over(read);
+            Ok(())
+        } else {
+            read_features(&mut layer, &opened, path, mapping, &mut out, &mut progress, &mut hand_over)
+        };
+        drop(hand_over);
+        let checked = validating.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        read.map(|()| checked)
+    })?;
     for result in checked {
         match result {
             Ok(parcel) => {
@@ -149,18 +164,30 @@ pub fn read_parcels(
     Ok(out)
 }
 
-/// Parcels from a file whose features carry their attributes (all formats but DGN).
+thread_local! {
+    /// Each validating thread's transformations (setting one up costs milliseconds; a
+    /// batch is split across threads many times).
+    static CAN_THO: Vn2000 = Vn2000::can_tho().expect("checked before reading");
+}
+
+/// Parcels read per batch handed to validation (a few in tests, so they cross batches).
+const READ_BATCH: usize = if cfg!(test) { 3 } else { 8192 };
+
+/// Parcels from a file whose features carry their attributes (all formats but DGN), handed
+/// to `hand_over` in file order: in batches as they are read, or, from a coordinate table
+/// (whose rows are grouped into parcels), all at the end.
 fn read_features(
     layer: &mut gdal::vector::Layer<'_>,
+    opened: &Opened,
     path: &Path,
     mapping: &ReadOptions,
-    text: crate::TextEncoding,
-    table: Option<&CoordinateColumns>,
     out: &mut ParcelImport,
     progress: &mut impl FnMut(u64, u64),
-) -> Result<Vec<(u64, RawParcel)>, Error> {
-    let total = layer.feature_count();
-    let columns = Columns::resolve(layer.defn(), &PARCEL_FIELDS, mapping, text, &path.display().to_string())?;
+    hand_over: &mut impl FnMut(Vec<(u64, RawParcel)>),
+) -> Result<(), Error> {
+    let (total, table) = (layer.feature_count(), opened.table.as_ref());
+    let columns =
+        Columns::resolve(layer.defn(), &PARCEL_FIELDS, mapping, opened.text.clone(), &path.display().to_string())?;
     out.notes.extend(columns.sources().into_iter().map(|line| format!("field: {line}")));
     for required in ["ward", "sheet", "number", "land_use"] {
         if !columns.has(required) {
@@ -173,8 +200,7 @@ fn read_features(
             });
         }
     }
-    // GDAL's features are read on this thread; their geometries are validated on every core.
-    let mut read: Vec<(u64, RawParcel)> = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    let mut read: Vec<(u64, RawParcel)> = Vec::new();
     // A coordinate table lists each parcel's corners on consecutive rows; a parcel with one
     // bad row, or whose rows are not together, is refused whole (never imported misshapen).
     let mut groups: HashMap<Key, usize> = HashMap::new();
@@ -187,6 +213,9 @@ fn read_features(
             match read_attributes(&feature, &columns, None) {
                 Ok(parcel) => read.push((fid, parcel)),
                 Err(reason) => out.rejected.push(Rejected { feature: fid, reason }),
+            }
+            if read.len() == READ_BATCH {
+                hand_over(std::mem::take(&mut read));
             }
             continue;
         };
@@ -230,7 +259,8 @@ fn read_features(
             out.rejected.push(Rejected { feature: fid, reason: format!("parcel {w}/{s}/{n}: {reason}") });
         }
     }
-    Ok(read)
+    hand_over(read);
+    Ok(())
 }
 
 type Key = (String, i32, i32);
@@ -429,5 +459,43 @@ pub const DEFAULT_AREA_TOLERANCE_PERCENT: f64 = 10.0;
 impl Default for Limits {
     fn default() -> Self {
         Self { max_vertices: DEFAULT_MAX_VERTICES, area_tolerance_percent: DEFAULT_AREA_TOLERANCE_PERCENT }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 20 m square lot in Cần Thơ's VN-2000 zone, or a bow tie (self-intersecting).
+    fn lot(number: i32, bow_tie: bool) -> String {
+        let (x, y) = (585_000.0 + f64::from(number) * 20.0, 1_110_000.0);
+        let ring = if bow_tie {
+            format!("[[{x},{y}],[{},{}],[{},{y}],[{x},{}],[{x},{y}]]", x + 20.0, y + 20.0, x + 20.0, y + 20.0)
+        } else {
+            format!("[[{x},{y}],[{},{y}],[{},{}],[{x},{}],[{x},{y}]]", x + 20.0, x + 20.0, y + 20.0, y + 20.0)
+        };
+        format!(
+            r#"{{"type":"Feature","properties":{{"MaXa":"31135","SoTo":7,"SoThua":{number},"land_use":"ODT"}},
+               "geometry":{{"type":"Polygon","coordinates":[{ring}]}}}}"#
+        )
+    }
+
+    #[test]
+    fn parcels_read_in_batches_come_out_in_file_order_with_bad_ones_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lots.geojson");
+        // Eleven lots (READ_BATCH is 3 in tests: four batches), the sixth self-intersecting.
+        let lots: Vec<String> = (1..=11).map(|n| lot(n, n == 6)).collect();
+        let crs = r#"{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::5897"}}"#;
+        let file = format!(r#"{{"type":"FeatureCollection","crs":{crs},"features":[{}]}}"#, lots.join(","));
+        std::fs::write(&path, file).unwrap();
+        let read =
+            read_parcels(&path, None, &ReadOptions::default(), None, Limits::default(), |_, _| {}).expect("readable");
+        let numbers: Vec<i32> = read.accepted.iter().map(|p| p.number).collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 7, 8, 9, 10, 11]);
+        let features: Vec<u64> = read.accepted.iter().map(|p| p.feature).collect();
+        assert!(features.windows(2).all(|w| w[0] < w[1]), "file order: {features:?}");
+        assert_eq!(read.rejected.len(), 1, "{:?}", read.rejected);
+        assert!(!features.contains(&read.rejected[0].feature), "the bow tie is the one refused");
     }
 }
