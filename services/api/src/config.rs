@@ -65,13 +65,13 @@ pub struct Config {
 /// Where a tile missing from the cache is drawn (`diaba serve --render-tiles-on`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RenderTilesOn {
-    /// On tokio's blocking pool: a z14 tile takes milliseconds to draw, and on the async
-    /// workers it holds up every other request of that worker (bench/results/tiles.md: p99
-    /// 0.1 s on the pool against 0.4–0.8 s on the workers, for 4 % fewer tiles a second).
+    /// On tokio's blocking pool, two tiles per core at a time: a z14 tile takes milliseconds
+    /// to draw, and on the async workers it holds up every other request of that worker
+    /// (lookups have a p99 target of 5 ms).
     #[default]
     Blocking,
-    /// On the async worker answering the request: no hand-over, so slightly more tiles a
-    /// second when nothing else is served.
+    /// On the async worker answering the request: no hand-over, so ~15 % more tiles a
+    /// second when only tiles are served (bench/results/tiles.md).
     Workers,
 }
 

@@ -133,3 +133,29 @@ async fn a_percent_encoded_tile_address_is_the_same_tile_and_bad_ones_are_proble
         assert_eq!(answer.header("content-type"), ["application/problem+json"], "{path}");
     }
 }
+
+#[tokio::test]
+async fn misses_beyond_the_blocking_pools_slots_wait_their_turn_and_all_answer() {
+    let db = diaba_test_harness::demo_database().await;
+    let store = Arc::new(db.store().await);
+    let blocking = router(store.clone(), RenderTilesOn::Blocking).await;
+    let workers = router(store, RenderTilesOn::Workers).await;
+    // 36 different z17 tiles around Ninh Kiều at once: far more than two per core.
+    let centre = TileCoord::containing(105.775, 10.03, 17);
+    let paths: Vec<String> =
+        (0..36).map(|i| format!("/tiles/parcels/17/{}/{}.mvt", centre.x() + i % 6, centre.y() + i / 6)).collect();
+    let mut asked = tokio::task::JoinSet::new();
+    for (i, path) in paths.iter().enumerate() {
+        let (router, path) = (blocking.clone(), path.clone());
+        asked.spawn(async move { (i, get(&router, &path, &[]).await) });
+    }
+    let mut answered = 0;
+    while let Some(joined) = asked.join_next().await {
+        let (i, a) = joined.unwrap();
+        assert_eq!(a.header("x-tile-cache"), ["miss"], "{}", paths[i]);
+        let b = get(&workers, &paths[i], &[]).await;
+        assert_eq!((a.status, &a.body), (b.status, &b.body), "{}: the same tile", paths[i]);
+        answered += 1;
+    }
+    assert_eq!(answered, paths.len());
+}

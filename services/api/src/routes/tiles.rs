@@ -123,10 +123,16 @@ async fn answer(
         Some(tile) => (tile, CacheStatus::Hit),
         None => match state.render_tiles_on {
             RenderTilesOn::Blocking => {
+                // Held until the tile is drawn, even when its client has gone.
+                let slot = state.render_slots.clone().acquire_owned().await;
+                let slot = slot.map_err(|e| ApiError::Internal(Box::new(e)))?;
                 let tiles = state.tiles.clone();
-                tokio::task::spawn_blocking(move || tiles.tile(source, coord, at))
-                    .await
-                    .map_err(|e| ApiError::Internal(Box::new(e)))?
+                tokio::task::spawn_blocking(move || {
+                    let _slot = slot;
+                    tiles.tile(source, coord, at)
+                })
+                .await
+                .map_err(|e| ApiError::Internal(Box::new(e)))?
             }
             RenderTilesOn::Workers => state.tiles.tile(source, coord, at),
         },
