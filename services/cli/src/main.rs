@@ -15,10 +15,6 @@ mod progress;
 
 use clap::Parser;
 
-/// mimalloc for every allocation of the binary (why: the workspace Cargo.toml).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let cli = args::Cli::parse();
     tracing_subscriber::fmt()
