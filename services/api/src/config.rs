@@ -70,7 +70,7 @@ pub enum RenderTilesOn {
     /// (lookups have a p99 target of 5 ms).
     #[default]
     Blocking,
-    /// On the async worker answering the request: no hand-over, so ~15 % more tiles a
+    /// On the async worker answering the request: no hand-over, so 15–30 % more tiles a
     /// second when only tiles are served (bench/results/tiles.md).
     Workers,
 }

@@ -27,7 +27,7 @@ pub struct Shared {
     /// Tiles drawn on the blocking pool at once: two per core (one drawing while the next
     /// is handed over). Without a bound tokio's pool grew a thread per waiting tile and
     /// they all shared the cores: p99 0.15–0.56 s at 32 connections; now they queue in
-    /// order (p99 18 ms, 5 012 tiles/s against 4 536–5 649 unbounded; bench/results/tiles.md).
+    /// order (p99 18–28 ms; the slot counts tried: bench/results/tiles.md).
     pub render_slots: Arc<tokio::sync::Semaphore>,
     /// Last change-feed sequence number reflected in the index.
     pub applied_seq: Arc<AtomicI64>,

@@ -138,24 +138,28 @@ async fn a_percent_encoded_tile_address_is_the_same_tile_and_bad_ones_are_proble
 async fn misses_beyond_the_blocking_pools_slots_wait_their_turn_and_all_answer() {
     let db = diaba_test_harness::demo_database().await;
     let store = Arc::new(db.store().await);
-    let blocking = router(store.clone(), RenderTilesOn::Blocking).await;
+    let config = Config { render_tiles_on: RenderTilesOn::Blocking, ..Config::default() };
+    let state = AppState::start(store.clone(), &config).await.unwrap();
+    let slots = state.render_slots.available_permits();
+    let blocking = app(state.clone(), &config);
     let workers = router(store, RenderTilesOn::Workers).await;
-    // 36 different z17 tiles around Ninh Kiều at once: far more than two per core.
+    // Three times as many different z17 tiles around Ninh Kiều as there are slots, at once.
     let centre = TileCoord::containing(105.775, 10.03, 17);
-    let paths: Vec<String> =
-        (0..36).map(|i| format!("/tiles/parcels/17/{}/{}.mvt", centre.x() + i % 6, centre.y() + i / 6)).collect();
+    let paths: Vec<String> = (0..3 * slots as u32)
+        .map(|i| format!("/tiles/parcels/17/{}/{}.mvt", centre.x() + i % 8, centre.y() + i / 8))
+        .collect();
     let mut asked = tokio::task::JoinSet::new();
     for (i, path) in paths.iter().enumerate() {
         let (router, path) = (blocking.clone(), path.clone());
         asked.spawn(async move { (i, get(&router, &path, &[]).await) });
     }
-    let mut answered = 0;
-    while let Some(joined) = asked.join_next().await {
-        let (i, a) = joined.unwrap();
+    // A slot that was never given back would leave tiles waiting for ever: fail, not hang.
+    let answers = tokio::time::timeout(std::time::Duration::from_secs(60), asked.join_all()).await;
+    for (i, a) in answers.expect("every tile answered within a minute") {
         assert_eq!(a.header("x-tile-cache"), ["miss"], "{}", paths[i]);
         let b = get(&workers, &paths[i], &[]).await;
         assert_eq!((a.status, &a.body), (b.status, &b.body), "{}: the same tile", paths[i]);
-        answered += 1;
     }
-    assert_eq!(answered, paths.len());
+    assert_eq!(state.render_slots.available_permits(), slots, "every slot given back");
+    assert!(slots >= 2, "two slots per core");
 }
