@@ -466,7 +466,7 @@ impl Default for Limits {
 mod tests {
     use super::*;
 
-    /// A 20 m square lot in Cần Thơ's VN-2000 zone, or a bow tie (self-intersecting).
+    /// A synthetic 20 m square lot in Cần Thơ's VN-2000 zone, or a bow tie (self-intersecting).
     fn lot(number: i32, bow_tie: bool) -> String {
         let (x, y) = (585_000.0 + f64::from(number) * 20.0, 1_110_000.0);
         let ring = if bow_tie {
