@@ -10,8 +10,9 @@
 //! path) and swaps again.
 
 use arc_swap::ArcSwap;
-use rstar::{AABB, RTree, RTreeObject};
+use rstar::{AABB, RStarInsertionStrategy, RTree, RTreeObject, RTreeParams};
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 /// Overlay size at which the base tree is rebuilt.
@@ -62,13 +63,25 @@ fn local(origin: [f64; 2], envelope: &AABB<[f64; 2]>) -> AABB<[f32; 2]> {
     AABB::from_corners(map(envelope.lower()), map(envelope.upper()))
 }
 
+/// Sixteen children a node where rstar's default is six: a point reads fewer levels, and
+/// the parents of 5 M lots take ~8 % less memory. `cargo bench --bench lookup`, same hour:
+/// lookups/s +10–15 % at 250 k–5 M lots, 1 184 → 1 086 MiB at 5 M; 32 was slower than both.
+struct Nodes;
+
+impl RTreeParams for Nodes {
+    const MIN_SIZE: usize = 8;
+    const MAX_SIZE: usize = 16;
+    const REINSERTION_COUNT: usize = 4;
+    type DefaultInsertionStrategy = RStarInsertionStrategy;
+}
+
 struct Snapshot<F: Feature> {
     /// Where the boxes are measured from (a corner of the base's first feature).
     origin: [f64; 2],
-    base: Arc<RTree<Entry<F>>>,
+    base: Arc<RTree<Entry<F>, Nodes>>,
     /// The base's features by ascending id (8 bytes each, where a hash map takes ~27).
     base_ids: Arc<Vec<Arc<F>>>,
-    overlay: RTree<Entry<F>>,
+    overlay: RTree<Entry<F>, Nodes>,
     overlay_ids: HashMap<i64, Arc<F>>,
     /// Base features replaced or removed since the base was built.
     hidden: HashSet<i64>,
@@ -80,13 +93,13 @@ impl<F: Feature> Snapshot<F> {
         features.dedup_by_key(|f| f.id());
         let origin = features.iter().map(|f| f.envelope().lower()).find(|p| p.iter().all(|c| c.is_finite()));
         let origin = origin.unwrap_or([0.0, 0.0]);
-        let base = RTree::bulk_load(features.iter().map(|f| Entry::new(f.clone(), origin)).collect());
+        let base = RTree::bulk_load_with_params(features.iter().map(|f| Entry::new(f.clone(), origin)).collect());
         features.shrink_to_fit();
         Self {
             origin,
             base: Arc::new(base),
             base_ids: Arc::new(features),
-            overlay: RTree::new(),
+            overlay: RTree::new_with_params(),
             overlay_ids: HashMap::new(),
             hidden: HashSet::new(),
         }
@@ -108,14 +121,18 @@ impl<F: Feature> Snapshot<F> {
         let envelope = local(self.origin, envelope);
         // Most snapshots hide nothing: no hashing then.
         let hides = !self.hidden.is_empty();
-        for entry in self.base.locate_in_envelope_intersecting(&envelope) {
+        // rstar's internal iteration: it recurses into the nodes met, where its iterator
+        // would stack every child of each first.
+        let _ = self.base.locate_in_envelope_intersecting_int(&envelope, |entry| {
             if !(hides && self.hidden.contains(&entry.feature.id())) {
                 visit(&entry.feature);
             }
-        }
-        for entry in self.overlay.locate_in_envelope_intersecting(&envelope) {
+            ControlFlow::<()>::Continue(())
+        });
+        let _ = self.overlay.locate_in_envelope_intersecting_int(&envelope, |entry| {
             visit(&entry.feature);
-        }
+            ControlFlow::<()>::Continue(())
+        });
     }
 
     fn len(&self) -> usize {
@@ -146,7 +163,8 @@ impl<F: Feature> Snapshot<F> {
             return Self::build(all);
         }
         let origin = self.origin;
-        let overlay = RTree::bulk_load(overlay_ids.values().map(|f| Entry::new(f.clone(), origin)).collect());
+        let overlay =
+            RTree::bulk_load_with_params(overlay_ids.values().map(|f| Entry::new(f.clone(), origin)).collect());
         Self { origin, base: self.base.clone(), base_ids: self.base_ids.clone(), overlay, overlay_ids, hidden }
     }
 }
