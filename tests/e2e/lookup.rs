@@ -273,3 +273,41 @@ async fn an_as_of_batch_is_one_query_whatever_its_size_and_agrees_with_postgis()
         assert_eq!(result["parcel"]["id"].as_i64(), *parcel, "parcel at {point:?} as of 2099-01-01");
     }
 }
+
+#[tokio::test]
+async fn a_batch_answers_each_point_in_its_place_as_a_single_lookup_would_errors_included() {
+    let db = demo_database().await;
+    let server = Server::with_database(&db.url);
+    let client = Client::new();
+    // Points scattered over three wards, with bad ones among them: the batch answers them
+    // in another order inside (along a curve, on every core) and must put each back.
+    let mut rng = Seeded(29);
+    let mut points: Vec<(f64, f64)> =
+        (0..300).map(|_| (105.70 + rng.next() * 0.12, 9.98 + rng.next() * 0.08)).collect();
+    for (slot, bad) in [(0, (105.78, 95.0)), (57, (105.85, 21.03)), (150, (200.0, 10.03)), (299, (105.85, 21.03))] {
+        points[slot] = bad;
+    }
+    let body =
+        json!({ "points": points.iter().map(|(lon, lat)| json!({ "lat": lat, "lon": lon })).collect::<Vec<_>>() });
+    let answer: Value = client.post(server.url("/v1/lookup")).json(&body).send().await.unwrap().json().await.unwrap();
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), points.len());
+    let mut failed = 0;
+    for (result, (lon, lat)) in results.iter().zip(&points) {
+        let single = client.get(server.url(&format!("/v1/lookup?lat={lat}&lon={lon}"))).send().await.unwrap();
+        let status = single.status();
+        let single: Value = single.json().await.unwrap();
+        if status.is_success() {
+            assert_eq!(result, &single, "the batch's answer at lat {lat}, lon {lon} differs from GET's");
+        } else {
+            failed += 1;
+            let error =
+                result["error"].as_str().unwrap_or_else(|| panic!("no error object at lat {lat}, lon {lon}: {result}"));
+            assert_eq!(result.as_object().unwrap().len(), 1, "{result}");
+            let detail = single["detail"].as_str().unwrap();
+            assert!(error.contains(detail), "the batch says {error:?} where GET says {detail:?}");
+        }
+    }
+    assert!(failed >= 4, "the bad points must fail: {failed}");
+    assert!(failed < 100, "most points lie in the city: {failed} failed");
+}
