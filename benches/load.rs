@@ -10,7 +10,8 @@
 //! With DIABA_LOAD_MIX=batches the mix is the abuse case of the security review instead:
 //! DIABA_LOAD_CONNECTIONS anonymous clients each sending 10 000-point batch lookups with
 //! `at=` (a day the index cannot answer), while DIABA_LOAD_WRITERS collectors submit
-//! households; writes must not fail or slow down.
+//! households; writes must not fail or slow down. DIABA_LOAD_MIX=batches-today sends the
+//! same batches without `at=`: answered from the index, on every core.
 // Tests and benchmarks unwrap: a failure there is the report.
 #![allow(clippy::unwrap_used)]
 
@@ -65,7 +66,8 @@ async fn main() {
     let connections: u64 = env("DIABA_LOAD_CONNECTIONS").parse().unwrap();
     let seconds: u64 = env("DIABA_LOAD_SECONDS").parse().unwrap();
     let run = env("DIABA_LOAD_RUN");
-    let batches = std::env::var("DIABA_LOAD_MIX").is_ok_and(|m| m == "batches");
+    let mix = std::env::var("DIABA_LOAD_MIX").unwrap_or_default();
+    let (batches, batches_today) = (mix.starts_with("batches"), mix == "batches-today");
     let writers: u64 = std::env::var("DIABA_LOAD_WRITERS").ok().and_then(|w| w.parse().ok()).unwrap_or(8);
     let tallies: Arc<Mutex<BTreeMap<&'static str, Tally>>> = Arc::default();
     let keys: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -96,8 +98,13 @@ async fn main() {
                             serde_json::json!({ "lat": lat, "lon": lon })
                         })
                         .collect();
-                    let body = serde_json::json!({ "points": points, "at": "2025-01-01" });
-                    ("POST /v1/lookup (10 000 points, at=)", client.post(format!("{base}/v1/lookup")).json(&body))
+                    if batches_today {
+                        let body = serde_json::json!({ "points": points });
+                        ("POST /v1/lookup (10 000 points, today)", client.post(format!("{base}/v1/lookup")).json(&body))
+                    } else {
+                        let body = serde_json::json!({ "points": points, "at": "2025-01-01" });
+                        ("POST /v1/lookup (10 000 points, at=)", client.post(format!("{base}/v1/lookup")).json(&body))
+                    }
                 } else if pick < 0.60 {
                     let z = 12 + (stream.next() * 7.0) as u32; // z12–z18
                     let (z, x, y) = tile(lon, lat, z);
