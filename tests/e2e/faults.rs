@@ -179,7 +179,31 @@ async fn an_import_killed_mid_batch_leaves_all_or_nothing_and_runs_again() {
     let total: i64 =
         sqlx::query_scalar("SELECT count(*) FROM parcel WHERE retired_at IS NULL").fetch_one(&mut conn).await.unwrap();
     let mut conn = target.connect().await;
-    let mut interrupted = 0;
+    // Once for certain inside its transaction: another session holds the parcels in SHARE
+    // mode, so the import waits at its first write there; it is killed while it waits.
+    let mut blocker = target.connect().await;
+    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
+    sqlx::query("LOCK TABLE parcel IN SHARE MODE").execute(&mut blocker).await.unwrap();
+    let mut import = Command::new(env!("CARGO_BIN_EXE_diaba"))
+        .args(["import", file, "--layer", "parcels", "--database-url", &target.url])
+        .env("DIABA_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'parcel'::regclass AND NOT granted";
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sqlx::query_scalar::<_, i64>(waiting).fetch_one(&mut conn).await.unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the import never reached its first write of parcels");
+        assert!(import.try_wait().unwrap().is_none(), "the import ended without writing parcels");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    import.kill().unwrap(); // SIGKILL
+    import.wait().unwrap();
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(parcels(&mut conn).await, 0, "an import killed inside its transaction left parcels");
+    let mut interrupted = 1;
     for delay_ms in [300, 900, 1_600, 2_500] {
         let mut import = Command::new(env!("CARGO_BIN_EXE_diaba"))
             .args(["import", file, "--layer", "parcels", "--database-url", &target.url])
