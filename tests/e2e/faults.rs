@@ -184,13 +184,7 @@ async fn an_import_killed_mid_batch_leaves_all_or_nothing_and_runs_again() {
     let mut blocker = target.connect().await;
     sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
     sqlx::query("LOCK TABLE parcel IN SHARE MODE").execute(&mut blocker).await.unwrap();
-    let mut import = Command::new(env!("CARGO_BIN_EXE_diaba"))
-        .args(["import", file, "--layer", "parcels", "--database-url", &target.url])
-        .env("DIABA_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut import = spawn_import(file, &target.url);
     let waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'parcel'::regclass AND NOT granted";
     let deadline = Instant::now() + Duration::from_secs(120);
     while sqlx::query_scalar::<_, i64>(waiting).fetch_one(&mut conn).await.unwrap() == 0 {
@@ -205,13 +199,7 @@ async fn an_import_killed_mid_batch_leaves_all_or_nothing_and_runs_again() {
     assert_eq!(parcels(&mut conn).await, 0, "an import killed inside its transaction left parcels");
     let mut interrupted = 1;
     for delay_ms in [300, 900, 1_600, 2_500] {
-        let mut import = Command::new(env!("CARGO_BIN_EXE_diaba"))
-            .args(["import", file, "--layer", "parcels", "--database-url", &target.url])
-            .env("DIABA_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut import = spawn_import(file, &target.url);
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         let finished = import.try_wait().unwrap().is_some();
         import.kill().unwrap(); // SIGKILL
@@ -237,6 +225,17 @@ async fn an_import_killed_mid_batch_leaves_all_or_nothing_and_runs_again() {
             .await
             .unwrap();
     assert_eq!(batches, 1, "one batch holds every imported parcel");
+}
+
+/// `diaba import` of a parcels file, running in the background, quiet.
+fn spawn_import(file: &str, database_url: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_diaba"))
+        .args(["import", file, "--layer", "parcels", "--database-url", database_url])
+        .env("DIABA_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 async fn parcels(conn: &mut sqlx::PgConnection) -> i64 {
