@@ -5,9 +5,8 @@
 //! change-feed lag, tile cache hits, connection pools, replica lag. Nothing personal is
 //! in any label.
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::MatchedPath;
 use axum::http::{Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -16,9 +15,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Instant;
+use std::time::Duration;
 
 /// The OpenMetrics content type Prometheus negotiates.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -116,17 +114,14 @@ impl Default for Metrics {
     }
 }
 
-/// Counts and times every routed request.
-pub(crate) async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = Route(request.extensions().get::<MatchedPath>().cloned());
-    let method = method_label(request.method());
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    let route = RouteLabels { method, route };
-    metrics.latency.get_or_create(&route).observe(started.elapsed().as_secs_f64());
-    metrics.requests.get_or_create(&RequestLabels { method, route: route.route, status }).inc();
-    response
+impl Metrics {
+    /// Counts and times one answered request.
+    pub(crate) fn record(&self, method: &Method, route: Option<MatchedPath>, status: StatusCode, took: Duration) {
+        let route = RouteLabels { method: method_label(method), route: Route(route) };
+        self.latency.get_or_create(&route).observe(took.as_secs_f64());
+        let status = status.as_u16();
+        self.requests.get_or_create(&RequestLabels { method: route.method, route: route.route, status }).inc();
+    }
 }
 
 /// Known methods by name; anything else as one label, so labels stay few.

@@ -19,29 +19,15 @@ pub(crate) mod units;
 pub(crate) mod web;
 
 use crate::config::Config;
-use crate::middleware::{SequentialRequestId, problem_for_bare_errors};
+use crate::middleware::EdgeLayer;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use tower::ServiceBuilder;
-use tower_http::ServiceBuilderExt;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 /// The whole HTTP API over `state`.
 pub fn app(state: AppState, config: &Config) -> Router {
-    let trace = TraceLayer::new_for_http()
-        .make_span_with(|request: &Request| {
-            let route = request.extensions().get::<MatchedPath>().map_or("-", MatchedPath::as_str);
-            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), route, id)
-        })
-        // Failures are logged once by ApiError, with their cause.
-        .on_failure(());
     Router::new()
         .merge(health::router())
         .merge(units::router())
@@ -59,26 +45,13 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .merge(sta::router())
         .merge(web::router(config.web_dir.as_deref()))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::access::authorize))
+        .layer(DefaultBodyLimit::max(config.body_limit))
         // Outside the access check, so refusals are counted too; inside routing, so the
         // route template is known.
-        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::record))
+        .layer(EdgeLayer::new(config.request_timeout, state.metrics.clone()))
+        // Outermost, so the edge's own answers (408, a panic's 500) carry CORS headers too.
+        .layer(cors(&config.cors_origins))
         .with_state(state)
-        .layer(
-            ServiceBuilder::new()
-                // Every answer is exactly the type it says (JSON, MVT, HTML): no sniffing.
-                .layer(SetResponseHeaderLayer::overriding(
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                ))
-                .set_x_request_id(SequentialRequestId::default())
-                .layer(trace)
-                .propagate_x_request_id()
-                .layer(CatchPanicLayer::new())
-                .layer(axum::middleware::from_fn(problem_for_bare_errors))
-                .layer(cors(&config.cors_origins))
-                .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
-                .layer(DefaultBodyLimit::max(config.body_limit)),
-        )
 }
 
 /// CORS: reads (GET, HEAD) from any origin, since public data is public and tokens are not
