@@ -118,6 +118,10 @@ impl<F: Feature> Snapshot<F> {
     }
 
     fn visit<'a>(&'a self, envelope: &AABB<[f64; 2]>, mut visit: impl FnMut(&'a Arc<F>)) {
+        self.visit_entries(envelope, |entry| visit(&entry.feature));
+    }
+
+    fn visit_entries<'a>(&'a self, envelope: &AABB<[f64; 2]>, mut visit: impl FnMut(&'a Entry<F>)) {
         let envelope = local(self.origin, envelope);
         // Most snapshots hide nothing: no hashing then.
         let hides = !self.hidden.is_empty();
@@ -125,12 +129,12 @@ impl<F: Feature> Snapshot<F> {
         // would stack every child of each first.
         let _ = self.base.locate_in_envelope_intersecting_int(&envelope, |entry| {
             if !(hides && self.hidden.contains(&entry.feature.id())) {
-                visit(&entry.feature);
+                visit(entry);
             }
             ControlFlow::<()>::Continue(())
         });
         let _ = self.overlay.locate_in_envelope_intersecting_int(&envelope, |entry| {
-            visit(&entry.feature);
+            visit(entry);
             ControlFlow::<()>::Continue(())
         });
     }
@@ -232,6 +236,19 @@ impl<F: Feature> LayerTree<F> {
     /// Visits the features whose bounding box meets `envelope` without collecting them.
     pub fn for_each_in(&self, envelope: &AABB<[f64; 2]>, visit: impl FnMut(&Arc<F>)) {
         self.current.load().visit(envelope, visit);
+    }
+
+    /// Visits the features whose bounding box meets `envelope`, each with the lower corner
+    /// of its box as the tree holds it (in `f32` from an origin: within millimetres of the
+    /// feature's own at a city's extent). The corner is in the tree's node, already read:
+    /// a caller can rule a feature out on it without reading the feature.
+    pub fn for_each_in_with_corner(&self, envelope: &AABB<[f64; 2]>, mut visit: impl FnMut(&Arc<F>, [f64; 2])) {
+        let snapshot = self.current.load();
+        let origin = snapshot.origin;
+        snapshot.visit_entries(envelope, |entry| {
+            let [x, y] = entry.envelope.lower();
+            visit(&entry.feature, [origin[0] + f64::from(x), origin[1] + f64::from(y)]);
+        });
     }
 
     /// The layer as it stands now, to read many features by reference.

@@ -289,6 +289,26 @@ impl Store {
         Ok(found)
     }
 
+    /// The verified household nearest a point within `radius_m` metres (ties by id), by
+    /// PostGIS over the GiST index: the benchmark's reference for the index's answer.
+    pub async fn nearest_address_id(&self, lon: f64, lat: f64, radius_m: f64) -> Result<Option<i64>> {
+        // The box (a little over the radius in degrees at Cần Thơ) lets the index in; the
+        // distance is the spheroid's.
+        sqlx::query_scalar(
+            "WITH p AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS pt) \
+             SELECT a.id FROM address a, p WHERE a.status = 'verified' \
+               AND a.location && ST_Expand(p.pt, $3 / 100000.0) \
+               AND ST_DWithin(a.location::geography, p.pt::geography, $3) \
+             ORDER BY ST_Distance(a.location::geography, p.pt::geography), a.id LIMIT 1",
+        )
+        .bind(lon)
+        .bind(lat)
+        .bind(radius_m)
+        .fetch_optional(self.pool())
+        .await
+        .query("nearest household")
+    }
+
     /// Ids of the parcels covering a point, live or on an instant: the plain PostGIS
     /// point-in-polygon query over the GiST index (also the benchmark's reference).
     pub async fn parcel_ids_covering(
