@@ -7,11 +7,11 @@
 //! Here the whole edge is one boxed future. CORS stays tower-http's (outside, see
 //! `routes::app`): it is the part worth not writing twice.
 
-use crate::error::{PROBLEM_JSON, Problem};
+use crate::error::{ApiError, PROBLEM_JSON, Problem};
 use crate::metrics::Metrics;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -99,13 +99,11 @@ where
                 let mut response = match answered {
                     Ok(Ok(Ok(response))) => response,
                     Ok(Ok(Err(never))) => match never {},
+                    // Logged and answered as every internal error is, the panic's text kept
+                    // for the log.
                     Ok(Err(panic)) => {
-                        tracing::error!(panic = panic_text(&*panic), "the handler panicked");
-                        Problem::new(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "an internal error occurred; it has been logged",
-                        )
-                        .into_response_with(StatusCode::INTERNAL_SERVER_ERROR)
+                        ApiError::Internal(format!("the handler panicked: {}", panic_text(&*panic)).into())
+                            .into_response()
                     }
                     Err(_elapsed) => bare(StatusCode::REQUEST_TIMEOUT),
                 };
@@ -117,8 +115,9 @@ where
                 // Every answer is exactly the type it says (JSON, MVT, HTML): no sniffing.
                 headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
                 headers.entry(REQUEST_ID).or_insert(id);
-                shared.metrics.record(&method, route, status, started.elapsed());
-                tracing::debug!(status = status.as_u16(), latency = ?started.elapsed(), "answered");
+                let took = started.elapsed();
+                shared.metrics.record(&method, route, status, took);
+                tracing::debug!(status = status.as_u16(), latency = ?took, "answered");
                 Ok(response)
             }
             .instrument(span),

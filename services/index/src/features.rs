@@ -235,8 +235,9 @@ impl Index {
                 return;
             }
             let d2 = around.squared_metres_to([a.lon, a.lat]);
+            // Squared distances order as the distances do.
             if d2 <= radius_m * radius_m
-                && best.as_ref().is_none_or(|(b, bd2)| d2.total_cmp(bd2).then(a.id.cmp(&b.id)).is_lt())
+                && best.as_ref().is_none_or(|(b, bd2)| nearest_first((a, d2), (b, *bd2)).is_lt())
             {
                 best = Some((a.clone(), d2));
                 reach = (d2.sqrt() + TREE_ROUNDING_M).powi(2);
