@@ -1,9 +1,9 @@
 //! `/v1/lookup` from the in-memory index against PostGIS `ST_Covers`, and two nodes
 //! following one change feed.
 
-use crate::server::{Server, committed};
+use crate::server::Server;
 use diaba_core::auth::Role;
-use diaba_test_harness::{TestDb, demo_database};
+use diaba_test_harness::{TestDb, demo_database, statements_naming};
 use reqwest::Client;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -259,13 +259,11 @@ async fn an_as_of_batch_is_one_query_whatever_its_size_and_agrees_with_postgis()
         // a later day sees the live parcels, which the reference below reads.
         "at": "2099-01-01",
     });
-    crate::server::settle(&db).await;
-    let before = committed(&db).await;
+    let before = statements_naming(&db, "parcel_version").await;
     let answer: Value = client.post(server.url("/v1/lookup")).json(&body).send().await.unwrap().json().await.unwrap();
-    let queries = committed(&db).await - before;
-    // Once two queries per point (4 000 here); now one statement, plus the change feed's
-    // once-a-second poll and the statistics reads of this test.
-    assert!(queries < 40, "{queries} transactions for one as-of batch of 2 000 points");
+    let statements = statements_naming(&db, "parcel_version").await - before;
+    // Once two queries per point (4 000 here); now one statement for the whole batch.
+    assert_eq!(statements, 1, "statements reading parcels for one as-of batch of 2 000 points");
     let results = answer["results"].as_array().unwrap();
     assert_eq!(results.len(), points.len());
     let reference = postgis_answers(&db, &points).await;

@@ -95,24 +95,6 @@ pub async fn get_json(url: &str) -> (u16, String, serde_json::Value) {
     (status, content_type, body)
 }
 
-/// Vacuums and analyzes a freshly made database, so autovacuum has nothing left to do (its
-/// transactions count in `pg_stat_database` too) while a test counts diaba's transactions.
-pub async fn settle(db: &diaba_test_harness::TestDb) {
-    let mut conn = db.connect().await;
-    sqlx::raw_sql("VACUUM ANALYZE").execute(&mut conn).await.unwrap();
-}
-
-/// Transactions the database has committed so far (each autocommit query is one).
-pub async fn committed(db: &diaba_test_harness::TestDb) -> i64 {
-    let mut conn = db.connect().await;
-    // Backends report their counts when idle, at most once a second: wait for them.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    sqlx::query_scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap()
-}
-
 /// A point well inside a current ward (its PostGIS point on surface).
 pub async fn point_in_ward(db: &diaba_test_harness::TestDb, code: &str) -> (f64, f64) {
     let mut conn = db.connect().await;

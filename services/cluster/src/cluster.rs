@@ -43,12 +43,21 @@ pub struct ClusterOptions {
     pub os_user: String,
     /// `false` turns off fsync and friends: only for throwaway test clusters.
     pub durable: bool,
+    /// More `postgresql.conf` lines, written after diaba's own (the test harness loads
+    /// `pg_stat_statements` to count what a request asked of the database).
+    pub extra_settings: String,
 }
 
 impl ClusterOptions {
     /// Options for a durable cluster in `data_dir` with automatic binaries and user.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self { data_dir: data_dir.into(), bin_dir: None, os_user: DEFAULT_CLUSTER_USER.into(), durable: true }
+        Self {
+            data_dir: data_dir.into(),
+            bin_dir: None,
+            os_user: DEFAULT_CLUSTER_USER.into(),
+            durable: true,
+            extra_settings: String::new(),
+        }
     }
 }
 
@@ -111,7 +120,7 @@ impl Cluster {
                 tracing::info!(pid = running.0, data_dir = %paths.data_dir.display(), "joining running cluster");
                 running
             }
-            None => start(&paths, &runner, options.durable)?,
+            None => start(&paths, &runner, options)?,
         };
         drop(start_lock);
         Ok(Self { paths, runner, socket_dir, postmaster_pid, users_lock })
@@ -202,7 +211,7 @@ fn init(paths: &Paths, runner: &Runner) -> Result<()> {
     fs::write(&conf, text).map_err(|source| io("write", &conf, source))
 }
 
-fn start(paths: &Paths, runner: &Runner, durable: bool) -> Result<(u32, PathBuf)> {
+fn start(paths: &Paths, runner: &Runner, options: &ClusterOptions) -> Result<(u32, PathBuf)> {
     let socket_dir = socket_dir(paths)?;
     let conf = paths.pgdata.join("diaba.conf");
     // wal_buffers: an office import writes all its rows in one transaction; with the default
@@ -213,9 +222,10 @@ fn start(paths: &Paths, runner: &Runner, durable: bool) -> Result<(u32, PathBuf)
          log_min_messages = warning\nlog_min_error_statement = panic\n",
         conf_quote(&socket_dir)
     );
-    if !durable {
+    if !options.durable {
         settings.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
     }
+    settings.push_str(&options.extra_settings);
     fs::write(&conf, settings).map_err(|source| io("write", &conf, source))?;
     runner.chown(&conf)?;
 

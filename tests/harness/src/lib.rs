@@ -108,6 +108,24 @@ pub async fn demo_database() -> TestDb {
     copy_of(DEMO_TEMPLATE).await
 }
 
+/// How many statements run in `db` so far name `table` (a word of their text), from
+/// `pg_stat_statements`. Each is counted as it ends, whichever connection ran it, so a test
+/// can tell what one request asked of the register from what the server does meanwhile (its
+/// change-feed poll, its outbox), which `pg_stat_database` mixes in and reports late.
+pub async fn statements_naming(db: &TestDb, table: &str) -> i64 {
+    let harness = HARNESS.get().expect("the harness made `db`");
+    let mut admin = harness.socket_options.connect().await.expect("connect to the test cluster");
+    sqlx::query_scalar(
+        "SELECT COALESCE(sum(s.calls), 0)::int8 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid \
+         WHERE d.datname = $1 AND s.query ~ ('\\m' || $2 || '\\M')",
+    )
+    .bind(&db.name)
+    .bind(table)
+    .fetch_one(&mut admin)
+    .await
+    .expect("read pg_stat_statements")
+}
+
 async fn copy_of(template: &str) -> TestDb {
     let harness = HARNESS.get_or_init(start).await;
     let name = format!("test_{}_{}", std::process::id(), NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
@@ -127,7 +145,12 @@ async fn copy_of(template: &str) -> TestDb {
 async fn start() -> Harness {
     let dir = std::env::temp_dir().join(format!("diaba-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let options = ClusterOptions { durable: false, ..ClusterOptions::new(&dir) };
+    let options = ClusterOptions {
+        durable: false,
+        // For `statements_naming`; room for every statement of every test database.
+        extra_settings: "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.max = 20000\n".into(),
+        ..ClusterOptions::new(&dir)
+    };
     let cluster = tokio::task::spawn_blocking(move || Cluster::open(&options))
         .await
         .expect("cluster thread")
@@ -137,6 +160,7 @@ async fn start() -> Harness {
     let mut admin =
         diaba_store::cluster_connect_options(&cluster, "postgres").connect().await.expect("connect to test cluster");
     sqlx::query(&format!("CREATE DATABASE {TEMPLATE}")).execute(&mut admin).await.expect("create template");
+    sqlx::query("CREATE EXTENSION pg_stat_statements").execute(&mut admin).await.expect("pg_stat_statements");
     admin.close().await.ok();
     let pool = PgPoolOptions::new()
         .max_connections(2)
