@@ -251,25 +251,67 @@ async fn an_as_of_batch_is_one_query_whatever_its_size_and_agrees_with_postgis()
     let db = demo_database().await;
     let server = Server::with_database(&db.url);
     let client = Client::new();
+    let mut conn = db.connect().await;
+    // A history: every parcel registered in 2020, and one in three closed in mid-2024 (the
+    // demo is seeded today, with no past). Then 2024 sees all of them, some from closed
+    // versions, and 2099 the live two thirds.
+    sqlx::raw_sql(
+        "UPDATE parcel_version SET valid_from = '2020-01-01'; \
+         UPDATE parcel_version SET valid_to = '2024-06-01' WHERE parcel_id % 3 = 0",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    // Points on parcels (closed ones among them) and scattered ones, most on no parcel.
+    let mut points: Vec<(f64, f64)> = sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM parcel_version ORDER BY id LIMIT 300) s",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
     let mut rng = Seeded(17);
-    let points: Vec<(f64, f64)> = (0..2_000).map(|_| (105.76 + rng.next() * 0.04, 10.02 + rng.next() * 0.03)).collect();
-    let body = json!({
-        "points": points.iter().map(|(lon, lat)| json!({ "lat": lat, "lon": lon })).collect::<Vec<_>>(),
-        // A day other than today takes the as-of path (PostGIS); the demo was seeded now, so
-        // a later day sees the live parcels, which the reference below reads.
-        "at": "2099-01-01",
-    });
-    let before = statements_naming(&db, "parcel_version").await;
-    let answer: Value = client.post(server.url("/v1/lookup")).json(&body).send().await.unwrap().json().await.unwrap();
-    let statements = statements_naming(&db, "parcel_version").await - before;
-    // Once two queries per point (4 000 here); now one statement for the whole batch.
-    assert_eq!(statements, 1, "statements reading parcels for one as-of batch of 2 000 points");
-    let results = answer["results"].as_array().unwrap();
-    assert_eq!(results.len(), points.len());
-    let reference = postgis_answers(&db, &points).await;
-    for ((result, (parcel, _)), point) in results.iter().zip(&reference).zip(&points) {
-        assert_eq!(result["parcel"]["id"].as_i64(), *parcel, "parcel at {point:?} as of 2099-01-01");
+    points.extend((0..1_700).map(|_| (105.76 + rng.next() * 0.04, 10.02 + rng.next() * 0.03)));
+    let mut found = Vec::new();
+    for (day, instant) in [("2024-01-01", "2024-01-01T12:00:00+07:00"), ("2099-01-01", "2099-01-01T12:00:00+07:00")] {
+        let body = json!({
+            "points": points.iter().map(|(lon, lat)| json!({ "lat": lat, "lon": lon })).collect::<Vec<_>>(),
+            // A day other than today takes the as-of path (PostGIS).
+            "at": day,
+        });
+        let before = statements_naming(&db, "parcel_version").await;
+        let answer: Value =
+            client.post(server.url("/v1/lookup")).json(&body).send().await.unwrap().json().await.unwrap();
+        let statements = statements_naming(&db, "parcel_version").await - before;
+        // Once two queries per point (4 000 here); now one statement for the whole batch.
+        assert_eq!(statements, 1, "statements reading parcels for one as-of batch of 2 000 points on {day}");
+        let results = answer["results"].as_array().unwrap();
+        assert_eq!(results.len(), points.len());
+        let reference = postgis_answers_at(&db, &points, instant).await;
+        for ((result, parcel), point) in results.iter().zip(&reference).zip(&points) {
+            assert_eq!(result["parcel"]["id"].as_i64(), *parcel, "parcel at {point:?} as of {day}");
+        }
+        found.push(reference.iter().flatten().count());
     }
+    assert!(found[1] >= 150, "the live parcels under the 300 points: {found:?}");
+    assert!(found[0] >= found[1] + 75, "the closed versions answer for 2024 only: {found:?}");
+}
+
+/// The parcel covering each point at `instant` by PostGIS, point by point (lowest id).
+async fn postgis_answers_at(db: &TestDb, points: &[(f64, f64)], instant: &str) -> Vec<Option<i64>> {
+    let mut conn = db.connect().await;
+    let (lons, lats): (Vec<f64>, Vec<f64>) = points.iter().copied().unzip();
+    sqlx::query_scalar(
+        "SELECT (SELECT v.parcel_id FROM parcel_version v WHERE v.valid_from < $3::timestamptz \
+                   AND (v.valid_to IS NULL OR v.valid_to >= $3::timestamptz) AND ST_Covers(v.geom, pt) \
+                 ORDER BY v.parcel_id LIMIT 1) \
+         FROM (SELECT ST_SetSRID(ST_MakePoint(x, y), 4326) pt, n FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY t(x, y, n)) s ORDER BY n",
+    )
+    .bind(&lons)
+    .bind(&lats)
+    .bind(instant)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]

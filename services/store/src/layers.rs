@@ -261,11 +261,21 @@ impl Store {
         let (lons, lats): (Vec<f64>, Vec<f64>) = points.iter().copied().unzip();
         // Every covering version per point (two on a shared edge), the lowest id kept below:
         // an ORDER BY … LIMIT 1 inside the lateral may walk the primary key instead of GiST.
+        // Live and closed versions are asked apart, each from its own partial GiST index, and
+        // per point (LATERAL): joined on "valid_to IS NULL OR valid_to >= $3" the planner used
+        // neither index and tested every version against every point (4.7 s for 2 000 points
+        // on 5 456 parcels; now 19 ms); as a plain join it still scanned all closed versions
+        // per point whenever the statistics had not yet seen many closed (1.4 s).
         let sql = format!(
             "WITH pts AS (SELECT ord, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS g \
-               FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS t(lon, lat, ord)) \
-             SELECT pts.ord, hit.* FROM pts JOIN LATERAL ({} WHERE v.valid_from < $3 AND (v.valid_to IS NULL OR v.valid_to >= $3) \
-               AND ST_Covers(v.geom, pts.g)) hit ON true",
+               FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS t(lon, lat, ord)), \
+             hits AS (SELECT pts.ord, h.id FROM pts CROSS JOIN LATERAL ( \
+                 SELECT v.id FROM parcel_version v WHERE v.valid_to IS NULL \
+                   AND v.valid_from < $3 AND ST_Covers(v.geom, pts.g) \
+                 UNION ALL \
+                 SELECT v.id FROM parcel_version v WHERE v.valid_to IS NOT NULL \
+                   AND v.valid_to >= $3 AND v.valid_from < $3 AND ST_Covers(v.geom, pts.g)) h) \
+             SELECT hits.ord, hit.* FROM hits JOIN LATERAL ({} WHERE v.id = hits.id) hit ON true",
             PARCELS.replace(" AND v.valid_to IS NULL", "")
         );
         let rows: Vec<OrdinalParcelRow> = sqlx::query_as(&sql)
