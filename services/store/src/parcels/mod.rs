@@ -9,7 +9,7 @@ mod lineage;
 mod read;
 mod write;
 
-pub use drawing::{NeighbourDrawing, ParcelDrawing};
+pub use drawing::{MAX_NEIGHBOURS, NEIGHBOUR_DISTANCE_M, NeighbourDrawing, ParcelDrawing};
 
 pub(crate) use write::lock_ward;
 
