@@ -6,7 +6,7 @@ use crate::Rejected;
 pub use diaba_core::parcel::OVERLAP_TOLERANCE_M2;
 use geo::{Area, BooleanOps, BoundingRect, MultiPolygon};
 use rayon::prelude::*;
-use rstar::{AABB, RTree, RTreeObject, primitives::GeomWithData};
+use rstar::{AABB, Envelope, RTree, RTreeObject, primitives::GeomWithData};
 
 type Boxed = GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>;
 
@@ -28,7 +28,12 @@ pub fn overlaps_within(parcels: &[(u64, &MultiPolygon<f64>)]) -> Vec<Rejected> {
         .flat_map_iter(|item| {
             let i = item.data;
             tree.locate_in_envelope_intersecting(&item.geom().envelope())
-                .filter(move |other| other.data > i)
+                // The boxes' common part bounds the outlines' one: most neighbours only touch
+                // (a sliver of box in common) and need no polygon intersection at all.
+                .filter(move |other| {
+                    other.data > i
+                        && item.geom().envelope().intersection_area(&other.geom().envelope()) > OVERLAP_TOLERANCE_M2
+                })
                 .filter_map(move |other| {
                     let shared = parcels[i].1.intersection(parcels[other.data].1).unsigned_area();
                     (shared > OVERLAP_TOLERANCE_M2).then_some((i, other.data, shared))
@@ -52,7 +57,7 @@ pub fn overlaps_within(parcels: &[(u64, &MultiPolygon<f64>)]) -> Vec<Rejected> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{MultiPolygon, Rect};
+    use geo::{LineString, MultiPolygon, Polygon, Rect};
 
     fn square(x: f64, y: f64, side: f64) -> MultiPolygon<f64> {
         MultiPolygon(vec![Rect::new((x, y), (x + side, y + side)).to_polygon()])
@@ -78,6 +83,28 @@ mod tests {
         // 0.02 m × 20 m = 0.4 m², under the 0.5 m² tolerance.
         let (a, b) = (square(580_000.0, 1_110_000.0, 20.0), square(580_019.98, 1_110_000.0, 20.0));
         assert!(overlaps_within(&[(1, &a), (2, &b)]).is_empty());
+    }
+
+    #[test]
+    fn a_lot_wrapped_by_an_l_shaped_neighbour_is_judged_by_the_outlines_not_the_boxes() {
+        // The L's box holds the square whole; the outlines only share two edges.
+        let l_shape = MultiPolygon(vec![Polygon::new(
+            LineString::from(vec![
+                (580_000.0, 1_110_000.0),
+                (580_030.0, 1_110_000.0),
+                (580_030.0, 1_110_030.0),
+                (580_020.0, 1_110_030.0),
+                (580_020.0, 1_110_010.0),
+                (580_000.0, 1_110_010.0),
+                (580_000.0, 1_110_000.0),
+            ]),
+            vec![],
+        )]);
+        let inside = square(580_000.0, 1_110_010.0, 20.0);
+        assert!(overlaps_within(&[(1, &l_shape), (2, &inside)]).is_empty());
+        let poking = square(580_000.0, 1_110_009.0, 20.0);
+        let found = overlaps_within(&[(1, &l_shape), (2, &poking)]);
+        assert_eq!(found[0].reason, "overlaps feature 2 of the file by 20.00 m²");
     }
 
     #[test]
