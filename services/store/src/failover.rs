@@ -7,7 +7,7 @@
 //! write goes to the old server after the move.
 
 use crate::error::{QueryContext, Result};
-use crate::hosts::Hosts;
+use crate::hosts::{Hosts, for_diaba};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use std::sync::Arc;
@@ -48,7 +48,7 @@ pub(crate) async fn connect(
     pool_options: PgPoolOptions,
     application: &str,
 ) -> Result<(PgPool, Option<Arc<Failover>>)> {
-    let with_name = |o: &PgConnectOptions| o.clone().application_name(application);
+    let with_name = |o: &PgConnectOptions| for_diaba(o.clone(), application);
     if hosts.servers.len() == 1 && !hosts.read_write {
         let pool = pool_options.connect_with(with_name(&hosts.servers[0].1)).await.query("connect")?;
         return Ok((pool, None));
@@ -105,7 +105,7 @@ async fn watch(pool: PgPool, failover: Arc<Failover>, application: String) {
             continue;
         };
         if next != from {
-            pool.set_connect_options(failover.hosts.servers[next].1.clone().application_name(&application));
+            pool.set_connect_options(for_diaba(failover.hosts.servers[next].1.clone(), &application));
             failover.current.store(next, Ordering::Release);
             *failover.moved_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
             tracing::warn!(from = %failover.hosts.servers[from].0, to = failover.current(), "primary moved");

@@ -7,7 +7,7 @@
 //! passed over: its reads go to the primary until it catches up.
 
 use crate::error::{QueryContext, Result};
-use crate::hosts::label;
+use crate::hosts::{for_diaba, label};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
@@ -58,7 +58,7 @@ impl Replicas {
         for url in urls {
             let options = PgConnectOptions::from_str(url).query("parse --read-database-url")?;
             let label = label(&options);
-            let options = options.application_name(&format!("diaba-{}-reads", std::process::id()));
+            let options = for_diaba(options, &format!("diaba-{}-reads", std::process::id()));
             // Lazy: a replica that is down at start must not stop the node.
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)

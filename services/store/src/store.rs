@@ -74,7 +74,6 @@ impl Store {
                 (Hosts { servers: vec![(crate::hosts::label(&options), options)], read_write: false }, Some(cluster))
             }
         };
-        // Named per process, so an operator (or a fault test) can tell the nodes apart.
         let application = format!("diaba-{}", std::process::id());
         let (pool, failover) = crate::failover::connect(hosts, pool_options(max_connections), &application).await?;
         Ok(Self { pool, cluster: Mutex::new(cluster), replicas: None, failover })
@@ -182,7 +181,6 @@ fn pool_options(max_connections: u32) -> PgPoolOptions {
         .acquire_timeout(Duration::from_secs(3))
 }
 
-/// Creates `database` in the embedded cluster on first use.
 /// Connection options for the embedded cluster's socket, as its superuser.
 pub fn cluster_connect_options(cluster: &Cluster, database: &str) -> PgConnectOptions {
     PgConnectOptions::new()
@@ -192,6 +190,7 @@ pub fn cluster_connect_options(cluster: &Cluster, database: &str) -> PgConnectOp
         .database(database)
 }
 
+/// Creates `database` in the embedded cluster on first use.
 async fn ensure_database(cluster: &Cluster, database: &str) -> Result<()> {
     let mut conn = cluster_connect_options(cluster, "postgres").connect().await.query("connect to cluster")?;
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
