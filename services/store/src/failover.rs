@@ -48,9 +48,9 @@ pub(crate) async fn connect(
     pool_options: PgPoolOptions,
     application: &str,
 ) -> Result<(PgPool, Option<Arc<Failover>>)> {
-    let with_name = |o: &PgConnectOptions| for_diaba(o.clone(), application);
+    let ours = |o: &PgConnectOptions| for_diaba(o.clone(), application);
     if hosts.servers.len() == 1 && !hosts.read_write {
-        let pool = pool_options.connect_with(with_name(&hosts.servers[0].1)).await.query("connect")?;
+        let pool = pool_options.connect_with(ours(&hosts.servers[0].1)).await.query("connect")?;
         return Ok((pool, None));
     }
     let first = find_server(&hosts, 0).await.ok_or_else(|| crate::error::Error::Io {
@@ -75,7 +75,7 @@ pub(crate) async fn connect(
             let fresh = meta.age < watched.since_move();
             Box::pin(async move { Ok(fresh) })
         })
-        .connect_with(with_name(&failover.hosts.servers[first].1))
+        .connect_with(ours(&failover.hosts.servers[first].1))
         .await
         .query("connect")?;
     tracing::info!(server = failover.current(), "primary chosen");
