@@ -1,5 +1,6 @@
 //! `/v1/lookup` from the in-memory index against PostGIS `ST_Covers`, and two nodes
-//! following one change feed.
+//! following one change feed. Demo data: synthetic (the as-of test also gives it an
+//! invented history).
 
 use crate::server::Server;
 use diaba_core::auth::Role;
