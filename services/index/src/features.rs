@@ -7,6 +7,7 @@ use diaba_core::spatial::{
 use diaba_core::{AsOf, METRES_PER_DEGREE};
 use geo::{BoundingRect, Rect};
 use rstar::AABB;
+use std::sync::Arc;
 
 /// A shape's box (`NaN` corners for an empty shape: it meets no query).
 fn envelope_of(bounds: Option<Rect<f64>>) -> AABB<[f64; 2]> {
@@ -208,47 +209,35 @@ impl Index {
         }
     }
 
+    /// Every layer a point is asked about, as it stands now (see [`Reader`]).
+    pub fn reader(&self) -> Reader {
+        Reader {
+            units: self.units.view(),
+            parcels: self.parcels.view(),
+            flood: self.flood.view(),
+            addresses: self.addresses.view(),
+        }
+    }
+
     /// Units covering a point valid on a day, province first.
-    pub fn units_at(&self, p: [f64; 2], at: AsOf) -> Vec<std::sync::Arc<UnitFeature>> {
-        let mut units = self.units.covering_where(p, |u| u.valid_on(at));
-        units.sort_by_key(|u| (u.level, u.id));
-        units
+    pub fn units_at(&self, p: [f64; 2], at: AsOf) -> Vec<Arc<UnitFeature>> {
+        units_at(&self.units.view(), p, at).into_iter().cloned().collect()
     }
 
     /// The live parcel covering a point; on a shared edge, the lowest id (as the tie-break
     /// of the PostGIS reference query).
-    pub fn parcel_at(&self, p: [f64; 2]) -> Option<std::sync::Arc<ParcelFeature>> {
-        self.parcels.covering(p).into_iter().next()
+    pub fn parcel_at(&self, p: [f64; 2]) -> Option<Arc<ParcelFeature>> {
+        self.parcels.view().covering(p).first().map(|f| Arc::clone(f))
     }
 
     /// The nearest address within `radius_m` metres, with its distance.
-    pub fn nearest_address(&self, p: [f64; 2], radius_m: f64) -> Option<(std::sync::Arc<AddressFeature>, f64)> {
-        let around = Around::new(p, radius_m);
-        // Squared metres throughout (no square root per neighbour), the root of the best
-        // one at the end.
-        let mut best: Option<(std::sync::Arc<AddressFeature>, f64)> = None;
-        let mut reach = (radius_m + TREE_ROUNDING_M).powi(2);
-        // A dense quarter has dozens of households in the box, each a cache miss to read:
-        // those whose point in the tree is already out of reach are not read.
-        self.addresses.for_each_in_with_corner(&around.envelope, |a, corner| {
-            if around.squared_metres_to(corner) > reach {
-                return;
-            }
-            let d2 = around.squared_metres_to([a.lon, a.lat]);
-            // Squared distances order as the distances do.
-            if d2 <= radius_m * radius_m
-                && best.as_ref().is_none_or(|(b, bd2)| nearest_first((a, d2), (b, *bd2)).is_lt())
-            {
-                best = Some((a.clone(), d2));
-                reach = (d2.sqrt() + TREE_ROUNDING_M).powi(2);
-            }
-        });
-        best.map(|(a, d2)| (a, d2.sqrt()))
+    pub fn nearest_address(&self, p: [f64; 2], radius_m: f64) -> Option<(Arc<AddressFeature>, f64)> {
+        nearest_address(&self.addresses.view(), p, radius_m).map(|(a, d)| (a.clone(), d))
     }
 
     /// Verified addresses within `radius_m` metres of `p`, nearest first (ties by id), with
     /// their distances: what a collector checks for duplicates before adding a household.
-    pub fn addresses_within(&self, p: [f64; 2], radius_m: f64) -> Vec<(std::sync::Arc<AddressFeature>, f64)> {
+    pub fn addresses_within(&self, p: [f64; 2], radius_m: f64) -> Vec<(Arc<AddressFeature>, f64)> {
         let around = Around::new(p, radius_m);
         let mut found = Vec::new();
         self.addresses.for_each_in(&around.envelope, |a| {
@@ -259,6 +248,70 @@ impl Index {
         found.sort_by(|(a, ad), (b, bd)| nearest_first((a, *ad), (b, *bd)));
         found
     }
+}
+
+/// The layers a point is asked about, as they stood when the reader was taken: a batch of
+/// points is answered by reference, with no reference count touched per point (two cores
+/// counting on the same ward at every point would pass its cache line back and forth).
+pub struct Reader {
+    units: View<UnitFeature>,
+    parcels: View<ParcelFeature>,
+    flood: View<FloodFeature>,
+    addresses: View<AddressFeature>,
+}
+
+impl Reader {
+    /// Units covering a point valid on a day, province first.
+    pub fn units_at(&self, p: [f64; 2], at: AsOf) -> Vec<&Arc<UnitFeature>> {
+        units_at(&self.units, p, at)
+    }
+
+    /// The live parcel covering a point (the lowest id on a shared edge).
+    pub fn parcel_at(&self, p: [f64; 2]) -> Option<&Arc<ParcelFeature>> {
+        self.parcels.covering(p).first().copied()
+    }
+
+    /// The nearest address within `radius_m` metres, with its distance.
+    pub fn nearest_address(&self, p: [f64; 2], radius_m: f64) -> Option<(&Arc<AddressFeature>, f64)> {
+        nearest_address(&self.addresses, p, radius_m)
+    }
+
+    /// Flood zones in force covering a point, by id.
+    pub fn zones_covering(&self, p: [f64; 2]) -> Vec<&Arc<FloodFeature>> {
+        self.flood.covering(p)
+    }
+}
+
+fn units_at(units: &View<UnitFeature>, p: [f64; 2], at: AsOf) -> Vec<&Arc<UnitFeature>> {
+    let mut units = units.covering_where(p, |u| u.valid_on(at));
+    units.sort_by_key(|u| (u.level, u.id));
+    units
+}
+
+fn nearest_address(
+    addresses: &View<AddressFeature>,
+    p: [f64; 2],
+    radius_m: f64,
+) -> Option<(&Arc<AddressFeature>, f64)> {
+    let around = Around::new(p, radius_m);
+    // Squared metres throughout (no square root per neighbour), the root of the best one
+    // at the end.
+    let mut best: Option<(&Arc<AddressFeature>, f64)> = None;
+    let mut reach = (radius_m + TREE_ROUNDING_M).powi(2);
+    // A dense quarter has dozens of households in the box, each a cache miss to read:
+    // those whose point in the tree is already out of reach are not read.
+    addresses.for_each_in_with_corner(&around.envelope, |a, corner| {
+        if around.squared_metres_to(corner) > reach {
+            return;
+        }
+        let d2 = around.squared_metres_to([a.lon, a.lat]);
+        // Squared distances order as the distances do.
+        if d2 <= radius_m * radius_m && best.is_none_or(|(b, bd2)| nearest_first((a, d2), (b, bd2)).is_lt()) {
+            best = Some((a, d2));
+            reach = (d2.sqrt() + TREE_ROUNDING_M).powi(2);
+        }
+    });
+    best.map(|(a, d2)| (a, d2.sqrt()))
 }
 
 /// How far a point as the layer's tree holds it may be from the point itself: `f32` from

@@ -139,6 +139,28 @@ impl<F: Feature> Snapshot<F> {
         });
     }
 
+    /// Features that pass `keep` and cover `point`, by ascending id.
+    fn covering_where(&self, point: [f64; 2], keep: impl Fn(&F) -> bool) -> Vec<&Arc<F>> {
+        let mut out = Vec::new();
+        self.visit(&AABB::from_point(point), |f| {
+            if keep(f) && f.covers(point) {
+                out.push(f);
+            }
+        });
+        out.sort_by_key(|f| f.id());
+        out
+    }
+
+    /// Visits the features meeting `envelope`, each with the lower corner of its box as the
+    /// tree holds it (see [`LayerTree::for_each_in_with_corner`]).
+    fn visit_with_corner<'a>(&'a self, envelope: &AABB<[f64; 2]>, mut visit: impl FnMut(&'a Arc<F>, [f64; 2])) {
+        let origin = self.origin;
+        self.visit_entries(envelope, |entry| {
+            let [x, y] = entry.envelope.lower();
+            visit(&entry.feature, [origin[0] + f64::from(x), origin[1] + f64::from(y)]);
+        });
+    }
+
     fn len(&self) -> usize {
         self.base_ids.len() - self.hidden.iter().filter(|id| self.base_get(**id).is_some()).count()
             + self.overlay_ids.len()
@@ -185,6 +207,27 @@ impl<F: Feature> View<F> {
         self.0.visit(envelope, |f| out.push(f));
         out
     }
+
+    /// Features covering a `[lon, lat]` point (boundary inclusive), by ascending id.
+    pub fn covering(&self, point: [f64; 2]) -> Vec<&Arc<F>> {
+        self.0.covering_where(point, |_| true)
+    }
+
+    /// Features that pass `keep` and cover `point`, by ascending id: `keep` is asked first,
+    /// so a cheap attribute test spares the exact one.
+    pub fn covering_where(&self, point: [f64; 2], keep: impl Fn(&F) -> bool) -> Vec<&Arc<F>> {
+        self.0.covering_where(point, keep)
+    }
+
+    /// Visits the features whose bounding box meets `envelope`.
+    pub fn for_each_in<'a>(&'a self, envelope: &AABB<[f64; 2]>, visit: impl FnMut(&'a Arc<F>)) {
+        self.0.visit(envelope, visit);
+    }
+
+    /// As [`LayerTree::for_each_in_with_corner`], by reference.
+    pub fn for_each_in_with_corner<'a>(&'a self, envelope: &AABB<[f64; 2]>, visit: impl FnMut(&'a Arc<F>, [f64; 2])) {
+        self.0.visit_with_corner(envelope, visit);
+    }
 }
 
 /// A layer of features. Reads are lock-free; writes are serialised among themselves.
@@ -216,14 +259,7 @@ impl<F: Feature> LayerTree<F> {
     /// Features that pass `keep` and cover `point`, by ascending id: `keep` is asked first,
     /// so a cheap attribute test spares the exact one.
     pub fn covering_where(&self, point: [f64; 2], keep: impl Fn(&F) -> bool) -> Vec<Arc<F>> {
-        let mut out = Vec::new();
-        self.for_each_in(&AABB::from_point(point), |f| {
-            if keep(f) && f.covers(point) {
-                out.push(f.clone());
-            }
-        });
-        out.sort_by_key(|f| f.id());
-        out
+        self.current.load().covering_where(point, keep).into_iter().cloned().collect()
     }
 
     /// Features whose bounding box meets `envelope`.
@@ -242,13 +278,8 @@ impl<F: Feature> LayerTree<F> {
     /// of its box as the tree holds it (in `f32` from an origin: within millimetres of the
     /// feature's own at a city's extent). The corner is in the tree's node, already read:
     /// a caller can rule a feature out on it without reading the feature.
-    pub fn for_each_in_with_corner(&self, envelope: &AABB<[f64; 2]>, mut visit: impl FnMut(&Arc<F>, [f64; 2])) {
-        let snapshot = self.current.load();
-        let origin = snapshot.origin;
-        snapshot.visit_entries(envelope, |entry| {
-            let [x, y] = entry.envelope.lower();
-            visit(&entry.feature, [origin[0] + f64::from(x), origin[1] + f64::from(y)]);
-        });
+    pub fn for_each_in_with_corner(&self, envelope: &AABB<[f64; 2]>, visit: impl FnMut(&Arc<F>, [f64; 2])) {
+        self.current.load().visit_with_corner(envelope, visit);
     }
 
     /// The layer as it stands now, to read many features by reference.

@@ -14,5 +14,5 @@ mod features;
 mod layer;
 
 pub use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
-pub use features::{Index, ParcelsView};
+pub use features::{Index, ParcelsView, Reader};
 pub use layer::{Feature, LayerTree, View};

@@ -5,37 +5,39 @@ use crate::Register;
 use crate::error::{Error, Result};
 use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
 use diaba_core::{AsOf, LonLat, UnitLevel, Vpostcode};
+use diaba_index::Reader;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::value::{RawValue, to_raw_value};
+use std::ops::Range;
 use std::sync::Arc;
 
 /// Radius for "the nearest verified household".
 const ADDRESS_RADIUS_M: f64 = 30.0;
 
-/// The answer about one point: the index's own features, written out as JSON straight
-/// from them (no copies of their strings, no intermediate JSON tree); units and flood
-/// zones, in nearly every answer, copied from JSON they wrote once.
+/// The answer about one point: the index's own features, by reference, written out as
+/// JSON straight from them (no copies of their strings, no intermediate JSON tree); units
+/// and flood zones, in nearly every answer, copied from JSON they wrote once.
 #[derive(Debug)]
-pub struct PointAnswer {
+struct PointAnswer<'a> {
     point: LonLat,
     at: AsOf,
-    ward: Option<Arc<UnitFeature>>,
-    district: Option<Arc<UnitFeature>>,
-    parcel: Option<Arc<ParcelFeature>>,
+    ward: Option<&'a UnitFeature>,
+    district: Option<&'a UnitFeature>,
+    parcel: Option<&'a ParcelFeature>,
     vpostcode: Option<Vpostcode>,
-    address: Option<(Arc<AddressFeature>, f64)>,
-    zones: Vec<Arc<FloodFeature>>,
+    address: Option<(&'a AddressFeature, f64)>,
+    zones: Vec<&'a Arc<FloodFeature>>,
 }
 
-impl Serialize for PointAnswer {
+impl Serialize for PointAnswer<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         Out {
             point: PointOut { lat: self.point.lat(), lon: self.point.lon() },
             at: self.at,
-            ward: self.ward.as_deref().map(unit_json),
-            district: self.district.as_deref().map(unit_json),
-            parcel: self.parcel.as_deref().map(ParcelOut::of),
+            ward: self.ward.map(unit_json),
+            district: self.district.map(unit_json),
+            parcel: self.parcel.map(ParcelOut::of),
             vpostcode: self.vpostcode.as_ref().map(Collected),
             address: self.address.as_ref().map(|(a, distance)| AddressOut::of(a, *distance)),
             flood: FloodOut {
@@ -163,7 +165,7 @@ struct FloodOut<'a> {
 }
 
 /// The zones as a JSON array, each zone's JSON written once and copied after.
-struct Listed<'a>(&'a [Arc<FloodFeature>]);
+struct Listed<'a>(&'a [&'a Arc<FloodFeature>]);
 
 impl Serialize for Listed<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
@@ -194,8 +196,8 @@ struct ZoneOut<'a> {
 /// One point of a batch: its answer, or why there is none.
 #[derive(Serialize)]
 #[serde(untagged)]
-enum BatchAnswer {
-    Found(Box<PointAnswer>),
+enum BatchAnswer<'a> {
+    Found(PointAnswer<'a>),
     Failed { error: String },
 }
 
@@ -221,13 +223,23 @@ fn z_order(points: &[Result<LonLat>]) -> Vec<usize> {
     order
 }
 
+/// Points of a batch written per chunk of neighbours on the curve, each chunk into one
+/// buffer: a few allocations per chunk instead of a growing buffer per point.
+const CHUNK: usize = 256;
+
 impl Register {
-    /// Everything about the point `lat`, `lon` on a day (`at`, today by default).
-    pub async fn lookup(&self, lat: Option<&str>, lon: Option<&str>, at: Option<&str>) -> Result<PointAnswer> {
+    /// Everything about the point `lat`, `lon` on a day (`at`, today by default), as JSON.
+    pub async fn lookup(&self, lat: Option<&str>, lon: Option<&str>, at: Option<&str>) -> Result<Vec<u8>> {
         let point = LonLat::parse(lat, lon)?;
         let at = at.map(AsOf::parse).transpose()?;
-        let parcels = self.parcels_on(&[point], at).await?;
-        self.answer(point, at, parcels.into_iter().next().flatten())
+        let stored = self.stored_parcels(&[point], at).await?;
+        let reader = self.index.reader();
+        let parcel = match &stored {
+            Some(stored) => stored[0].as_ref(),
+            None => reader.parcel_at([point.lon(), point.lat()]).map(|p| &**p),
+        };
+        let answer = answer(&reader, point, at, parcel)?;
+        Ok(serde_json::to_vec(&answer).expect("an answer serialises"))
     }
 
     /// The same for many points (at most [`crate::Limits::max_batch`]), as the JSON
@@ -251,38 +263,55 @@ impl Register {
         let checked: Vec<Result<LonLat>> =
             points.iter().map(|&(lat, lon)| LonLat::new(lon, lat).map_err(Error::from)).collect();
         // A past day's parcels come from PostGIS in one statement, lined up with `checked`.
-        let stored: Option<Vec<Option<Arc<ParcelFeature>>>> = match at {
-            Some(day) if day != AsOf::today() => {
-                let valid: Vec<LonLat> = checked.iter().filter_map(|p| p.as_ref().ok().copied()).collect();
-                let mut found = self.parcels_on(&valid, at).await?.into_iter();
-                Some(checked.iter().map(|p| if p.is_ok() { found.next().flatten() } else { None }).collect())
-            }
-            _ => None,
-        };
-        let answer_one = |i: usize| -> Vec<u8> {
+        let valid: Vec<LonLat> = checked.iter().filter_map(|p| p.as_ref().ok().copied()).collect();
+        let stored = self.stored_parcels(&valid, at).await?.map(|found| {
+            let mut found = found.into_iter();
+            checked.iter().map(|p| if p.is_ok() { found.next().flatten() } else { None }).collect::<Vec<_>>()
+        });
+        let reader = self.index.reader();
+        let write_one = |i: usize, out: &mut Vec<u8>| {
             let answer = checked[i].as_ref().map_err(Error::to_string).and_then(|&point| {
                 let parcel = match &stored {
-                    Some(stored) => stored[i].clone(),
-                    None => self.index.parcel_at([point.lon(), point.lat()]),
+                    Some(stored) => stored[i].as_ref(),
+                    None => reader.parcel_at([point.lon(), point.lat()]).map(|p| &**p),
                 };
-                self.answer(point, at, parcel).map_err(|e| e.to_string())
+                answer(&reader, point, at, parcel).map_err(|e| e.to_string())
             });
             let answer = match answer {
-                Ok(found) => BatchAnswer::Found(Box::new(found)),
+                Ok(found) => BatchAnswer::Found(found),
                 Err(error) => BatchAnswer::Failed { error },
             };
-            serde_json::to_vec(&answer).expect("an answer serialises")
+            serde_json::to_writer(out, &answer).expect("an answer serialises");
         };
         // Answered and written along a Z-order curve, on every core: neighbouring points
         // read the same tree nodes and lots while they are still in cache. Then put back
         // in the order asked.
         let order = z_order(&checked);
-        let written: Vec<Vec<u8>> = order.par_iter().map(|&i| answer_one(i)).collect();
-        let mut placed: Vec<(usize, Vec<u8>)> = order.into_iter().zip(written).collect();
-        placed.sort_unstable_by_key(|(i, _)| *i);
-        let mut json = Vec::with_capacity(placed.iter().map(|(_, a)| a.len() + 1).sum::<usize>() + 16);
+        let chunks: Vec<(Vec<u8>, Vec<Range<usize>>)> = order
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut out = Vec::with_capacity(chunk.len() * 1024);
+                let spans = chunk
+                    .iter()
+                    .map(|&i| {
+                        let start = out.len();
+                        write_one(i, &mut out);
+                        start..out.len()
+                    })
+                    .collect();
+                (out, spans)
+            })
+            .collect();
+        let mut placed: Vec<&[u8]> = vec![&[]; checked.len()];
+        for ((out, spans), indices) in chunks.iter().zip(order.chunks(CHUNK)) {
+            for (span, &i) in spans.iter().zip(indices) {
+                placed[i] = &out[span.clone()];
+            }
+        }
+        let size = chunks.iter().map(|(out, _)| out.len()).sum::<usize>() + checked.len() + 16;
+        let mut json = Vec::with_capacity(size);
         json.extend_from_slice(br#"{"results":["#);
-        for (n, (_, answer)) in placed.iter().enumerate() {
+        for (n, answer) in placed.iter().enumerate() {
             if n > 0 {
                 json.push(b',');
             }
@@ -292,53 +321,60 @@ impl Register {
         Ok(json)
     }
 
-    /// The parcel at each point on `at`: from the index for today, from PostGIS in one
-    /// statement for a past day (the index holds the live register only).
-    async fn parcels_on(&self, points: &[LonLat], at: Option<AsOf>) -> Result<Vec<Option<Arc<ParcelFeature>>>> {
+    /// For a past day, the parcel at each point from PostGIS in one statement (the index
+    /// holds the live register only); `None` for today, which the index answers.
+    async fn stored_parcels(&self, points: &[LonLat], at: Option<AsOf>) -> Result<Option<Vec<Option<ParcelFeature>>>> {
         match at {
-            Some(day) if day != AsOf::today() && !points.is_empty() => {
+            Some(day) if day != AsOf::today() => {
+                if points.is_empty() {
+                    return Ok(Some(Vec::new()));
+                }
                 let lonlat: Vec<(f64, f64)> = points.iter().map(|p| (p.lon(), p.lat())).collect();
                 let _turn = self.read_turn().await?;
-                let found = self.store.parcels_covering_at(&lonlat, diaba_core::end_of_day(day.date())).await?;
-                Ok(found.into_iter().map(|f| f.map(Arc::new)).collect())
+                Ok(Some(self.store.parcels_covering_at(&lonlat, diaba_core::end_of_day(day.date())).await?))
             }
-            _ => Ok(points.iter().map(|p| self.index.parcel_at([p.lon(), p.lat()])).collect()),
+            _ => Ok(None),
         }
     }
+}
 
-    fn answer(&self, point: LonLat, at: Option<AsOf>, parcel: Option<Arc<ParcelFeature>>) -> Result<PointAnswer> {
-        let p = [point.lon(), point.lat()];
-        let today = AsOf::today();
-        let day = at.unwrap_or(today);
-        let units = self.index.units_at(p, day);
-        let ward = units.iter().find(|u| u.level == UnitLevel::Ward);
-        let district = units.iter().find(|u| u.level == UnitLevel::District);
-        if ward.is_none() && district.is_none() {
-            return Err(Error::not_found(format!(
-                "lat {}, lon {} is outside the units of Cần Thơ diaba knows on {day}",
-                point.lat(),
-                point.lon()
-            )));
-        }
-        // Codes are issued with the postcode of the unit valid today (DESIGN §5).
-        let current_ward = if day == today {
-            ward.cloned()
-        } else {
-            self.index.units_at(p, today).into_iter().find(|u| u.level == UnitLevel::Ward)
-        };
-        let vpostcode = current_ward
-            .as_ref()
-            .and_then(|w| w.postcode_area.as_ref())
-            .and_then(|area| Vpostcode::encode(point, area).ok());
-        Ok(PointAnswer {
-            point,
-            at: day,
-            ward: ward.cloned(),
-            district: district.cloned(),
-            parcel,
-            vpostcode,
-            address: self.index.nearest_address(p, ADDRESS_RADIUS_M),
-            zones: self.index.flood.covering(p),
-        })
+/// Everything about `point` on `at` (today by default) from the index, with the parcel
+/// already found (from the index, or from PostGIS for a past day).
+fn answer<'a>(
+    reader: &'a Reader,
+    point: LonLat,
+    at: Option<AsOf>,
+    parcel: Option<&'a ParcelFeature>,
+) -> Result<PointAnswer<'a>> {
+    let p = [point.lon(), point.lat()];
+    let today = AsOf::today();
+    let day = at.unwrap_or(today);
+    let units = reader.units_at(p, day);
+    let ward = units.iter().find(|u| u.level == UnitLevel::Ward).map(|u| &***u);
+    let district = units.iter().find(|u| u.level == UnitLevel::District).map(|u| &***u);
+    if ward.is_none() && district.is_none() {
+        return Err(Error::not_found(format!(
+            "lat {}, lon {} is outside the units of Cần Thơ diaba knows on {day}",
+            point.lat(),
+            point.lon()
+        )));
     }
+    // Codes are issued with the postcode of the unit valid today (DESIGN §5).
+    let current_ward = if day == today {
+        ward
+    } else {
+        reader.units_at(p, today).into_iter().find(|u| u.level == UnitLevel::Ward).map(|u| &**u)
+    };
+    let vpostcode =
+        current_ward.and_then(|w| w.postcode_area.as_ref()).and_then(|area| Vpostcode::encode(point, area).ok());
+    Ok(PointAnswer {
+        point,
+        at: day,
+        ward,
+        district,
+        parcel,
+        vpostcode,
+        address: reader.nearest_address(p, ADDRESS_RADIUS_M).map(|(a, d)| (&**a, d)),
+        zones: reader.zones_covering(p),
+    })
 }
