@@ -38,7 +38,7 @@ mod vpostcode;
 pub mod workdays;
 
 pub use address::AddressStatus;
-pub use coord::LonLat;
+pub use coord::{LonLat, metres_per_degree};
 pub use error::{Error, Result};
 pub use layer::Layer;
 pub use parcel_id::{NationalParcelId, PackedParcelId, ParcelIdError};

@@ -4,7 +4,7 @@ use crate::layer::{Feature, LayerTree, View};
 use diaba_core::spatial::{
     AddressFeature, FloodFeature, LayerFeature, LayerFeatures, ParcelFeature, PastParcel, UnitFeature,
 };
-use diaba_core::{AsOf, METRES_PER_DEGREE};
+use diaba_core::{AsOf, metres_per_degree};
 use geo::{BoundingRect, Rect};
 use rstar::AABB;
 use std::sync::Arc;
@@ -318,21 +318,22 @@ fn nearest_address(
 /// an origin in the city keeps ~2 mm at half a degree; ten times that, to be sure.
 const TREE_ROUNDING_M: f64 = 0.02;
 
-/// A circle of `radius_m` metres around a `[lon, lat]` point, on the local tangent plane.
+/// A circle of `radius_m` metres around a `[lon, lat]` point, on the plane tangent to the
+/// WGS 84 ellipsoid there: distances as PostGIS measures them on the spheroid.
 struct Around {
     p: [f64; 2],
     radius_m: f64,
-    lon_scale: f64,
+    /// Metres per degree of longitude and of latitude at the point.
+    scale: [f64; 2],
     envelope: AABB<[f64; 2]>,
 }
 
 impl Around {
     fn new(p: [f64; 2], radius_m: f64) -> Self {
-        let lon_scale = p[1].to_radians().cos();
-        let dlat = radius_m / METRES_PER_DEGREE;
-        let dlon = dlat / lon_scale.max(0.01);
+        let scale = metres_per_degree(p[1]);
+        let (dlon, dlat) = (radius_m / scale[0].max(1000.0), radius_m / scale[1]);
         let envelope = AABB::from_corners([p[0] - dlon, p[1] - dlat], [p[0] + dlon, p[1] + dlat]);
-        Self { p, radius_m, lon_scale, envelope }
+        Self { p, radius_m, scale, envelope }
     }
 
     /// Metres to `a` when within the radius.
@@ -341,8 +342,8 @@ impl Around {
     }
 
     fn squared_metres_to(&self, [lon, lat]: [f64; 2]) -> f64 {
-        let dx = (lon - self.p[0]) * self.lon_scale * METRES_PER_DEGREE;
-        let dy = (lat - self.p[1]) * METRES_PER_DEGREE;
+        let dx = (lon - self.p[0]) * self.scale[0];
+        let dy = (lat - self.p[1]) * self.scale[1];
         dx * dx + dy * dy
     }
 }
@@ -406,7 +407,7 @@ mod tests {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        let step = 300.0 / METRES_PER_DEGREE;
+        let step = 300.0 / diaba_core::METRES_PER_DEGREE;
         let mut all: Vec<AddressFeature> = Vec::new();
         for id in 0..3000 {
             let (lon, lat) = match id % 10 {
