@@ -179,7 +179,7 @@ async fn main() {
     println!("| diaba index (1 thread) | {POINTS} | {index_rate:.0} | {found} | |");
     println!("| PostGIS via sqlx (1 connection) | {} | {postgis_rate:.0} | | {disagreements} |", POSTGIS_POINTS / 10);
     println!(
-        "\n**Ratio: {:.0}×** (the index measures on a local tangent plane, PostGIS on the spheroid, ~0.7 % apart at Cần Thơ: a disagreement is two households within that of the same distance, or one at the 30 m edge)",
+        "\n**Ratio: {:.0}×** (the index measures on the plane tangent to the WGS 84 ellipsoid at the point, PostGIS on the spheroid: within a millimetre of each other over 30 m, so a disagreement is a tie or a household at the edge within that)",
         index_rate / postgis_rate
     );
     store.close().await.expect("close");
