@@ -262,23 +262,23 @@ pub struct Reader {
 
 impl Reader {
     /// Units covering a point valid on a day, province first.
-    pub fn units_at(&self, p: [f64; 2], at: AsOf) -> Vec<&Arc<UnitFeature>> {
-        units_at(&self.units, p, at)
+    pub fn units_at(&self, p: [f64; 2], at: AsOf) -> Vec<&UnitFeature> {
+        units_at(&self.units, p, at).into_iter().map(|u| &**u).collect()
     }
 
     /// The live parcel covering a point (the lowest id on a shared edge).
-    pub fn parcel_at(&self, p: [f64; 2]) -> Option<&Arc<ParcelFeature>> {
-        self.parcels.covering(p).first().copied()
+    pub fn parcel_at(&self, p: [f64; 2]) -> Option<&ParcelFeature> {
+        self.parcels.covering(p).first().map(|f| &***f)
     }
 
     /// The nearest address within `radius_m` metres, with its distance.
-    pub fn nearest_address(&self, p: [f64; 2], radius_m: f64) -> Option<(&Arc<AddressFeature>, f64)> {
-        nearest_address(&self.addresses, p, radius_m)
+    pub fn nearest_address(&self, p: [f64; 2], radius_m: f64) -> Option<(&AddressFeature, f64)> {
+        nearest_address(&self.addresses, p, radius_m).map(|(a, d)| (&**a, d))
     }
 
     /// Flood zones in force covering a point, by id.
-    pub fn zones_covering(&self, p: [f64; 2]) -> Vec<&Arc<FloodFeature>> {
-        self.flood.covering(p)
+    pub fn zones_covering(&self, p: [f64; 2]) -> Vec<&FloodFeature> {
+        self.flood.covering(p).into_iter().map(|z| &**z).collect()
     }
 }
 

@@ -10,7 +10,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::value::{RawValue, to_raw_value};
 use std::ops::Range;
-use std::sync::Arc;
 
 /// Radius for "the nearest verified household".
 const ADDRESS_RADIUS_M: f64 = 30.0;
@@ -27,7 +26,7 @@ struct PointAnswer<'a> {
     parcel: Option<&'a ParcelFeature>,
     vpostcode: Option<Vpostcode>,
     address: Option<(&'a AddressFeature, f64)>,
-    zones: Vec<&'a Arc<FloodFeature>>,
+    zones: Vec<&'a FloodFeature>,
 }
 
 impl Serialize for PointAnswer<'_> {
@@ -165,7 +164,7 @@ struct FloodOut<'a> {
 }
 
 /// The zones as a JSON array, each zone's JSON written once and copied after.
-struct Listed<'a>(&'a [&'a Arc<FloodFeature>]);
+struct Listed<'a>(&'a [&'a FloodFeature]);
 
 impl Serialize for Listed<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
@@ -236,7 +235,7 @@ impl Register {
         let reader = self.index.reader();
         let parcel = match &stored {
             Some(stored) => stored[0].as_ref(),
-            None => reader.parcel_at([point.lon(), point.lat()]).map(|p| &**p),
+            None => reader.parcel_at([point.lon(), point.lat()]),
         };
         let answer = answer(&reader, point, at, parcel)?;
         Ok(serde_json::to_vec(&answer).expect("an answer serialises"))
@@ -273,7 +272,7 @@ impl Register {
             let answer = checked[i].as_ref().map_err(Error::to_string).and_then(|&point| {
                 let parcel = match &stored {
                     Some(stored) => stored[i].as_ref(),
-                    None => reader.parcel_at([point.lon(), point.lat()]).map(|p| &**p),
+                    None => reader.parcel_at([point.lon(), point.lat()]),
                 };
                 answer(&reader, point, at, parcel).map_err(|e| e.to_string())
             });
@@ -350,8 +349,8 @@ fn answer<'a>(
     let today = AsOf::today();
     let day = at.unwrap_or(today);
     let units = reader.units_at(p, day);
-    let ward = units.iter().find(|u| u.level == UnitLevel::Ward).map(|u| &***u);
-    let district = units.iter().find(|u| u.level == UnitLevel::District).map(|u| &***u);
+    let ward = units.iter().copied().find(|u| u.level == UnitLevel::Ward);
+    let district = units.iter().copied().find(|u| u.level == UnitLevel::District);
     if ward.is_none() && district.is_none() {
         return Err(Error::not_found(format!(
             "lat {}, lon {} is outside the units of Cần Thơ diaba knows on {day}",
@@ -360,11 +359,8 @@ fn answer<'a>(
         )));
     }
     // Codes are issued with the postcode of the unit valid today (DESIGN §5).
-    let current_ward = if day == today {
-        ward
-    } else {
-        reader.units_at(p, today).into_iter().find(|u| u.level == UnitLevel::Ward).map(|u| &**u)
-    };
+    let current_ward =
+        if day == today { ward } else { reader.units_at(p, today).into_iter().find(|u| u.level == UnitLevel::Ward) };
     let vpostcode =
         current_ward.and_then(|w| w.postcode_area.as_ref()).and_then(|area| Vpostcode::encode(point, area).ok());
     Ok(PointAnswer {
@@ -374,7 +370,7 @@ fn answer<'a>(
         district,
         parcel,
         vpostcode,
-        address: reader.nearest_address(p, ADDRESS_RADIUS_M).map(|(a, d)| (&**a, d)),
+        address: reader.nearest_address(p, ADDRESS_RADIUS_M),
         zones: reader.zones_covering(p),
     })
 }
