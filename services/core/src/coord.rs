@@ -90,6 +90,7 @@ fn check_range(field: &'static str, value: f64, limit: f64) -> Result<f64> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn degrees_measure_as_the_published_wgs84_table() {
@@ -100,7 +101,6 @@ mod tests {
             assert!((lon_got - lon_m).abs() < 1.0 && (lat_got - lat_m).abs() < 1.0, "{lat}: {lon_got} {lat_got}");
         }
     }
-    use super::*;
 
     #[test]
     fn infinities_and_out_of_range_values_are_rejected() {

@@ -399,6 +399,24 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_answers_from_the_layers_as_they_stood_when_it_was_taken() {
+        // A batch is answered through one reader: a change arriving from the feed meanwhile
+        // must not show in half of its points.
+        let index = Index::with([LayerFeatures::Addresses(vec![address(1, 105.78, 10.0302)])]);
+        let reader = index.reader();
+        index.addresses.upsert(address(2, 105.78, 10.0301));
+        index.addresses.remove(1);
+        let (seen, _) = reader.nearest_address([105.78, 10.03], 30.0).unwrap();
+        assert_eq!(seen.id, 1, "the reader keeps the household removed after it was taken");
+        assert_eq!(index.nearest_address([105.78, 10.03], 30.0).unwrap().0.id, 2);
+        assert_eq!(
+            index.reader().nearest_address([105.78, 10.03], 30.0).unwrap().0.id,
+            2,
+            "a new reader sees the change"
+        );
+    }
+
+    #[test]
     fn the_nearest_address_agrees_with_a_brute_force_search_in_a_dense_quarter() {
         // 3 000 households in 300 m × 300 m (synthetic), some on the same spot, so ties
         // by id are met too; the tree holds them in f32, the answer must not notice.
