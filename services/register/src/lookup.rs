@@ -320,8 +320,9 @@ impl Register {
         Ok(json)
     }
 
-    /// For a past day, the parcel at each point from PostGIS in one statement (the index
-    /// holds the live register only); `None` for today, which the index answers.
+    /// For a past day, the parcel at each point from PostGIS in one statement; `None` for
+    /// today, which the index answers. (The index also keeps closed versions, for tiles of
+    /// past days; lookups do not read them yet.)
     async fn stored_parcels(&self, points: &[LonLat], at: Option<AsOf>) -> Result<Option<Vec<Option<ParcelFeature>>>> {
         match at {
             Some(day) if day != AsOf::today() => {
