@@ -219,11 +219,6 @@ impl<F: Feature> View<F> {
         self.0.covering_where(point, keep)
     }
 
-    /// Visits the features whose bounding box meets `envelope`.
-    pub fn for_each_in<'a>(&'a self, envelope: &AABB<[f64; 2]>, visit: impl FnMut(&'a Arc<F>)) {
-        self.0.visit(envelope, visit);
-    }
-
     /// As [`LayerTree::for_each_in_with_corner`], by reference.
     pub fn for_each_in_with_corner<'a>(&'a self, envelope: &AABB<[f64; 2]>, visit: impl FnMut(&'a Arc<F>, [f64; 2])) {
         self.0.visit_with_corner(envelope, visit);
