@@ -86,13 +86,25 @@ async fn with_the_database_stopped_reads_answer_writes_get_503_and_no_acknowledg
     let tile = client.get(server.url(&format!("/tiles/wards/{tile}.mvt"))).send().await.unwrap();
     assert_eq!(tile.status(), 200, "tiles come from the index");
     assert_eq!(client.get(server.url("/health")).send().await.unwrap().status(), 503);
-    // An as-of batch needs PostgreSQL: one 503 problem, never the driver's or the pool's text.
+    // A batch of a past day comes from the index too (it keeps the closed versions).
     let points = json!({ "points": [{ "lat": IN_NINH_KIEU.1, "lon": IN_NINH_KIEU.0 }, { "lat": 10.03, "lon": 105.78 }],
                          "at": "2025-01-01" });
     let batch = client.post(server.url("/v1/lookup")).json(&points).send().await.unwrap();
-    assert_eq!(batch.status(), 503, "an as-of batch with the database down");
-    assert_eq!(batch.headers()["content-type"], "application/problem+json");
-    let text = batch.text().await.unwrap().to_lowercase();
+    assert_eq!(batch.status(), 200, "an as-of batch with the database down");
+    let single = client
+        .get(server.url(&format!("/v1/lookup?lon={}&lat={}&at=2025-01-01", IN_NINH_KIEU.0, IN_NINH_KIEU.1)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(single.status(), 200, "an as-of lookup with the database down");
+    let single: Value = single.json().await.unwrap();
+    assert_eq!(single["district"]["code"], "916", "{single}");
+    assert_eq!(batch.json::<Value>().await.unwrap()["results"][0], single);
+    // A read that needs PostgreSQL: one 503 problem, never the driver's or the pool's text.
+    let parcel = client.get(server.url("/v1/parcels/1")).send().await.unwrap();
+    assert_eq!(parcel.status(), 503, "a parcel read with the database down");
+    assert_eq!(parcel.headers()["content-type"], "application/problem+json");
+    let text = parcel.text().await.unwrap().to_lowercase();
     for internal in ["pool", "sqlx", "query", "postgres", "connection", "socket"] {
         assert!(!text.contains(internal), "{internal:?} leaked to the client: {text}");
     }

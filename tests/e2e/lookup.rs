@@ -248,14 +248,14 @@ async fn a_write_through_one_node_is_seen_by_another_within_a_second_even_after_
 }
 
 #[tokio::test]
-async fn an_as_of_batch_is_one_query_whatever_its_size_and_agrees_with_postgis() {
+async fn an_as_of_batch_is_answered_from_memory_edits_included_and_agrees_with_postgis() {
     let db = demo_database().await;
-    let server = Server::with_database(&db.url);
     let client = Client::new();
     let mut conn = db.connect().await;
     // A history: every parcel registered in 2020, and one in three closed in mid-2024 (the
     // demo is seeded today, with no past). Then 2024 sees all of them, some from closed
-    // versions, and 2099 the live two thirds.
+    // versions, and 2099 the live two thirds. Written in SQL, past the change feed, so
+    // before the node starts and loads it.
     sqlx::raw_sql(
         "UPDATE parcel_version SET valid_from = '2020-01-01'; \
          UPDATE parcel_version SET valid_to = '2024-06-01' WHERE parcel_id % 3 = 0",
@@ -263,6 +263,7 @@ async fn an_as_of_batch_is_one_query_whatever_its_size_and_agrees_with_postgis()
     .execute(&mut conn)
     .await
     .unwrap();
+    let server = Server::with_database(&db.url);
     // Points on parcels (closed ones among them) and scattered ones, most on no parcel.
     let mut points: Vec<(f64, f64)> = sqlx::query_as(
         "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM parcel_version ORDER BY id LIMIT 300) s",
@@ -272,25 +273,67 @@ async fn an_as_of_batch_is_one_query_whatever_its_size_and_agrees_with_postgis()
     .unwrap();
     let mut rng = Seeded(17);
     points.extend((0..1_700).map(|_| (105.76 + rng.next() * 0.04, 10.02 + rng.next() * 0.03)));
+
+    // An edit through the API once the node runs: the version it closes reaches the node by
+    // the feed, and must answer for 2024 while today shows the new one.
+    let (edited, lon, lat, version): (i64, f64, f64, i32) = sqlx::query_as(
+        "SELECT parcel_id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), version \
+         FROM parcel_version WHERE ward_code = '31135' AND valid_to IS NULL ORDER BY parcel_id LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    points.push((lon, lat));
+    let token = registrar_token(&db).await;
+    let current = client.get(server.url(&format!("/v1/parcels/{edited}"))).send().await.unwrap();
+    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
+    let old_use = current.json::<Value>().await.unwrap()["land_uses"][0]["code"].clone();
+    let new_use = if old_use == "TMD" { "SKC" } else { "TMD" };
+    let response = client
+        .patch(server.url(&format!("/v1/parcels/{edited}")))
+        .bearer_auth(&token)
+        .header("If-Match", etag)
+        .json(&json!({ "land_uses": [{ "code": new_use }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let started = Instant::now();
+    loop {
+        let today: Value =
+            reqwest::get(server.url(&format!("/v1/lookup?lat={lat}&lon={lon}"))).await.unwrap().json().await.unwrap();
+        if today["parcel"]["version"].as_i64() == Some(i64::from(version) + 1) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "today's lookup does not show the edit after 2 s: {today}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
     let mut found = Vec::new();
     for (day, instant) in [("2024-01-01", "2024-01-01T12:00:00+07:00"), ("2099-01-01", "2099-01-01T12:00:00+07:00")] {
         let body = json!({
             "points": points.iter().map(|(lon, lat)| json!({ "lat": lat, "lon": lon })).collect::<Vec<_>>(),
-            // A day other than today takes the as-of path (PostGIS).
             "at": day,
         });
         let before = statements_naming(&db, "parcel_version").await;
         let answer: Value =
             client.post(server.url("/v1/lookup")).json(&body).send().await.unwrap().json().await.unwrap();
         let statements = statements_naming(&db, "parcel_version").await - before;
-        // Once two queries per point (4 000 here); now one statement for the whole batch.
-        assert_eq!(statements, 1, "statements reading parcels for one as-of batch of 2 000 points on {day}");
+        // Once two queries per point (4 000 here), then one statement per batch; now the
+        // index keeps the closed versions and answers every day itself.
+        assert_eq!(statements, 0, "statements reading parcels for one as-of batch of 2 001 points on {day}");
         let results = answer["results"].as_array().unwrap();
         assert_eq!(results.len(), points.len());
         let reference = postgis_answers_at(&db, &points, instant).await;
         for ((result, parcel), point) in results.iter().zip(&reference).zip(&points) {
             assert_eq!(result["parcel"]["id"].as_i64(), *parcel, "parcel at {point:?} as of {day}");
         }
+        let edited_answer = &results.last().unwrap()["parcel"];
+        assert_eq!(edited_answer["id"], edited, "{day}");
+        let (expected_version, expected_use) =
+            if day == "2024-01-01" { (version, old_use.clone()) } else { (version + 1, json!(new_use)) };
+        assert_eq!(edited_answer["version"], expected_version, "the edited parcel's version as of {day}");
+        assert_eq!(edited_answer["land_uses"], json!([expected_use]), "the edited parcel's land use as of {day}");
         found.push(reference.iter().flatten().count());
     }
     assert!(found[1] >= 150, "the live parcels under the 300 points: {found:?}");

@@ -213,7 +213,10 @@ impl Index {
     pub fn reader(&self) -> Reader {
         Reader {
             units: self.units.view(),
+            // Live before past: a change adds the version it closes to the past before it
+            // takes it out of the live parcels, so a reader sees that version at least once.
             parcels: self.parcels.view(),
+            past_parcels: self.past_parcels.view(),
             flood: self.flood.view(),
             addresses: self.addresses.view(),
         }
@@ -256,6 +259,7 @@ impl Index {
 pub struct Reader {
     units: View<UnitFeature>,
     parcels: View<ParcelFeature>,
+    past_parcels: View<PastParcel>,
     flood: View<FloodFeature>,
     addresses: View<AddressFeature>,
 }
@@ -269,6 +273,15 @@ impl Reader {
     /// The live parcel covering a point (the lowest id on a shared edge).
     pub fn parcel_at(&self, p: [f64; 2]) -> Option<&ParcelFeature> {
         self.parcels.covering(p).first().map(|f| &***f)
+    }
+
+    /// The parcel covering a point in force at the instant `at` (Unix seconds): a live one
+    /// registered before it or a closed version in force then, as the store's as-of query
+    /// decides (the lowest parcel id on a shared edge).
+    pub fn parcel_in_force_at(&self, p: [f64; 2], at: i64) -> Option<&ParcelFeature> {
+        let live = self.parcels.covering_where(p, |f| f.valid_from < at).into_iter().map(|f| &**f);
+        let past = self.past_parcels.covering_where(p, |v| v.in_force_at(at)).into_iter().map(|v| &*v.parcel);
+        live.chain(past).min_by_key(|f| f.id)
     }
 
     /// The nearest address within `radius_m` metres, with its distance.

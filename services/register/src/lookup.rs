@@ -228,24 +228,18 @@ const CHUNK: usize = 256;
 
 impl Register {
     /// Everything about the point `lat`, `lon` on a day (`at`, today by default), as JSON.
-    pub async fn lookup(&self, lat: Option<&str>, lon: Option<&str>, at: Option<&str>) -> Result<Vec<u8>> {
+    pub fn lookup(&self, lat: Option<&str>, lon: Option<&str>, at: Option<&str>) -> Result<Vec<u8>> {
         let point = LonLat::parse(lat, lon)?;
         let at = at.map(AsOf::parse).transpose()?;
-        let stored = self.stored_parcels(&[point], at).await?;
         let reader = self.index.reader();
-        let parcel = match &stored {
-            Some(stored) => stored[0].as_ref(),
-            None => reader.parcel_at([point.lon(), point.lat()]),
-        };
-        let answer = answer(&reader, point, at, parcel)?;
+        let answer = answer(&reader, point, at)?;
         Ok(serde_json::to_vec(&answer).expect("an answer serialises"))
     }
 
     /// The same for many points (at most [`crate::Limits::max_batch`]), as the JSON
     /// document `{"results": [...]}`: each point answered in order, an error object in the
-    /// place of a point that fails. The database is asked once however many points (only
-    /// for a past date; today is answered from memory), and if it fails the whole request
-    /// fails, so no internal text reaches an answer.
+    /// place of a point that fails. Any day is answered from memory, so a batch reads
+    /// nothing from the database and answers while it is down.
     ///
     /// Synchronous where it counts: it keeps every core busy for milliseconds per thousand
     /// points, so call it from a blocking thread.
@@ -257,25 +251,16 @@ impl Register {
         }
         let at = at.map(AsOf::parse).transpose()?;
         // One batch at a time per node: it takes the cores for milliseconds per thousand
-        // points (and, for a past day, PostgreSQL), and the writes queue behind no more than one.
+        // points, and the writes queue behind no more than one.
         let _heavy = self.heavy_turn().await?;
         let checked: Vec<Result<LonLat>> =
             points.iter().map(|&(lat, lon)| LonLat::new(lon, lat).map_err(Error::from)).collect();
-        // A past day's parcels come from PostGIS in one statement, lined up with `checked`.
-        let valid: Vec<LonLat> = checked.iter().filter_map(|p| p.as_ref().ok().copied()).collect();
-        let stored = self.stored_parcels(&valid, at).await?.map(|found| {
-            let mut found = found.into_iter();
-            checked.iter().map(|p| if p.is_ok() { found.next().flatten() } else { None }).collect::<Vec<_>>()
-        });
         let reader = self.index.reader();
         let write_one = |i: usize, out: &mut Vec<u8>| {
-            let answer = checked[i].as_ref().map_err(Error::to_string).and_then(|&point| {
-                let parcel = match &stored {
-                    Some(stored) => stored[i].as_ref(),
-                    None => reader.parcel_at([point.lon(), point.lat()]),
-                };
-                answer(&reader, point, at, parcel).map_err(|e| e.to_string())
-            });
+            let answer = checked[i]
+                .as_ref()
+                .map_err(Error::to_string)
+                .and_then(|&point| answer(&reader, point, at).map_err(|e| e.to_string()));
             let answer = match answer {
                 Ok(found) => BatchAnswer::Found(found),
                 Err(error) => BatchAnswer::Failed { error },
@@ -319,36 +304,21 @@ impl Register {
         json.extend_from_slice(b"]}");
         Ok(json)
     }
-
-    /// For a past day, the parcel at each point from PostGIS in one statement; `None` for
-    /// today, which the index answers. (The index also keeps closed versions, for tiles of
-    /// past days; lookups do not read them yet.)
-    async fn stored_parcels(&self, points: &[LonLat], at: Option<AsOf>) -> Result<Option<Vec<Option<ParcelFeature>>>> {
-        match at {
-            Some(day) if day != AsOf::today() => {
-                if points.is_empty() {
-                    return Ok(Some(Vec::new()));
-                }
-                let lonlat: Vec<(f64, f64)> = points.iter().map(|p| (p.lon(), p.lat())).collect();
-                let _turn = self.read_turn().await?;
-                Ok(Some(self.store.parcels_covering_at(&lonlat, diaba_core::end_of_day(day.date())).await?))
-            }
-            _ => Ok(None),
-        }
-    }
 }
 
-/// Everything about `point` on `at` (today by default) from the index, with the parcel
-/// already found (from the index, or from PostGIS for a past day).
-fn answer<'a>(
-    reader: &'a Reader,
-    point: LonLat,
-    at: Option<AsOf>,
-    parcel: Option<&'a ParcelFeature>,
-) -> Result<PointAnswer<'a>> {
+/// Everything about `point` on `at` (today by default), from the index: a past day's
+/// parcel too, from the closed versions it keeps.
+fn answer(reader: &Reader, point: LonLat, at: Option<AsOf>) -> Result<PointAnswer<'_>> {
     let p = [point.lon(), point.lat()];
     let today = AsOf::today();
     let day = at.unwrap_or(today);
+    // As the store's as-of queries: in force at the day's end (a whole second, so the
+    // index's seconds decide exactly as PostgreSQL's microseconds).
+    let parcel = if day == today {
+        reader.parcel_at(p)
+    } else {
+        reader.parcel_in_force_at(p, diaba_core::end_of_day(day.date()).timestamp())
+    };
     let units = reader.units_at(p, day);
     let ward = units.iter().copied().find(|u| u.level == UnitLevel::Ward);
     let district = units.iter().copied().find(|u| u.level == UnitLevel::District);

@@ -101,11 +101,13 @@ async fn apply(
     search.apply(store, change).await?;
     let id = match (change.op, change.id) {
         (ChangeOp::Reload, _) | (_, None) => {
-            if let Some(features) = store.layer_features(change.layer).await? {
-                index.replace_all(features);
-            }
+            // Closed versions before live ones (as a single change does): a reader taken
+            // between the two sees a version this reload closed twice, never not at all.
             if change.layer == Layer::Parcels {
                 index.past_parcels.replace_all(store.past_parcels(None).await?);
+            }
+            if let Some(features) = store.layer_features(change.layer).await? {
+                index.replace_all(features);
             }
             observer.changed(change.layer, None);
             return Ok(());

@@ -22,7 +22,7 @@ pub(crate) struct LookupQuery {
 }
 
 async fn lookup_one(State(state): State<AppState>, Query(q): Query<LookupQuery>) -> Result<Response, ApiError> {
-    let answer = state.register.lookup(q.lat.as_deref(), q.lon.as_deref(), q.at.as_deref()).await?;
+    let answer = state.register.lookup(q.lat.as_deref(), q.lon.as_deref(), q.at.as_deref())?;
     Ok(([(header::CONTENT_TYPE, "application/json")], answer).into_response())
 }
 
