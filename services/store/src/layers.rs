@@ -252,7 +252,8 @@ impl Store {
     }
 
     /// The parcel covering each point on an instant (lowest id on a shared edge), in one
-    /// statement however many points: an as-of batch costs one query, not one per point.
+    /// statement however many points: the benchmark's reference for the index's past-day
+    /// answer (lookups answered from it before the index kept closed versions).
     pub async fn parcels_covering_at(
         &self,
         points: &[(f64, f64)],
