@@ -45,6 +45,14 @@ pub struct ParcelFeature {
     pub outline: Outline,
 }
 
+impl ParcelFeature {
+    /// In force at the instant `at` (Unix seconds) as a live version is: from its start
+    /// (exclusive) on. Tiles and lookups of a past day both ask this of the live parcels.
+    pub fn in_force_at(&self, at: i64) -> bool {
+        self.valid_from < at
+    }
+}
+
 fn as_str<S: serde::Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(text)
 }
@@ -125,7 +133,7 @@ impl PastParcel {
     /// In force at the instant `at` (Unix seconds), as the store's as-of queries decide:
     /// from its start (exclusive) up to and including its end.
     pub fn in_force_at(&self, at: i64) -> bool {
-        self.parcel.valid_from < at && at <= self.valid_to
+        self.parcel.in_force_at(at) && at <= self.valid_to
     }
 }
 

@@ -87,7 +87,7 @@ impl ParcelsView {
     pub fn in_force(&self, envelope: &AABB<[f64; 2]>, at: Option<i64>) -> Vec<&ParcelFeature> {
         let mut parcels: Vec<&ParcelFeature> = self.live.in_envelope(envelope).into_iter().map(|p| &**p).collect();
         if let Some(at) = at {
-            parcels.retain(|p| p.valid_from < at);
+            parcels.retain(|p| p.in_force_at(at));
             let past = self.past.in_envelope(envelope).into_iter();
             parcels.extend(past.filter(|v| v.in_force_at(at)).map(|v| &*v.parcel));
         }
@@ -279,7 +279,7 @@ impl Reader {
     /// registered before it or a closed version in force then, as the store's as-of query
     /// decides (the lowest parcel id on a shared edge).
     pub fn parcel_in_force_at(&self, p: [f64; 2], at: i64) -> Option<&ParcelFeature> {
-        let live = self.parcels.covering_where(p, |f| f.valid_from < at).into_iter().map(|f| &**f);
+        let live = self.parcels.covering_where(p, |f| f.in_force_at(at)).into_iter().map(|f| &**f);
         let past = self.past_parcels.covering_where(p, |v| v.in_force_at(at)).into_iter().map(|v| &*v.parcel);
         live.chain(past).min_by_key(|f| f.id)
     }
@@ -380,6 +380,7 @@ fn nearest_first(a: (&AddressFeature, f64), b: (&AddressFeature, f64)) -> std::c
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo::polygon;
 
     fn address(id: i64, lon: f64, lat: f64) -> AddressFeature {
         AddressFeature {
@@ -427,6 +428,51 @@ mod tests {
             2,
             "a new reader sees the change"
         );
+    }
+
+    /// A 10 m square lot (synthetic) with its south-west corner at `lon`, `lat`.
+    fn lot(id: i64, version: i32, lon: f64, lat: f64, valid_from: i64) -> ParcelFeature {
+        let d = 1e-4;
+        ParcelFeature {
+            id,
+            national_id: diaba_core::PackedParcelId::new(&format!("{id:012}")).expect("12 digits"),
+            ward_code: "31135".into(),
+            sheet: 1,
+            number: id as i32,
+            version,
+            land_uses: ["ODT"].into_iter().collect(),
+            legal_area_m2: 100.0,
+            valid_from,
+            name: None,
+            outline: diaba_core::outline::Outline::from(&geo::MultiPolygon(vec![polygon![
+                (x: lon, y: lat), (x: lon + d, y: lat), (x: lon + d, y: lat + d), (x: lon, y: lat + d)
+            ]])),
+        }
+    }
+
+    #[test]
+    fn a_past_instant_is_answered_by_the_version_in_force_then_as_the_store_decides() {
+        // Lot 7 drawn at t=100, redrawn at t=200 (version 2 live since); lot 3 registered at
+        // t=150 on the same ground, so from then on the lowest id, 3, is the answer.
+        let index =
+            Index::with([LayerFeatures::Parcels(vec![lot(7, 2, 105.78, 10.03, 200), lot(3, 1, 105.78, 10.03, 150)])]);
+        index.add_past_parcels(vec![PastParcel {
+            version_id: 70,
+            parcel: Arc::new(lot(7, 1, 105.78, 10.03, 100)),
+            valid_to: 200,
+        }]);
+        let reader = index.reader();
+        let p = [105.78005, 10.03005];
+        let at = |t| reader.parcel_in_force_at(p, t).map(|f| (f.id, f.version));
+        assert_eq!(at(100), None, "a version is not in force at its own start");
+        assert_eq!(at(101), Some((7, 1)));
+        assert_eq!(at(150), Some((7, 1)), "lot 3 starts at 150, exclusive");
+        assert_eq!(at(151), Some((3, 1)), "the lowest id on shared ground");
+        assert_eq!(at(200), Some((3, 1)), "version 1 of lot 7 is still in force at its end");
+        index.parcels.remove(3);
+        assert_eq!(index.reader().parcel_in_force_at(p, 200).map(|f| (f.id, f.version)), Some((7, 1)));
+        assert_eq!(index.reader().parcel_in_force_at(p, 201).map(|f| (f.id, f.version)), Some((7, 2)));
+        assert!(index.reader().parcel_in_force_at([105.79, 10.03], 201).is_none(), "off the lot");
     }
 
     #[test]
