@@ -7,7 +7,7 @@ use diaba_core::spatial::{
 use diaba_core::{AsOf, metres_per_degree};
 use geo::{BoundingRect, Rect};
 use rstar::AABB;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A shape's box (`NaN` corners for an empty shape: it meets no query).
 fn envelope_of(bounds: Option<Rect<f64>>) -> AABB<[f64; 2]> {
@@ -210,13 +210,12 @@ impl Index {
     }
 
     /// Every layer a point is asked about, as it stands now (see [`Reader`]).
-    pub fn reader(&self) -> Reader {
+    pub fn reader(&self) -> Reader<'_> {
         Reader {
+            index: self,
             units: self.units.view(),
-            // Live before past: a change adds the version it closes to the past before it
-            // takes it out of the live parcels, so a reader sees that version at least once.
             parcels: self.parcels.view(),
-            past_parcels: self.past_parcels.view(),
+            past_parcels: OnceLock::new(),
             flood: self.flood.view(),
             addresses: self.addresses.view(),
         }
@@ -256,15 +255,19 @@ impl Index {
 /// The layers a point is asked about, as they stood when the reader was taken: a batch of
 /// points is answered by reference, with no reference count touched per point (two cores
 /// counting on the same ward at every point would pass its cache line back and forth).
-pub struct Reader {
+pub struct Reader<'a> {
+    index: &'a Index,
     units: View<UnitFeature>,
     parcels: View<ParcelFeature>,
-    past_parcels: View<PastParcel>,
+    /// Taken on the first question about a past instant (most readers ask none), and so
+    /// always after the live parcels: a change adds the version it closes to the past
+    /// before it takes it out of the live parcels, so the reader sees that version.
+    past_parcels: OnceLock<View<PastParcel>>,
     flood: View<FloodFeature>,
     addresses: View<AddressFeature>,
 }
 
-impl Reader {
+impl Reader<'_> {
     /// Units covering a point valid on a day, province first.
     pub fn units_at(&self, p: [f64; 2], at: AsOf) -> Vec<&UnitFeature> {
         units_at(&self.units, p, at).into_iter().map(|u| &**u).collect()
@@ -280,7 +283,8 @@ impl Reader {
     /// decides (the lowest parcel id on a shared edge).
     pub fn parcel_in_force_at(&self, p: [f64; 2], at: i64) -> Option<&ParcelFeature> {
         let live = self.parcels.covering_where(p, |f| f.in_force_at(at)).into_iter().map(|f| &**f);
-        let past = self.past_parcels.covering_where(p, |v| v.in_force_at(at)).into_iter().map(|v| &*v.parcel);
+        let past = self.past_parcels.get_or_init(|| self.index.past_parcels.view());
+        let past = past.covering_where(p, |v| v.in_force_at(at)).into_iter().map(|v| &*v.parcel);
         live.chain(past).min_by_key(|f| f.id)
     }
 

@@ -308,7 +308,7 @@ impl Register {
 
 /// Everything about `point` on `at` (today by default), from the index: a past day's
 /// parcel too, from the closed versions it keeps.
-fn answer(reader: &Reader, point: LonLat, at: Option<AsOf>) -> Result<PointAnswer<'_>> {
+fn answer<'a>(reader: &'a Reader<'_>, point: LonLat, at: Option<AsOf>) -> Result<PointAnswer<'a>> {
     let p = [point.lon(), point.lat()];
     let today = AsOf::today();
     let day = at.unwrap_or(today);
