@@ -46,7 +46,7 @@ pub struct Config {
     /// Origins allowed to call the API from a browser (CORS); reads of public data are
     /// open to every origin whatever this says, writes only to these.
     pub cors_origins: Vec<String>,
-    /// Other database reads at once (as-of lookups, OGC pages, exposures, history); more
+    /// Other database reads at once (OGC pages, exposures, history); more
     /// wait their turn, then get 503 with Retry-After, so writes are never starved.
     pub read_concurrency: usize,
     /// The address citizens reach this service at (`https://dichvu.example.vn`), for links

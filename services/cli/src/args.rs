@@ -535,7 +535,7 @@ pub struct ServeArgs {
     /// 14 working days instead of 4 (Decree 151/2025).
     #[arg(long, env = "DIABA_DIFFICULT_WARDS", value_delimiter = ',')]
     pub difficult_wards: Vec<String>,
-    /// Other database reads at once (as-of lookups, OGC pages, flood exposures, history);
+    /// Other database reads at once (OGC pages, flood exposures, history);
     /// more wait up to 5 s for their turn, then get 503 with Retry-After, so writes always
     /// find a connection. Keep it under --db-connections.
     #[arg(long, env = "DIABA_READ_CONCURRENCY", default_value_t = diaba_api::DEFAULT_READ_CONCURRENCY)]

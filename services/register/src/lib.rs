@@ -87,7 +87,7 @@ pub struct Limits {
     pub max_batch: usize,
     /// Worst GPS accuracy (metres) accepted for a household submission.
     pub max_accuracy_m: f32,
-    /// Other database reads run at once (as-of lookups, OGC pages, exposures, history …);
+    /// Other database reads run at once (OGC pages, exposures, history …);
     /// the rest of the pool stays free for writes.
     pub read_concurrency: usize,
     /// Wards of difficult communes, where a procedure's time limit is the longer one
