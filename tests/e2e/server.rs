@@ -115,3 +115,22 @@ pub async fn registrar_of(db: &diaba_test_harness::TestDb, name: &str, ward: &st
     store.close().await.unwrap();
     token.reveal().to_owned()
 }
+
+/// A registrar changes parcel `id`'s main land use (TMD, or SKC when it is TMD already);
+/// the new code.
+pub async fn change_land_use(client: &reqwest::Client, server: &Server, token: &str, id: i64) -> &'static str {
+    let current = client.get(server.url(&format!("/v1/parcels/{id}"))).send().await.unwrap();
+    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
+    let parcel: serde_json::Value = current.json().await.unwrap();
+    let new_use = if parcel["land_uses"][0]["code"] == "TMD" { "SKC" } else { "TMD" };
+    let response = client
+        .patch(server.url(&format!("/v1/parcels/{id}")))
+        .bearer_auth(token)
+        .header("If-Match", etag)
+        .json(&serde_json::json!({ "land_uses": [{ "code": new_use }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    new_use
+}

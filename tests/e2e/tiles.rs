@@ -1,7 +1,7 @@
 //! Vector tiles: decoded with an independent MVT decoder (mvt-reader, not our encoder's
 //! crate), checked against lookups, the change feed and the cache.
 
-use crate::server::Server;
+use crate::server::{Server, change_land_use};
 use diaba_core::auth::Role;
 use diaba_test_harness::{TestDb, demo_database};
 use diaba_tiles::{BUFFER, EXTENT, Source, TileCoord};
@@ -276,25 +276,6 @@ async fn an_edited_parcel_shows_in_its_next_tile_and_untouched_tiles_stay_cached
     }
     let far = fetch(&client, &server, &untouched, &[]).await;
     assert_eq!(far.header("x-tile-cache"), "hit", "a tile the edit did not touch was dropped from the cache");
-}
-
-/// A registrar changes parcel `id`'s main land use (TMD, or SKC when it is TMD already);
-/// the new code.
-async fn change_land_use(client: &Client, server: &Server, token: &str, id: i64) -> &'static str {
-    let current = client.get(server.url(&format!("/v1/parcels/{id}"))).send().await.unwrap();
-    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
-    let parcel: Value = current.json().await.unwrap();
-    let new_use = if parcel["land_uses"][0]["code"] == "TMD" { "SKC" } else { "TMD" };
-    let response = client
-        .patch(server.url(&format!("/v1/parcels/{id}")))
-        .bearer_auth(token)
-        .header("If-Match", etag)
-        .json(&json!({ "land_uses": [{ "code": new_use }] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    new_use
 }
 
 /// `path` is answered `status` with a problem document that says what is wrong.
