@@ -7,7 +7,7 @@
 
 use diaba_core::PackedParcelId;
 use diaba_core::outline::Outline;
-use diaba_core::spatial::{LandUses, LayerFeatures, ParcelFeature};
+use diaba_core::spatial::{LandUses, ParcelFeature};
 use diaba_index::LayerTree;
 use diaba_store::{ClusterOptions, DatabaseConfig, Store};
 use geo::{MultiPolygon, polygon};
@@ -80,15 +80,8 @@ async fn main() {
     let store = Store::open(&DatabaseConfig::Embedded(options), 4).await.expect("open the seeded cluster");
     let started = Instant::now();
     let before = resident_mib();
-    let parcels = store.parcel_features().await.expect("load parcels");
-    let units = store.unit_features().await.expect("load units");
-    let index = diaba_index::Index::with([
-        LayerFeatures::Units(units),
-        LayerFeatures::Parcels(parcels),
-        LayerFeatures::FloodZones(store.flood_features().await.unwrap()),
-        LayerFeatures::Addresses(store.address_features().await.unwrap()),
-    ]);
-    index.past_parcels.replace_all(store.past_parcels(None).await.expect("load past parcels"));
+    // As `diaba serve` loads it: every layer and the closed parcel versions.
+    let (index, _) = diaba_register::load_index(&store).await.expect("load the index");
     let startup = started.elapsed().as_secs_f64();
     let memory = resident_mib() - before;
     let count = index.parcels.len();

@@ -230,9 +230,9 @@ impl Register {
     /// Everything about the point `lat`, `lon` on a day (`at`, today by default), as JSON.
     pub fn lookup(&self, lat: Option<&str>, lon: Option<&str>, at: Option<&str>) -> Result<Vec<u8>> {
         let point = LonLat::parse(lat, lon)?;
-        let at = at.map(AsOf::parse).transpose()?;
+        let asked = Asked::new(at.map(AsOf::parse).transpose()?);
         let reader = self.index.reader();
-        let answer = answer(&reader, point, at)?;
+        let answer = answer(&reader, point, asked)?;
         Ok(serde_json::to_vec(&answer).expect("an answer serialises"))
     }
 
@@ -249,7 +249,7 @@ impl Register {
                 detail: format!("{} points in one request; send at most {}", points.len(), self.limits.max_batch),
             });
         }
-        let at = at.map(AsOf::parse).transpose()?;
+        let asked = Asked::new(at.map(AsOf::parse).transpose()?);
         // One batch at a time per node: it takes the cores for milliseconds per thousand
         // points, and the writes queue behind no more than one.
         let _heavy = self.heavy_turn().await?;
@@ -260,7 +260,7 @@ impl Register {
             let answer = checked[i]
                 .as_ref()
                 .map_err(Error::to_string)
-                .and_then(|&point| answer(&reader, point, at).map_err(|e| e.to_string()));
+                .and_then(|&point| answer(&reader, point, asked).map_err(|e| e.to_string()));
             let answer = match answer {
                 Ok(found) => BatchAnswer::Found(found),
                 Err(error) => BatchAnswer::Failed { error },
@@ -306,19 +306,32 @@ impl Register {
     }
 }
 
-/// Everything about `point` on `at` (today by default), from the index: a past day's
-/// parcel too, from the closed versions it keeps.
-fn answer<'a>(reader: &'a Reader<'_>, point: LonLat, at: Option<AsOf>) -> Result<PointAnswer<'a>> {
+/// The day a request asks about, settled once for the whole request: a batch running
+/// across midnight answers every point for the same day.
+#[derive(Debug, Clone, Copy)]
+struct Asked {
+    day: AsOf,
+    today: AsOf,
+    /// For another day than today, its end (Unix seconds): the parcels in force then, as
+    /// the store's as-of queries decide. A whole second, so the index's seconds decide
+    /// exactly as PostgreSQL's microseconds.
+    instant: Option<i64>,
+}
+
+impl Asked {
+    fn new(at: Option<AsOf>) -> Self {
+        let today = AsOf::today();
+        let day = at.unwrap_or(today);
+        let instant = (day != today).then(|| diaba_core::end_of_day(day.date()).timestamp());
+        Self { day, today, instant }
+    }
+}
+
+/// Everything about `point` on the day asked, from the index: a past day's parcel too,
+/// from the closed versions it keeps.
+fn answer<'a>(reader: &'a Reader<'_>, point: LonLat, asked: Asked) -> Result<PointAnswer<'a>> {
     let p = [point.lon(), point.lat()];
-    let today = AsOf::today();
-    let day = at.unwrap_or(today);
-    // As the store's as-of queries: in force at the day's end (a whole second, so the
-    // index's seconds decide exactly as PostgreSQL's microseconds).
-    let parcel = if day == today {
-        reader.parcel_at(p)
-    } else {
-        reader.parcel_in_force_at(p, diaba_core::end_of_day(day.date()).timestamp())
-    };
+    let Asked { day, today, instant } = asked;
     let units = reader.units_at(p, day);
     let ward = units.iter().copied().find(|u| u.level == UnitLevel::Ward);
     let district = units.iter().copied().find(|u| u.level == UnitLevel::District);
@@ -329,6 +342,10 @@ fn answer<'a>(reader: &'a Reader<'_>, point: LonLat, at: Option<AsOf>) -> Result
             point.lon()
         )));
     }
+    let parcel = match instant {
+        None => reader.parcel_at(p),
+        Some(instant) => reader.parcel_in_force_at(p, instant),
+    };
     // Codes are issued with the postcode of the unit valid today (DESIGN §5).
     let current_ward =
         if day == today { ward } else { reader.units_at(p, today).into_iter().find(|u| u.level == UnitLevel::Ward) };
