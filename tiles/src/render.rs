@@ -8,7 +8,7 @@
 //! Which features a tile holds is the caller's business (an index query); this module
 //! only draws what it is given, through [`TileFeature`].
 
-use crate::coord::{BUFFER, EXTENT, TileCoord};
+use crate::coord::{BUFFER, EXTENT, Projection, TileCoord};
 use crate::feature::{Shape, TileFeature};
 use crate::layers::Generalise;
 use crate::mvt::{Commands, GeomType, LayerBuilder, MvtLayer};
@@ -47,18 +47,19 @@ where
     let detail = tile.z() >= DETAIL_ZOOM;
     let mut out = LayerBuilder::new(source.name());
     let mut scratch = Scratch::default();
+    let projection = tile.projection();
     for feature in features {
         let kind = match feature.shape() {
             Shape::Polygons(shape) => {
-                draw_polygons(Polygons::Geo(shape), tile, rule, &mut scratch, &mut out.geometry);
+                draw_polygons(Polygons::Geo(shape), &projection, rule, &mut scratch, &mut out.geometry);
                 GeomType::Polygon
             }
             Shape::Outline(outline) => {
-                draw_polygons(Polygons::Flat(outline), tile, rule, &mut scratch, &mut out.geometry);
+                draw_polygons(Polygons::Flat(outline), &projection, rule, &mut scratch, &mut out.geometry);
                 GeomType::Polygon
             }
             Shape::Point { lon, lat } => {
-                if let Some(point) = tile_point(lon, lat, tile) {
+                if let Some(point) = tile_point(lon, lat, &projection) {
                     out.geometry.point(point);
                 }
                 GeomType::Point
@@ -74,8 +75,8 @@ where
 }
 
 /// A point in the tile's grid (buffer included), snapped to integers.
-fn tile_point(lon: f64, lat: f64, tile: TileCoord) -> Option<[i32; 2]> {
-    let [x, y] = tile.project(lon, lat);
+fn tile_point(lon: f64, lat: f64, projection: &Projection) -> Option<[i32; 2]> {
+    let [x, y] = projection.project(lon, lat);
     ((LOW..=HIGH).contains(&x) && (LOW..=HIGH).contains(&y)).then(|| [x.round() as i32, y.round() as i32])
 }
 
@@ -98,7 +99,7 @@ struct Scratch {
 /// needs no clipping, and a convex lot without holes (nearly all of them) is clipped by
 /// cutting it along the four edges in turn, exact for convex shapes. Only simplified
 /// layers and concave or holed lots across the edge go through `geo`'s polygon overlay.
-fn draw_polygons(shape: Polygons<'_>, tile: TileCoord, rule: Generalise, s: &mut Scratch, out: &mut Commands) {
+fn draw_polygons(shape: Polygons<'_>, projection: &Projection, rule: Generalise, s: &mut Scratch, out: &mut Commands) {
     // Where a zoom leaves small shapes out (most lots at z14), they are rejected from
     // their box, before projecting every vertex; the margin keeps borderline shapes for
     // the exact test below.
@@ -108,8 +109,8 @@ fn draw_polygons(shape: Polygons<'_>, tile: TileCoord, rule: Generalise, s: &mut
             Polygons::Flat(outline) => outline.bounding_rect(),
         };
         let Some(lonlat) = lonlat else { return };
-        let [west, north] = tile.project(lonlat.min().x, lonlat.max().y);
-        let [east, south] = tile.project(lonlat.max().x, lonlat.min().y);
+        let [west, north] = projection.project(lonlat.min().x, lonlat.max().y);
+        let [east, south] = projection.project(lonlat.max().x, lonlat.min().y);
         let (width, height, margin) = (east - west, south - north, 1e-6);
         if width < MIN_FEATURE_UNITS - margin && height < MIN_FEATURE_UNITS - margin
             || (width + margin) * (height + margin) < rule.min_box_area
@@ -124,7 +125,7 @@ fn draw_polygons(shape: Polygons<'_>, tile: TileCoord, rule: Generalise, s: &mut
     let mut project_ring = |ring: &mut dyn Iterator<Item = &Coord<f64>>, exterior: bool| {
         let start = s.points.len();
         for c in ring {
-            let [x, y] = tile.project(c.x, c.y);
+            let [x, y] = projection.project(c.x, c.y);
             bbox = [bbox[0].min(x), bbox[1].min(y), bbox[2].max(x), bbox[3].max(y)];
             s.points.push([x, y]);
         }
@@ -166,7 +167,7 @@ fn draw_polygons(shape: Polygons<'_>, tile: TileCoord, rule: Generalise, s: &mut
             Polygons::Geo(shape) => Cow::Borrowed(shape),
             Polygons::Flat(outline) => Cow::Owned(outline.to_multi_polygon()),
         };
-        for polygon in tile_polygons(&shape, tile, rule).into_iter().flatten() {
+        for polygon in projected_polygons(&shape, projection, rule).into_iter().flatten() {
             for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
                 s.snapped.clear();
                 s.snapped.extend(open(&ring.0).iter().map(|c| [c.x as i32, c.y as i32]));
@@ -306,8 +307,16 @@ fn snap(ring: &[[f64; 2]], exterior: bool, out: &mut Vec<[i32; 2]>) -> bool {
 /// A (multi)polygon in lon/lat → the tile's integer grid, or `None` when nothing of it
 /// is left to draw: the general path, through `geo`, for any shape and generalisation.
 pub fn tile_polygons(shape: &MultiPolygon<f64>, tile: TileCoord, rule: Generalise) -> Option<MultiPolygon<f64>> {
+    projected_polygons(shape, &tile.projection(), rule)
+}
+
+fn projected_polygons(
+    shape: &MultiPolygon<f64>,
+    projection: &Projection,
+    rule: Generalise,
+) -> Option<MultiPolygon<f64>> {
     let projected = shape.map_coords(|c| {
-        let [x, y] = tile.project(c.x, c.y);
+        let [x, y] = projection.project(c.x, c.y);
         Coord { x, y }
     });
     let bbox = projected.bounding_rect()?;
@@ -399,9 +408,9 @@ mod tests {
     /// The rings drawn from `shape`, checked to be the same from its flat outline.
     fn drawn(shape: &MultiPolygon<f64>, tile: TileCoord) -> Vec<Vec<[i32; 2]>> {
         let (mut geo, mut flat) = (Commands::default(), Commands::default());
-        draw_polygons(Polygons::Geo(shape), tile, SNAP_ONLY, &mut Scratch::default(), &mut geo);
+        draw_polygons(Polygons::Geo(shape), &tile.projection(), SNAP_ONLY, &mut Scratch::default(), &mut geo);
         let outline = Outline::from(shape);
-        draw_polygons(Polygons::Flat(&outline), tile, SNAP_ONLY, &mut Scratch::default(), &mut flat);
+        draw_polygons(Polygons::Flat(&outline), &tile.projection(), SNAP_ONLY, &mut Scratch::default(), &mut flat);
         assert_eq!(geo.rings(), flat.rings(), "a flat outline draws as its multipolygon");
         geo.rings()
     }
