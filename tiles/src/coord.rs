@@ -84,7 +84,7 @@ impl TileCoord {
 
     /// A projection into this tile for drawing many points: the same positions as
     /// [`Self::project`] to within [`Projection::TOLERANCE`] units, at a fraction of the cost.
-    pub fn projection(self) -> Projection {
+    pub(crate) fn projection(self) -> Projection {
         Projection::new(self)
     }
 
@@ -148,10 +148,10 @@ fn mercator(phi: f64) -> f64 {
 /// Projects into one tile. Longitude maps linearly; the northing's `tan` and `asinh` were
 /// a third of a tile's drawing time, so near the tile it is the Taylor polynomial of
 /// degree 4 about the tile's middle latitude, exact function beyond. The polynomial is only
-/// used where its error bound is under [`Self::TOLERANCE`] (every tile from about z12 on
-/// at Cần Thơ's latitude); otherwise every point goes through the exact function.
+/// used where its error bound is under [`Self::TOLERANCE`] (every tile from z10 on at Cần
+/// Thơ's latitude); otherwise every point goes through the exact function.
 #[derive(Debug, Clone, Copy)]
-pub struct Projection {
+pub(crate) struct Projection {
     tile: TileCoord,
     /// Middle latitude (radians), and how far from it the polynomial holds.
     middle: f64,
@@ -165,7 +165,7 @@ impl Projection {
     /// Most the polynomial may differ from the exact projection, in tile units: a
     /// hundred-thousandth of the grid step that every vertex is rounded to. (At z22 the
     /// exact function's own rounding, a few ulps of `tan` and `asinh`, is ~1e-6 units.)
-    pub const TOLERANCE: f64 = 1e-5;
+    pub(crate) const TOLERANCE: f64 = 1e-5;
 
     fn new(tile: TileCoord) -> Self {
         let [_, south, _, north] = tile.bounds(0);
@@ -196,7 +196,7 @@ impl Projection {
     }
 
     /// `[lon, lat]` → position in the tile's units (y down), unclipped.
-    pub fn project(&self, lon: f64, lat: f64) -> [f64; 2] {
+    pub(crate) fn project(&self, lon: f64, lat: f64) -> [f64; 2] {
         let Some([m0, c1, c2, c3, c4]) = self.series else { return self.tile.project(lon, lat) };
         let phi = lat.clamp(-MAX_LATITUDE, MAX_LATITUDE).to_radians();
         let d = phi - self.middle;

@@ -17,7 +17,7 @@ mod render;
 mod source;
 mod tilejson;
 
-pub use coord::{BUFFER, CoordError, EXTENT, MAX_ZOOM, Projection, TileCoord};
+pub use coord::{BUFFER, CoordError, EXTENT, MAX_ZOOM, TileCoord};
 pub use feature::{Shape, TileFeature, Value};
 pub use field::Field;
 pub use labels::{
