@@ -73,12 +73,12 @@ async fn with_the_database_stopped_reads_answer_writes_get_503_and_no_acknowledg
         assert_eq!(response.headers()["retry-after"], "5");
         assert_eq!(response.headers()["content-type"], "application/problem+json");
     }
+    // A lookup of the point in Ninh Kiều, with `more` in its query.
+    let lookup_here = |more: &str| {
+        client.get(server.url(&format!("/v1/lookup?lon={}&lat={}{more}", IN_NINH_KIEU.0, IN_NINH_KIEU.1))).send()
+    };
     for _ in 0..20 {
-        let lookup = client
-            .get(server.url(&format!("/v1/lookup?lon={}&lat={}", IN_NINH_KIEU.0, IN_NINH_KIEU.1)))
-            .send()
-            .await
-            .unwrap();
+        let lookup = lookup_here("").await.unwrap();
         assert_eq!(lookup.status(), 200, "lookups come from the index");
         assert_eq!(lookup.json::<Value>().await.unwrap()["ward"]["code"], "31135");
     }
@@ -91,11 +91,7 @@ async fn with_the_database_stopped_reads_answer_writes_get_503_and_no_acknowledg
                          "at": "2025-01-01" });
     let batch = client.post(server.url("/v1/lookup")).json(&points).send().await.unwrap();
     assert_eq!(batch.status(), 200, "an as-of batch with the database down");
-    let single = client
-        .get(server.url(&format!("/v1/lookup?lon={}&lat={}&at=2025-01-01", IN_NINH_KIEU.0, IN_NINH_KIEU.1)))
-        .send()
-        .await
-        .unwrap();
+    let single = lookup_here("&at=2025-01-01").await.unwrap();
     assert_eq!(single.status(), 200, "an as-of lookup with the database down");
     let single: Value = single.json().await.unwrap();
     assert_eq!(single["district"]["code"], "916", "{single}");

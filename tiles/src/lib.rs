@@ -26,6 +26,6 @@ pub use labels::{
 };
 pub use layers::{Generalise, LayerSpec, spec};
 pub use mvt::{MvtLayer, encode_tile};
-pub use render::{DETAIL_ZOOM, MIN_FEATURE_UNITS, draw_layer, tile_polygons};
+pub use render::{DETAIL_ZOOM, MIN_FEATURE_UNITS, draw_layer};
 pub use source::Source;
 pub use tilejson::{style, tilejson, vector_layers};

@@ -92,7 +92,7 @@ struct Scratch {
     snapped: Vec<[i32; 2]>,
 }
 
-/// Draws a (multi)polygon in lon/lat into `out`, as [`tile_polygons`] would make it;
+/// Draws a (multi)polygon in lon/lat into `out`, as [`projected_polygons`] would make it;
 /// nothing when nothing of it is left to draw.
 ///
 /// Most lots need far less than the general path: a lot wholly inside the buffered tile
@@ -306,10 +306,6 @@ fn snap(ring: &[[f64; 2]], exterior: bool, out: &mut Vec<[i32; 2]>) -> bool {
 
 /// A (multi)polygon in lon/lat → the tile's integer grid, or `None` when nothing of it
 /// is left to draw: the general path, through `geo`, for any shape and generalisation.
-pub fn tile_polygons(shape: &MultiPolygon<f64>, tile: TileCoord, rule: Generalise) -> Option<MultiPolygon<f64>> {
-    projected_polygons(shape, &tile.projection(), rule)
-}
-
 fn projected_polygons(
     shape: &MultiPolygon<f64>,
     projection: &Projection,
@@ -359,6 +355,11 @@ fn snap_ring(ring: &LineString<f64>, exterior: bool) -> Option<LineString<f64>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The general path into `tile`.
+    fn tile_polygons(shape: &MultiPolygon<f64>, tile: TileCoord, rule: Generalise) -> Option<MultiPolygon<f64>> {
+        projected_polygons(shape, &tile.projection(), rule)
+    }
 
     const SNAP_ONLY: Generalise = Generalise { tolerance: 0.0, min_box_area: 0.0 };
 
