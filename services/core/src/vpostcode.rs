@@ -180,7 +180,7 @@ impl Vpostcode {
 
 impl fmt::Display for Vpostcode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.postcode, self.short_code())
+        write!(f, "{} {}+{}", self.postcode, &self.local[..4], &self.local[4..])
     }
 }
 

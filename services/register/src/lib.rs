@@ -23,6 +23,7 @@ pub mod extract;
 mod features;
 pub mod flood;
 pub mod flood_live;
+mod json_out;
 pub mod lookup;
 mod page;
 pub mod parcels;

@@ -3,12 +3,14 @@
 
 use crate::Register;
 use crate::error::{Error, Result};
+use crate::json_out;
 use diaba_core::spatial::{AddressFeature, FloodFeature, ParcelFeature, UnitFeature};
 use diaba_core::{AsOf, LonLat, UnitLevel, Vpostcode};
 use diaba_index::Reader;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::value::{RawValue, to_raw_value};
+use std::io::Write;
 use std::ops::Range;
 
 /// Radius for "the nearest verified household".
@@ -20,7 +22,6 @@ const ADDRESS_RADIUS_M: f64 = 30.0;
 #[derive(Debug)]
 struct PointAnswer<'a> {
     point: LonLat,
-    at: AsOf,
     ward: Option<&'a UnitFeature>,
     district: Option<&'a UnitFeature>,
     parcel: Option<&'a ParcelFeature>,
@@ -29,50 +30,82 @@ struct PointAnswer<'a> {
     zones: Vec<&'a FloodFeature>,
 }
 
-impl Serialize for PointAnswer<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        Out {
-            point: PointOut { lat: self.point.lat(), lon: self.point.lon() },
-            at: self.at,
-            ward: self.ward.map(unit_json),
-            district: self.district.map(unit_json),
-            parcel: self.parcel.map(ParcelOut::of),
-            vpostcode: self.vpostcode.as_ref().map(Collected),
-            address: self.address.as_ref().map(|(a, distance)| AddressOut::of(a, *distance)),
-            flood: FloodOut {
-                zones: Listed(&self.zones),
-                max_risk_level: self.zones.iter().map(|z| z.risk_level).max(),
-            },
+impl PointAnswer<'_> {
+    /// The answer as JSON; `day` is the day asked, as JSON, written once per request.
+    fn write_json(&self, out: &mut Vec<u8>, day: &[u8]) {
+        out.extend_from_slice(br#"{"point":{"lat":"#);
+        json_out::number(out, self.point.lat());
+        out.extend_from_slice(br#","lon":"#);
+        json_out::number(out, self.point.lon());
+        out.extend_from_slice(br#"},"at":"#);
+        out.extend_from_slice(day);
+        out.extend_from_slice(br#","ward":"#);
+        json_out::nullable(out, self.ward, |out, unit| out.extend_from_slice(unit_json(unit).get().as_bytes()));
+        out.extend_from_slice(br#","district":"#);
+        json_out::nullable(out, self.district, |out, unit| out.extend_from_slice(unit_json(unit).get().as_bytes()));
+        out.extend_from_slice(br#","parcel":"#);
+        json_out::nullable(out, self.parcel, write_parcel);
+        out.extend_from_slice(br#","vpostcode":"#);
+        // Digits, a space, the Open Location Code alphabet and '+': nothing to escape.
+        json_out::nullable(out, self.vpostcode.as_ref(), |out, code| {
+            write!(out, "\"{code}\"").expect("writing to a buffer cannot fail");
+        });
+        out.extend_from_slice(br#","address":"#);
+        json_out::nullable(out, self.address, |out, (address, distance)| write_address(out, address, distance));
+        out.extend_from_slice(br#","flood":{"zones":["#);
+        for (n, zone) in self.zones.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(zone_json(zone).get().as_bytes());
         }
-        .serialize(serializer)
+        out.extend_from_slice(br#"],"max_risk_level":"#);
+        json_out::nullable(out, self.zones.iter().map(|z| z.risk_level).max(), json_out::integer);
+        out.extend_from_slice(b"}}");
     }
 }
 
-#[derive(Serialize)]
-struct Out<'a> {
-    point: PointOut,
-    at: AsOf,
-    ward: Option<&'a RawValue>,
-    district: Option<&'a RawValue>,
-    parcel: Option<ParcelOut<'a>>,
-    vpostcode: Option<Collected<'a, Vpostcode>>,
-    address: Option<AddressOut<'a>>,
-    flood: FloodOut<'a>,
-}
-
-#[derive(Serialize)]
-struct PointOut {
-    lat: f64,
-    lon: f64,
-}
-
-/// A `Display` value written as a JSON string without an intermediate `String`.
-struct Collected<'a, T>(&'a T);
-
-impl<T: std::fmt::Display> Serialize for Collected<'_, T> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self.0)
+fn write_parcel(out: &mut Vec<u8>, parcel: &ParcelFeature) {
+    out.extend_from_slice(br#"{"id":"#);
+    json_out::integer(out, parcel.id);
+    out.extend_from_slice(br#","national_id":"#);
+    json_out::string(out, &parcel.national_id);
+    out.extend_from_slice(br#","ward_code":"#);
+    json_out::string(out, &parcel.ward_code);
+    out.extend_from_slice(br#","sheet":"#);
+    json_out::integer(out, parcel.sheet);
+    out.extend_from_slice(br#","number":"#);
+    json_out::integer(out, parcel.number);
+    out.extend_from_slice(br#","version":"#);
+    json_out::integer(out, parcel.version);
+    out.extend_from_slice(br#","land_uses":["#);
+    for (n, code) in parcel.land_uses.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        json_out::string(out, code);
     }
+    out.extend_from_slice(br#"],"legal_area_m2":"#);
+    json_out::number(out, parcel.legal_area_m2);
+    out.push(b'}');
+}
+
+fn write_address(out: &mut Vec<u8>, address: &AddressFeature, distance_m: f64) {
+    out.extend_from_slice(br#"{"id":"#);
+    json_out::integer(out, address.id);
+    out.extend_from_slice(br#","vpostcode":"#);
+    json_out::string(out, &address.vpostcode);
+    out.extend_from_slice(br#","house_number":"#);
+    json_out::nullable(out, address.house_number.as_deref(), json_out::string);
+    out.extend_from_slice(br#","street":"#);
+    json_out::nullable(out, address.street.as_deref(), json_out::string);
+    out.extend_from_slice(br#","hamlet":"#);
+    json_out::nullable(out, address.hamlet.as_deref(), json_out::string);
+    out.extend_from_slice(br#","ward_code":"#);
+    json_out::string(out, &address.ward_code);
+    out.extend_from_slice(br#","distance_m":"#);
+    json_out::number(out, (distance_m * 10.0).round() / 10.0);
+    out.push(b'}');
 }
 
 #[derive(Serialize)]
@@ -105,82 +138,18 @@ impl<'a> UnitOut<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct ParcelOut<'a> {
-    id: i64,
-    national_id: &'a str,
-    ward_code: &'a str,
-    sheet: i32,
-    number: i32,
-    version: i32,
-    land_uses: &'a [Box<str>],
-    legal_area_m2: f64,
-}
-
-impl<'a> ParcelOut<'a> {
-    fn of(f: &'a ParcelFeature) -> Self {
-        Self {
-            id: f.id,
-            national_id: &f.national_id,
-            ward_code: &f.ward_code,
-            sheet: f.sheet,
-            number: f.number,
-            version: f.version,
-            land_uses: &f.land_uses,
-            legal_area_m2: f.legal_area_m2,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct AddressOut<'a> {
-    id: i64,
-    vpostcode: &'a str,
-    house_number: Option<&'a str>,
-    street: Option<&'a str>,
-    hamlet: Option<&'a str>,
-    ward_code: &'a str,
-    distance_m: f64,
-}
-
-impl<'a> AddressOut<'a> {
-    fn of(a: &'a AddressFeature, distance: f64) -> Self {
-        Self {
-            id: a.id,
-            vpostcode: &a.vpostcode,
-            house_number: a.house_number.as_deref(),
-            street: a.street.as_deref(),
-            hamlet: a.hamlet.as_deref(),
-            ward_code: &a.ward_code,
-            distance_m: (distance * 10.0).round() / 10.0,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct FloodOut<'a> {
-    zones: Listed<'a>,
-    max_risk_level: Option<i16>,
-}
-
-/// The zones as a JSON array, each zone's JSON written once and copied after.
-struct Listed<'a>(&'a [&'a FloodFeature]);
-
-impl Serialize for Listed<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(|zone| {
-            zone.answer_json.get_or_init(|| {
-                let out = ZoneOut {
-                    zone_id: zone.id,
-                    name: &zone.name,
-                    risk_level: zone.risk_level,
-                    scenario: &zone.scenario,
-                    source: &zone.source,
-                };
-                to_raw_value(&out).expect("a zone serialises")
-            })
-        }))
-    }
+/// The zone's JSON, written once per zone and copied into every answer after.
+fn zone_json(zone: &FloodFeature) -> &RawValue {
+    zone.answer_json.get_or_init(|| {
+        let out = ZoneOut {
+            zone_id: zone.id,
+            name: &zone.name,
+            risk_level: zone.risk_level,
+            scenario: &zone.scenario,
+            source: &zone.source,
+        };
+        to_raw_value(&out).expect("a zone serialises")
+    })
 }
 
 #[derive(Serialize)]
@@ -190,14 +159,6 @@ struct ZoneOut<'a> {
     risk_level: i16,
     scenario: &'a str,
     source: &'a str,
-}
-
-/// One point of a batch: its answer, or why there is none.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum BatchAnswer<'a> {
-    Found(PointAnswer<'a>),
-    Failed { error: String },
 }
 
 /// Positions of `points` sorted along a Z-order (Morton) curve of their coordinates,
@@ -233,7 +194,9 @@ impl Register {
         let asked = Asked::new(at.map(AsOf::parse).transpose()?);
         let reader = self.index.reader();
         let answer = answer(&reader, point, asked)?;
-        Ok(serde_json::to_vec(&answer).expect("an answer serialises"))
+        let mut out = Vec::with_capacity(1024);
+        answer.write_json(&mut out, &asked.day_json());
+        Ok(out)
     }
 
     /// The same for many points (at most [`crate::Limits::max_batch`]), as the JSON
@@ -256,16 +219,21 @@ impl Register {
         let checked: Vec<Result<LonLat>> =
             points.iter().map(|&(lat, lon)| LonLat::new(lon, lat).map_err(Error::from)).collect();
         let reader = self.index.reader();
+        let day = asked.day_json();
+        // Each point's answer, or an object naming why there is none.
         let write_one = |i: usize, out: &mut Vec<u8>| {
             let answer = checked[i]
                 .as_ref()
                 .map_err(Error::to_string)
                 .and_then(|&point| answer(&reader, point, asked).map_err(|e| e.to_string()));
-            let answer = match answer {
-                Ok(found) => BatchAnswer::Found(found),
-                Err(error) => BatchAnswer::Failed { error },
-            };
-            serde_json::to_writer(out, &answer).expect("an answer serialises");
+            match answer {
+                Ok(found) => found.write_json(out, &day),
+                Err(error) => {
+                    out.extend_from_slice(br#"{"error":"#);
+                    json_out::string(out, &error);
+                    out.push(b'}');
+                }
+            }
         };
         // Answered and written along a Z-order curve, on every core: neighbouring points
         // read the same tree nodes and lots while they are still in cache. Then put back
@@ -325,6 +293,13 @@ impl Asked {
         let instant = (day != today).then(|| diaba_core::end_of_day(day.date()).timestamp());
         Self { day, today, instant }
     }
+
+    /// The day asked, as JSON: the same in every answer of a request.
+    fn day_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(12);
+        json_out::value(&mut out, &self.day);
+        out
+    }
 }
 
 /// Everything about `point` on the day asked, from the index: a past day's parcel too,
@@ -353,7 +328,6 @@ fn answer<'a>(reader: &'a Reader<'_>, point: LonLat, asked: Asked) -> Result<Poi
         current_ward.and_then(|w| w.postcode_area.as_ref()).and_then(|area| Vpostcode::encode(point, area).ok());
     Ok(PointAnswer {
         point,
-        at: day,
         ward,
         district,
         parcel,
@@ -361,4 +335,132 @@ fn answer<'a>(reader: &'a Reader<'_>, point: LonLat, asked: Asked) -> Result<Poi
         address: reader.nearest_address(p, ADDRESS_RADIUS_M),
         zones: reader.zones_covering(p),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diaba_core::covers::BandedArea;
+    use geo::{MultiPolygon, polygon};
+    use serde_json::json;
+
+    /// A synthetic 10 m square around (105.78, 10.03).
+    fn square() -> MultiPolygon<f64> {
+        MultiPolygon(vec![polygon![
+            (x: 105.78, y: 10.03), (x: 105.7801, y: 10.03), (x: 105.7801, y: 10.0301), (x: 105.78, y: 10.0301)
+        ]])
+    }
+
+    #[test]
+    fn an_answer_is_written_as_the_documented_json_strings_escaped() {
+        let shape = square();
+        let ward = UnitFeature {
+            id: 1,
+            code: "31147".into(),
+            level: UnitLevel::Ward,
+            name: "Phường \"Tân\" An".into(),
+            postcode: Some("94120".into()),
+            valid_from: chrono::NaiveDate::from_ymd_opt(2025, 7, 1),
+            valid_to: None,
+            in_service_area: true,
+            area: BandedArea::new(&shape),
+            shape: shape.clone(),
+            postcode_area: None,
+            answer_json: Default::default(),
+        };
+        let zone = |id, risk_level| FloodFeature {
+            id,
+            name: format!("vùng {id}\ttab"),
+            risk_level,
+            scenario: "tidal-peak".into(),
+            source: "synthetic-demo".into(),
+            area: BandedArea::new(&shape),
+            shape: shape.clone(),
+            answer_json: Default::default(),
+        };
+        let (low, high) = (zone(7, 2), zone(9, 5));
+        let parcel = ParcelFeature {
+            id: 94801,
+            national_id: diaba_core::PackedParcelId::new("w3g1n95ybzkx").expect("12 ASCII characters"),
+            ward_code: "31147".into(),
+            sheet: 33,
+            number: 754,
+            version: 2,
+            land_uses: ["ODT", "CLN"].into_iter().collect(),
+            legal_area_m2: 400.0000000030264,
+            valid_from: 0,
+            name: None,
+            outline: diaba_core::outline::Outline::from(&shape),
+        };
+        let address = AddressFeature {
+            id: 67418,
+            vpostcode: "94120 2QG5+HV3".into(),
+            house_number: Some("14/7\\B".into()),
+            street: Some("Kiệt 7 \"Đường\" Mậu Thân\n".into()),
+            hamlet: None,
+            ward_code: "31147".into(),
+            lon: 105.78,
+            lat: 10.03,
+        };
+        let point = LonLat::new(105.780_05, 10.030_05).expect("a point in range");
+        let answer = PointAnswer {
+            point,
+            ward: Some(&ward),
+            district: None,
+            parcel: Some(&parcel),
+            vpostcode: None,
+            address: Some((&address, 6.149)),
+            zones: vec![&low, &high],
+        };
+        let mut out = Vec::new();
+        answer.write_json(&mut out, br#""2026-12-01""#);
+        let written: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+        assert_eq!(
+            written,
+            json!({
+                "point": {"lat": 10.030_05, "lon": 105.780_05},
+                "at": "2026-12-01",
+                "ward": {
+                    "code": "31147", "name": "Phường \"Tân\" An", "level": "ward", "postcode": "94120",
+                    "valid_from": "2025-07-01", "valid_to": null, "in_service_area": true
+                },
+                "district": null,
+                "parcel": {
+                    "id": 94801, "national_id": "w3g1n95ybzkx", "ward_code": "31147", "sheet": 33,
+                    "number": 754, "version": 2, "land_uses": ["ODT", "CLN"], "legal_area_m2": 400.0000000030264
+                },
+                "vpostcode": null,
+                "address": {
+                    "id": 67418, "vpostcode": "94120 2QG5+HV3", "house_number": "14/7\\B",
+                    "street": "Kiệt 7 \"Đường\" Mậu Thân\n", "hamlet": null, "ward_code": "31147", "distance_m": 6.1
+                },
+                "flood": {
+                    "zones": [
+                        {"zone_id": 7, "name": "vùng 7\ttab", "risk_level": 2, "scenario": "tidal-peak", "source": "synthetic-demo"},
+                        {"zone_id": 9, "name": "vùng 9\ttab", "risk_level": 5, "scenario": "tidal-peak", "source": "synthetic-demo"}
+                    ],
+                    "max_risk_level": 5
+                }
+            })
+        );
+
+        let bare = PointAnswer {
+            point,
+            ward: None,
+            district: None,
+            parcel: None,
+            vpostcode: None,
+            address: None,
+            zones: vec![],
+        };
+        let mut out = Vec::new();
+        bare.write_json(&mut out, br#""2026-12-01""#);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&out).expect("valid JSON"),
+            json!({
+                "point": {"lat": 10.030_05, "lon": 105.780_05}, "at": "2026-12-01", "ward": null, "district": null,
+                "parcel": null, "vpostcode": null, "address": null, "flood": {"zones": [], "max_risk_level": null}
+            })
+        );
+    }
 }
