@@ -29,6 +29,18 @@ pub(crate) fn nullable<T>(out: &mut Vec<u8>, value: Option<T>, write: impl FnOnc
     }
 }
 
+/// `[…]`, each item written by `write`.
+pub(crate) fn array<T>(out: &mut Vec<u8>, items: impl IntoIterator<Item = T>, write: impl Fn(&mut Vec<u8>, T)) {
+    out.push(b'[');
+    for (n, item) in items.into_iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
+    out.push(b']');
+}
+
 /// Any value, through serde_json: for the parts written once and copied after.
 pub(crate) fn value(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
     serde_json::to_writer(out, value).expect("plain values serialise into a buffer");
@@ -61,5 +73,10 @@ mod tests {
         out.push(b',');
         nullable(&mut out, Some(5_i16), integer);
         assert_eq!(out, b"null,5");
+        for codes in [&[][..], &["ODT"], &["ODT", "C\"LN"]] {
+            let mut out = Vec::new();
+            array(&mut out, codes, |out, code| string(out, code));
+            assert_eq!(out, serde_json::to_vec(codes).unwrap(), "{codes:?}");
+        }
     }
 }

@@ -40,9 +40,9 @@ impl PointAnswer<'_> {
         out.extend_from_slice(br#"},"at":"#);
         out.extend_from_slice(day);
         out.extend_from_slice(br#","ward":"#);
-        json_out::nullable(out, self.ward, |out, unit| out.extend_from_slice(unit_json(unit).get().as_bytes()));
+        json_out::nullable(out, self.ward, write_unit);
         out.extend_from_slice(br#","district":"#);
-        json_out::nullable(out, self.district, |out, unit| out.extend_from_slice(unit_json(unit).get().as_bytes()));
+        json_out::nullable(out, self.district, write_unit);
         out.extend_from_slice(br#","parcel":"#);
         json_out::nullable(out, self.parcel, write_parcel);
         out.extend_from_slice(br#","vpostcode":"#);
@@ -52,17 +52,17 @@ impl PointAnswer<'_> {
         });
         out.extend_from_slice(br#","address":"#);
         json_out::nullable(out, self.address, |out, (address, distance)| write_address(out, address, distance));
-        out.extend_from_slice(br#","flood":{"zones":["#);
-        for (n, zone) in self.zones.iter().enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(zone_json(zone).get().as_bytes());
-        }
-        out.extend_from_slice(br#"],"max_risk_level":"#);
+        out.extend_from_slice(br#","flood":{"zones":"#);
+        json_out::array(out, &self.zones, |out, zone| out.extend_from_slice(zone_json(zone).get().as_bytes()));
+        out.extend_from_slice(br#","max_risk_level":"#);
         json_out::nullable(out, self.zones.iter().map(|z| z.risk_level).max(), json_out::integer);
         out.extend_from_slice(b"}}");
     }
+}
+
+/// A unit's JSON, written once per unit (see [`unit_json`]).
+fn write_unit(out: &mut Vec<u8>, unit: &UnitFeature) {
+    out.extend_from_slice(unit_json(unit).get().as_bytes());
 }
 
 fn write_parcel(out: &mut Vec<u8>, parcel: &ParcelFeature) {
@@ -78,14 +78,9 @@ fn write_parcel(out: &mut Vec<u8>, parcel: &ParcelFeature) {
     json_out::integer(out, parcel.number);
     out.extend_from_slice(br#","version":"#);
     json_out::integer(out, parcel.version);
-    out.extend_from_slice(br#","land_uses":["#);
-    for (n, code) in parcel.land_uses.iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        json_out::string(out, code);
-    }
-    out.extend_from_slice(br#"],"legal_area_m2":"#);
+    out.extend_from_slice(br#","land_uses":"#);
+    json_out::array(out, parcel.land_uses.iter(), |out, code| json_out::string(out, code));
+    out.extend_from_slice(br#","legal_area_m2":"#);
     json_out::number(out, parcel.legal_area_m2);
     out.push(b'}');
 }
