@@ -77,7 +77,11 @@ impl TileCoord {
 
     /// `[lon, lat]` → position in this tile's units (y down), unclipped.
     pub fn project(self, lon: f64, lat: f64) -> [f64; 2] {
-        let [wx, wy] = world(lon, lat);
+        self.place_world(world(lon, lat))
+    }
+
+    /// Web Mercator in `[0, 1]²` → position in this tile's units.
+    fn place_world(self, [wx, wy]: [f64; 2]) -> [f64; 2] {
         let s = self.scale();
         [(wx * s - f64::from(self.x)) * f64::from(EXTENT), (wy * s - f64::from(self.y)) * f64::from(EXTENT)]
     }
@@ -137,7 +141,12 @@ impl fmt::Display for TileCoord {
 /// `[lon, lat]` → Web Mercator in `[0, 1]²`, y down.
 fn world(lon: f64, lat: f64) -> [f64; 2] {
     let lat = lat.clamp(-MAX_LATITUDE, MAX_LATITUDE).to_radians();
-    [(lon + 180.0) / 360.0, (1.0 - mercator(lat) / PI) / 2.0]
+    [(lon + 180.0) / 360.0, northing_to_world(mercator(lat))]
+}
+
+/// A northing on the unit sphere → Web Mercator's y in `[0, 1]`, down.
+fn northing_to_world(northing: f64) -> f64 {
+    (1.0 - northing / PI) / 2.0
 }
 
 /// Web Mercator's northing on the unit sphere of a latitude in radians, ln tan(π/4 + φ/2).
@@ -204,9 +213,7 @@ impl Projection {
             return self.tile.project(lon, lat);
         }
         let northing = m0 + d * (c1 + d * (c2 + d * (c3 + d * c4)));
-        let (wx, wy) = ((lon + 180.0) / 360.0, (1.0 - northing / PI) / 2.0);
-        let s = self.tile.scale();
-        [(wx * s - f64::from(self.tile.x)) * f64::from(EXTENT), (wy * s - f64::from(self.tile.y)) * f64::from(EXTENT)]
+        self.tile.place_world([(lon + 180.0) / 360.0, northing_to_world(northing)])
     }
 }
 
