@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p diaba-tilecache --bench render` prints tiles/s and features per tile by
 //! zoom. `-- --hashes FILE` also writes each tile's size and SHA-256, so a change to the
-//! drawing code can be checked to leave every tile byte for byte as it was.
+//! drawing code can be checked to leave every tile byte for byte as it was; `-- --zoom Z`
+//! draws that zoom only (for a profiler).
 
 use diaba_core::PackedParcelId;
 use diaba_core::crs::Vn2000;
@@ -25,6 +26,7 @@ const ROUNDS: usize = 3;
 
 fn main() {
     let hashes = std::env::args().skip_while(|a| a != "--hashes").nth(1);
+    let only: Option<u8> = std::env::args().skip_while(|a| a != "--zoom").nth(1).map(|z| z.parse().expect("--zoom Z"));
     let started = Instant::now();
     let wards = diaba_geodata::service_wards().expect("shipped wards");
     let vn2000 = Vn2000::can_tho().expect("PROJ");
@@ -69,7 +71,7 @@ fn main() {
         .collect();
     // Tiles holding a parcel's centre, an even spread of PER_ZOOM per zoom.
     let mut tiles = Vec::new();
-    for z in 14..=18 {
+    for z in (14..=18).filter(|z| only.is_none_or(|o| o == *z)) {
         let all: BTreeSet<TileCoord> = parcels
             .iter()
             .filter_map(|p| p.outline.bounding_rect())
