@@ -209,7 +209,7 @@ fn interior_point(polygon: &Polygon<f64>) -> Option<Coord<f64>> {
 /// The long centre line of a strip (a road or canal lot): from the middle of one short side
 /// of its minimum rotated rectangle to the middle of the other, west end first so the
 /// label reads left to right.
-pub fn long_axis(shape: &MultiPolygon<f64>) -> Option<Vec<[f64; 2]>> {
+pub fn long_axis(shape: &MultiPolygon<f64>) -> Option<[[f64; 2]; 2]> {
     let rect = shape.minimum_rotated_rect()?;
     let c = &rect.exterior().0;
     if c.len() < 4 {
@@ -226,7 +226,7 @@ pub fn long_axis(shape: &MultiPolygon<f64>) -> Option<Vec<[f64; 2]>> {
     if a[0] > b[0] {
         std::mem::swap(&mut a, &mut b);
     }
-    Some(vec![a, b])
+    Some([a, b])
 }
 
 #[cfg(test)]
@@ -334,10 +334,10 @@ mod tests {
     fn a_strip_is_labelled_along_its_length_west_to_east() {
         // 60 m × 8 m east–west, then the same turned to run north–south.
         let east_west = lot(0.2, 0.5, 0.6, 0.55);
-        let [a, b] = long_axis(&east_west).unwrap()[..] else { panic!() };
+        let [a, b] = long_axis(&east_west).unwrap();
         assert!(a[0] < b[0] && (a[1] - b[1]).abs() < 1e-9, "{a:?} → {b:?}");
         let north_south = lot(0.5, 0.2, 0.55, 0.6);
-        let [a, b] = long_axis(&north_south).unwrap()[..] else { panic!() };
+        let [a, b] = long_axis(&north_south).unwrap();
         assert!((a[0] - b[0]).abs() < 1e-9 && (a[1] - b[1]).abs() > 1e-4, "{a:?} → {b:?}");
         let empty: MultiPolygon<f64> = MultiPolygon(Vec::<Polygon<f64>>::new());
         assert!(long_axis(&empty).is_none() && label_point(&empty).is_none());

@@ -6,7 +6,7 @@
 //! takes it exclusively, so it waits for renders in flight and removes what they stored.
 //! Writes are rare; renders never wait on each other.
 
-use crate::draw::{SheetAnchor, render, sheet_anchors};
+use crate::draw::{Anchors, render};
 use crate::pack::Packs;
 use bytes::Bytes;
 use diaba_core::{AsOf, Layer};
@@ -83,9 +83,9 @@ pub struct TileService {
     index: Arc<Index>,
     cache: Option<Cache<Key, Arc<EncodedTile>>>,
     gate: RwLock<()>,
-    /// Map-sheet label anchors, made from every live parcel when first needed and forgotten
-    /// when parcels change.
-    sheets: RwLock<Option<Arc<Vec<SheetAnchor>>>>,
+    /// Label anchors of sheets and road lots, made when first needed and forgotten when
+    /// parcels change.
+    anchors: RwLock<Option<Arc<Anchors>>>,
     packs: Packs,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -113,7 +113,7 @@ impl TileService {
             index,
             cache,
             gate: RwLock::new(()),
-            sheets: RwLock::new(None),
+            anchors: RwLock::new(None),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         })
@@ -144,7 +144,7 @@ impl TileService {
         let key = (source, coord, at);
         self.misses.fetch_add(1, Ordering::Relaxed);
         let _rendering = self.gate.read().expect("tile gate");
-        let tile = Arc::new(EncodedTile::new(render(&self.index, &self.sheets(), source, coord, at)));
+        let tile = Arc::new(EncodedTile::new(render(&self.index, &self.anchors(), source, coord, at)));
         if let Some(cache) = &self.cache {
             // Compressed before it is stored: browsers ask for gzip, so a hit never
             // compresses, and the cache weighs the tile with its gzip bytes.
@@ -167,16 +167,16 @@ impl TileService {
 
     /// A tile rendered now, bypassing the cache (for packs).
     pub fn render(&self, source: Source, coord: TileCoord) -> Vec<u8> {
-        render(&self.index, &self.sheets(), source, coord, None)
+        render(&self.index, &self.anchors(), source, coord, None)
     }
 
-    fn sheets(&self) -> Arc<Vec<SheetAnchor>> {
-        if let Some(sheets) = self.sheets.read().expect("sheet anchors").as_ref() {
-            return sheets.clone();
+    fn anchors(&self) -> Arc<Anchors> {
+        if let Some(anchors) = self.anchors.read().expect("label anchors").as_ref() {
+            return anchors.clone();
         }
-        let sheets = Arc::new(sheet_anchors(&self.index));
-        *self.sheets.write().expect("sheet anchors") = Some(sheets.clone());
-        sheets
+        let anchors = Arc::new(Anchors::of(&self.index));
+        *self.anchors.write().expect("label anchors") = Some(anchors.clone());
+        anchors
     }
 
     /// Forgets every cached tile of a source drawing `layer` whose buffered area meets
@@ -187,7 +187,7 @@ impl TileService {
         self.packs.touch(bbox);
         let _exclusive = self.gate.write().expect("tile gate");
         if layer == Layer::Parcels {
-            *self.sheets.write().expect("sheet anchors") = None;
+            *self.anchors.write().expect("label anchors") = None;
         }
         let Some(cache) = &self.cache else { return 0 };
         let mut dropped = 0;
@@ -211,5 +211,52 @@ impl TileService {
     /// Tiles served from the cache and rendered, since start.
     pub fn counters(&self) -> (u64, u64) {
         (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diaba_core::PackedParcelId;
+    use diaba_core::outline::Outline;
+    use diaba_core::spatial::{Interner, LayerFeature, LayerFeatures, ParcelFeature};
+    use geo::{MultiPolygon, polygon};
+
+    /// A named road lot 120 m by 10 m centred on a Ninh Kiều point, east–west or north–south.
+    fn road(east_west: bool) -> ParcelFeature {
+        let (x, y) = (105.7876, 10.0341);
+        let (dx, dy) = if east_west { (0.00055, 0.000045) } else { (0.000045, 0.00055) };
+        let shape =
+            polygon![(x: x - dx, y: y - dy), (x: x + dx, y: y - dy), (x: x + dx, y: y + dy), (x: x - dx, y: y + dy)];
+        let mut shared = Interner::default();
+        ParcelFeature {
+            id: 7,
+            national_id: PackedParcelId::new("w6u000000007").expect("12 ASCII characters"),
+            ward_code: shared.ward("31117".into()),
+            sheet: 12,
+            number: 40,
+            version: 1,
+            land_uses: shared.land_uses(vec!["DGT".into()]),
+            legal_area_m2: 1200.0,
+            valid_from: 0,
+            name: Some("Đường Hòa Bình".into()),
+            outline: Outline::from(&MultiPolygon(vec![shape])),
+        }
+    }
+
+    #[test]
+    fn a_road_lots_label_follows_its_new_shape_once_parcels_change() {
+        let index = Arc::new(Index::with([LayerFeatures::Parcels(vec![road(true)])]));
+        let tiles = TileService::new(index.clone(), 0).expect("tile service");
+        let (source, tile) = (Source::ALL, TileCoord::containing(105.7876, 10.0341, 17));
+        let before = tiles.render(source, tile);
+        // The same lot and version turned north–south (as a correction in place would):
+        // the axis kept for it must go with the change, not only the outline.
+        index.put(Layer::Parcels, 7, Some(LayerFeature::Parcel(road(false))));
+        tiles.invalidate(Layer::Parcels, None);
+        let after = tiles.render(source, tile);
+        let fresh = TileService::new(index, 0).expect("tile service").render(source, tile);
+        assert_ne!(before, after);
+        assert_eq!(after, fresh, "the road's label is drawn from its old shape");
     }
 }

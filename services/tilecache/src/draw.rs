@@ -13,7 +13,7 @@ use geo::BoundingRect;
 use rstar::AABB;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// Households within this many metres of a road lot name it when the register does not.
 const STREET_REACH_M: f64 = 20.0;
@@ -29,9 +29,8 @@ pub struct SheetAnchor {
     pub at: [f64; 2],
 }
 
-/// The anchors of every map sheet of the live parcels (a pass over all of them: callers
-/// keep the result until parcels change).
-pub fn sheet_anchors(index: &Index) -> Vec<SheetAnchor> {
+/// The anchors of every map sheet of the live parcels.
+fn sheet_anchors(index: &Index) -> Vec<SheetAnchor> {
     let mut extents: BTreeMap<(String, i32), [f64; 4]> = BTreeMap::new();
     for parcel in index.parcels.all() {
         let Some(r) = parcel.outline.bounding_rect() else { continue };
@@ -49,10 +48,48 @@ pub fn sheet_anchors(index: &Index) -> Vec<SheetAnchor> {
         .collect()
 }
 
+/// A line label's two ends, `[lon, lat]`.
+type Axis = [[f64; 2]; 2];
+
+/// Label anchors made from whole shapes and kept from one tile to the next until parcels
+/// change: a map sheet's from all its lots, a road or water lot's long axis from its whole
+/// outline (a road reaches dozens of tiles, and its axis cost more than drawing a z17
+/// tile's part of it: 17 % of that tile's drawing when made per tile).
+#[derive(Debug)]
+pub struct Anchors {
+    sheets: Vec<SheetAnchor>,
+    /// By lot id and version; filled as tiles draw road lots.
+    axes: RwLock<HashMap<(i64, i32), Option<Axis>>>,
+}
+
+impl Anchors {
+    /// The anchors of the live parcels of `index` (a pass over all of them for the sheets:
+    /// callers keep the result until parcels change).
+    pub fn of(index: &Index) -> Self {
+        Self { sheets: sheet_anchors(index), axes: RwLock::default() }
+    }
+
+    /// Every map sheet's anchor, sorted by ward and sheet.
+    pub fn sheets(&self) -> &[SheetAnchor] {
+        &self.sheets
+    }
+
+    /// A road or water lot's long axis, made the first time a tile asks for it.
+    fn road_axis(&self, parcel: &ParcelFeature) -> Option<Axis> {
+        let key = (parcel.id, parcel.version);
+        if let Some(axis) = self.axes.read().expect("road axes").get(&key) {
+            return *axis;
+        }
+        let axis = long_axis(&parcel.outline.to_multi_polygon());
+        self.axes.write().expect("road axes").insert(key, axis);
+        axis
+    }
+}
+
 /// The MVT bytes of `source` at `tile`, as the index holds the register now (`at`: `None`)
 /// or held it at the end of a past day; empty when the tile has no feature. Parcels and
 /// wards follow `at`; households and flood zones are drawn as they are now.
-pub fn render(index: &Index, sheets: &[SheetAnchor], source: Source, tile: TileCoord, at: Option<AsOf>) -> Vec<u8> {
+pub fn render(index: &Index, anchors: &Anchors, source: Source, tile: TileCoord, at: Option<AsOf>) -> Vec<u8> {
     let parcels = index.parcels_view();
     let mut layers = Vec::new();
     for layer in source.layers() {
@@ -62,7 +99,7 @@ pub fn render(index: &Index, sheets: &[SheetAnchor], source: Source, tile: TileC
         let drawn = Drawn::from_index(index, &parcels, layer, tile, at);
         layers.extend(drawn.shapes(layer, tile));
         for spec in layer.labels() {
-            layers.extend(drawn.labels(index, sheets, spec, tile));
+            layers.extend(drawn.labels(index, anchors, spec, tile));
         }
     }
     encode_tile(layers)
@@ -106,7 +143,7 @@ impl<'a> Drawn<'a> {
         }
     }
 
-    fn labels(&self, index: &Index, sheets: &[SheetAnchor], spec: &LabelSpec, tile: TileCoord) -> Option<MvtLayer> {
+    fn labels(&self, index: &Index, anchors: &Anchors, spec: &LabelSpec, tile: TileCoord) -> Option<MvtLayer> {
         if !spec.drawn_at(tile.z()) {
             return None;
         }
@@ -132,6 +169,7 @@ impl<'a> Drawn<'a> {
                 let mut present: Vec<(&str, i32)> = parcels.iter().map(|p| (&*p.ward_code, p.sheet)).collect();
                 present.sort_unstable();
                 present.dedup();
+                let sheets = anchors.sheets();
                 let shown = present.into_iter().filter_map(|key| {
                     let i = sheets.binary_search_by(|s| (s.ward_code.as_str(), s.sheet).cmp(&key)).ok()?;
                     Some(sheet_label(i, &sheets[i]))
@@ -145,7 +183,7 @@ impl<'a> Drawn<'a> {
                     .iter()
                     .filter(|p| road_kind(p).is_some())
                     .filter_map(|parcel| {
-                        let anchor = Anchor::Line(long_axis(&parcel.outline.to_multi_polygon())?);
+                        let anchor = Anchor::Line(anchors.road_axis(parcel)?.to_vec());
                         if !anchored_in(tile, &anchor) {
                             return None;
                         }

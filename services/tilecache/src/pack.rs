@@ -1,7 +1,7 @@
 //! Offline packs: one ward's tiles baked into a PMTiles v3 archive, for phones in the
 //! field with poor connectivity (DESIGN §8), and the served packs kept current.
 
-use crate::draw::{render, sheet_anchors};
+use crate::draw::{Anchors, render};
 use diaba_core::{AsOf, UnitLevel};
 use diaba_index::Index;
 use diaba_tiles::{MAX_ZOOM, Source, TileCoord};
@@ -115,9 +115,9 @@ pub fn bake<W: Write + Seek>(
         .create(&mut counting)?;
     let total = coords.len() as u64;
     let mut written = 0;
-    let sheets = sheet_anchors(index);
+    let anchors = Anchors::of(index);
     for (done, coord) in coords.iter().enumerate() {
-        let mvt = render(index, &sheets, Source::ALL, *coord, None);
+        let mvt = render(index, &anchors, Source::ALL, *coord, None);
         if !mvt.is_empty() {
             writer.add_tile(pmtiles_coord(*coord)?, &mvt)?;
             written += 1;
