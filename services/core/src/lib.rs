@@ -24,6 +24,7 @@ mod coord;
 pub mod covers;
 pub mod crs;
 mod error;
+pub mod interior;
 mod layer;
 pub mod olc;
 pub mod outline;
