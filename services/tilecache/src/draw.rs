@@ -20,13 +20,13 @@ const STREET_REACH_M: f64 = 20.0;
 
 /// One map sheet's label anchor: the centre of its lots' extent.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SheetAnchor {
+struct SheetAnchor {
     /// Ward of the survey.
-    pub ward_code: String,
+    ward_code: String,
     /// Sheet number.
-    pub sheet: i32,
+    sheet: i32,
     /// `[lon, lat]`.
-    pub at: [f64; 2],
+    at: [f64; 2],
 }
 
 /// The anchors of every map sheet of the live parcels.
@@ -70,7 +70,7 @@ impl Anchors {
     }
 
     /// Every map sheet's anchor, sorted by ward and sheet.
-    pub fn sheets(&self) -> &[SheetAnchor] {
+    fn sheets(&self) -> &[SheetAnchor] {
         &self.sheets
     }
 

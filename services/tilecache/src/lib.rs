@@ -9,5 +9,5 @@ mod draw;
 mod pack;
 
 pub use cache::{CacheStatus, EncodedTile, TileService};
-pub use draw::{Anchors, SheetAnchor, render, service_area_bounds};
+pub use draw::{Anchors, render, service_area_bounds};
 pub use pack::{PACK_ZOOMS, PackError, PackSummary, Packs, bake, bake_file};
