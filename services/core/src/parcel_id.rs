@@ -68,10 +68,10 @@ impl NationalParcelId {
     /// The id, then fallbacks from other interior points, for when a cell was already
     /// issued (ids are never reused: a split child may share its parent's pole).
     pub fn candidates(parcel: &MultiPolygon<f64>) -> Vec<Self> {
-        use geo::InteriorPoint;
         let mut out: Vec<Self> = Self::for_parcel(parcel).into_iter().collect();
         let Some(bounds) = parcel.bounding_rect() else { return out };
-        let mut points: Vec<Point<f64>> = parcel.interior_point().into_iter().collect();
+        let mut points: Vec<Point<f64>> =
+            crate::interior::interior_point(parcel).map(Point::from).into_iter().collect();
         for (fx, fy) in [(0.25, 0.5), (0.75, 0.5), (0.5, 0.25), (0.5, 0.75), (0.3, 0.3), (0.7, 0.7)] {
             points.push(Point::new(bounds.min().x + fx * bounds.width(), bounds.min().y + fy * bounds.height()));
         }

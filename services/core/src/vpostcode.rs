@@ -7,7 +7,7 @@
 use crate::LonLat;
 use crate::covers::BandedArea;
 use crate::olc;
-use geo::{BoundingRect, InteriorPoint, Intersects, MultiPolygon, Point, Rect};
+use geo::{BoundingRect, Intersects, MultiPolygon, Point, Rect};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -209,8 +209,8 @@ impl PostcodeArea {
         current: bool,
         shape: MultiPolygon<f64>,
     ) -> Option<Self> {
-        let inside = shape.interior_point()?;
-        let reference = LonLat::new(inside.x(), inside.y()).ok()?;
+        let inside = crate::interior::interior_point(&shape)?;
+        let reference = LonLat::new(inside.x, inside.y).ok()?;
         let bounds = shape.bounding_rect()?;
         Some(Self {
             postcode,

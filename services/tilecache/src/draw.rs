@@ -57,6 +57,7 @@ type Axis = [[f64; 2]; 2];
 /// tile's part of it: 17 % of that tile's drawing when made per tile).
 #[derive(Debug)]
 pub struct Anchors {
+    /// Every map sheet's anchor, sorted by ward and sheet.
     sheets: Vec<SheetAnchor>,
     /// By lot id and version; filled as tiles draw road lots.
     axes: RwLock<HashMap<(i64, i32), Option<Axis>>>,
@@ -67,11 +68,6 @@ impl Anchors {
     /// callers keep the result until parcels change).
     pub fn of(index: &Index) -> Self {
         Self { sheets: sheet_anchors(index), axes: RwLock::default() }
-    }
-
-    /// Every map sheet's anchor, sorted by ward and sheet.
-    fn sheets(&self) -> &[SheetAnchor] {
-        &self.sheets
     }
 
     /// A road or water lot's long axis, made the first time a tile asks for it.
@@ -169,7 +165,7 @@ impl<'a> Drawn<'a> {
                 let mut present: Vec<(&str, i32)> = parcels.iter().map(|p| (&*p.ward_code, p.sheet)).collect();
                 present.sort_unstable();
                 present.dedup();
-                let sheets = anchors.sheets();
+                let sheets = &anchors.sheets;
                 let shown = present.into_iter().filter_map(|key| {
                     let i = sheets.binary_search_by(|s| (s.ward_code.as_str(), s.sheet).cmp(&key)).ok()?;
                     Some(sheet_label(i, &sheets[i]))
