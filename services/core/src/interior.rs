@@ -78,10 +78,10 @@ mod tests {
     #[test]
     fn interior_points_are_the_points_geo_gives() {
         use geo::InteriorPoint;
-        // Star-shaped lots (simple by construction) around Cần Thơ, some with a hole, from a
-        // fixed xorshift sequence; then shapes that take the edge paths: a diamond with
-        // vertices on the middle line, a U whose middle sections alternate, a flat ring, a
-        // single point.
+        // Synthetic star-shaped lots (simple by construction) around Cần Thơ, some with a
+        // hole, from a fixed xorshift sequence; then shapes that take the edge paths: a
+        // diamond with vertices on the middle line, a U whose middle sections alternate, a
+        // flat ring, a single point.
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = move || {
             state ^= state << 13;

@@ -222,7 +222,8 @@ mod tests {
     use diaba_core::spatial::{Interner, LayerFeature, LayerFeatures, ParcelFeature};
     use geo::{MultiPolygon, polygon};
 
-    /// A named road lot 120 m by 10 m centred on a Ninh Kiều point, east–west or north–south.
+    /// A synthetic named road lot, 120 m by 10 m, centred on a Ninh Kiều point, east–west or
+    /// north–south.
     fn road(east_west: bool) -> ParcelFeature {
         let (x, y) = (105.7876, 10.0341);
         let (dx, dy) = if east_west { (0.00055, 0.000045) } else { (0.000045, 0.00055) };
