@@ -113,12 +113,12 @@ pub fn draw_labels<'a>(
         let Some(projected) = anchored(tile, &label.anchor) else { continue };
         let kind = match &projected[..] {
             [point] => {
-                out.geometry.point(snap(*point));
+                out.geometry().point(snap(*point));
                 GeomType::Point
             }
             line => {
                 let line: Vec<[i32; 2]> = line.iter().copied().map(snap).collect();
-                out.geometry.line(&line);
+                out.geometry().line(&line);
                 GeomType::LineString
             }
         };

@@ -5,6 +5,7 @@
 
 use crate::coord::EXTENT;
 use crate::feature::Value;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -151,8 +152,16 @@ impl Hasher for Prehashed {
 /// Collects one MVT layer: its encoded features, keys and values.
 pub(crate) struct LayerBuilder {
     name: &'static str,
-    features: Vec<u8>,
     count: usize,
+    b: Buffers,
+}
+
+/// What a [`LayerBuilder`] grows as it draws. Kept per thread from one layer to the next
+/// (see [`SPARE`]): grown anew for each tile they were a fifth of a z18 tile's drawing
+/// (malloc, realloc, rehashing the value map).
+#[derive(Default)]
+struct Buffers {
+    features: Vec<u8>,
     keys: Vec<&'static str>,
     /// Hash of an encoded `Value` message → its index in the value table. Keyed by hash
     /// so that finding a value allocates nothing; on a collision the table is searched.
@@ -164,123 +173,169 @@ pub(crate) struct LayerBuilder {
     tags: Vec<u32>,
     value: Vec<u8>,
     /// The geometry of the feature being drawn.
-    pub(crate) geometry: Commands,
+    geometry: Commands,
+}
+
+impl Buffers {
+    fn clear(&mut self) {
+        self.features.clear();
+        self.keys.clear();
+        self.values.clear();
+        self.spans.clear();
+        self.value_table.clear();
+        self.tags.clear();
+        self.value.clear();
+        self.geometry.clear();
+    }
+
+    /// Bytes held by the two buffers that grow with the tile.
+    fn held(&self) -> usize {
+        self.features.capacity() + self.value_table.capacity()
+    }
+}
+
+thread_local! {
+    /// Buffers of finished layers, for the next layer this thread draws.
+    static SPARE: RefCell<Vec<Buffers>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A tile draws its layers one after another, so a thread needs one or two spare sets.
+const SPARE_SETS: usize = 2;
+
+/// Buffers grown past this (a z14 tile's) are let go rather than kept by the thread.
+const SPARE_BYTES: usize = 256 * 1024;
+
+impl Drop for LayerBuilder {
+    fn drop(&mut self) {
+        if self.b.held() > SPARE_BYTES {
+            return;
+        }
+        let b = std::mem::take(&mut self.b);
+        // `try_with`: a builder dropped while its thread ends has nowhere to return to.
+        let _ = SPARE.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < SPARE_SETS {
+                spare.push(b);
+            }
+        });
+    }
 }
 
 impl LayerBuilder {
     pub(crate) fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            features: Vec::new(),
-            count: 0,
-            keys: Vec::new(),
-            values: HashMap::default(),
-            spans: Vec::new(),
-            value_table: Vec::new(),
-            tags: Vec::new(),
-            value: Vec::new(),
-            geometry: Commands::default(),
-        }
+        let mut b = SPARE.try_with(|spare| spare.borrow_mut().pop()).ok().flatten().unwrap_or_default();
+        b.clear();
+        Self { name, count: 0, b }
+    }
+
+    /// The geometry of the feature being drawn.
+    pub(crate) fn geometry(&mut self) -> &mut Commands {
+        &mut self.b.geometry
     }
 
     /// Adds an attribute to the feature being drawn (before [`Self::push`]).
     pub(crate) fn attribute(&mut self, key: &'static str, value: Value<'_>) {
-        let k = match self.keys.iter().position(|&k| k == key) {
+        let k = match self.b.keys.iter().position(|&k| k == key) {
             Some(i) => i,
             None => {
-                self.keys.push(key);
-                self.keys.len() - 1
+                self.b.keys.push(key);
+                self.b.keys.len() - 1
             }
         };
-        self.value.clear();
+        self.b.value.clear();
         match value {
-            Value::Text(text) => bytes_field(&mut self.value, 1, text.as_bytes()),
+            Value::Text(text) => bytes_field(&mut self.b.value, 1, text.as_bytes()),
             Value::Number(x) => {
-                self.value.push(3 << 3 | 1);
-                self.value.extend_from_slice(&x.to_le_bytes());
+                self.b.value.push(3 << 3 | 1);
+                self.b.value.extend_from_slice(&x.to_le_bytes());
             }
             Value::Int(n) => {
-                self.value.push(4 << 3);
-                varint(&mut self.value, n as u64);
+                self.b.value.push(4 << 3);
+                varint(&mut self.b.value, n as u64);
             }
         }
-        let hash = fnv(&self.value);
-        let v = match self.values.get(&hash) {
-            Some(&v) if self.value_at(v) == self.value => v,
-            Some(_) => match (0..self.spans.len() as u32).find(|&v| self.value_at(v) == self.value) {
+        let hash = fnv(&self.b.value);
+        let v = match self.b.values.get(&hash) {
+            Some(&v) if self.value_at(v) == self.b.value => v,
+            Some(_) => match (0..self.b.spans.len() as u32).find(|&v| self.value_at(v) == self.b.value) {
                 Some(v) => v,
                 None => self.add_value(),
             },
             None => {
                 let v = self.add_value();
-                self.values.insert(hash, v);
+                self.b.values.insert(hash, v);
                 v
             }
         };
-        self.tags.extend([k as u32, v]);
+        self.b.tags.extend([k as u32, v]);
     }
 
     fn value_at(&self, v: u32) -> &[u8] {
-        let (start, end) = self.spans[v as usize];
-        &self.value_table[start as usize..end as usize]
+        let (start, end) = self.b.spans[v as usize];
+        &self.b.value_table[start as usize..end as usize]
     }
 
     /// Appends the value in `self.value` to the table; its index.
     fn add_value(&mut self) -> u32 {
-        self.value_table.push(4 << 3 | 2);
-        varint(&mut self.value_table, self.value.len() as u64);
-        let start = self.value_table.len() as u32;
-        self.value_table.extend_from_slice(&self.value);
-        self.spans.push((start, self.value_table.len() as u32));
-        self.spans.len() as u32 - 1
+        self.b.value_table.push(4 << 3 | 2);
+        varint(&mut self.b.value_table, self.b.value.len() as u64);
+        let start = self.b.value_table.len() as u32;
+        self.b.value_table.extend_from_slice(&self.b.value);
+        self.b.spans.push((start, self.b.value_table.len() as u32));
+        self.b.spans.len() as u32 - 1
     }
 
     /// Ends the feature being drawn: its id, type, the attributes added since the last push
     /// and [`Self::geometry`], which must not be empty (callers leave out features with
     /// nothing to draw before adding their attributes).
     pub(crate) fn push(&mut self, id: i64, kind: GeomType) {
-        debug_assert!(!self.geometry.is_empty());
+        debug_assert!(!self.b.geometry.is_empty());
         let id = u64::try_from(id).ok();
-        let tags = packed_len(&self.tags);
-        let geometry = packed_len(&self.geometry.ints);
+        let tags = packed_len(&self.b.tags);
+        let geometry = packed_len(&self.b.geometry.ints);
         // type (2 bytes), geometry, and id and tags when there are.
         let mut size = 2 + 1 + varint_len(geometry as u64) + geometry;
         if let Some(id) = id {
             size += 1 + varint_len(id);
         }
-        if !self.tags.is_empty() {
+        if !self.b.tags.is_empty() {
             size += 1 + varint_len(tags as u64) + tags;
         }
-        self.features.push(2 << 3 | 2);
-        varint(&mut self.features, size as u64);
+        self.b.features.push(2 << 3 | 2);
+        varint(&mut self.b.features, size as u64);
         if let Some(id) = id {
-            self.features.push(1 << 3);
-            varint(&mut self.features, id);
+            self.b.features.push(1 << 3);
+            varint(&mut self.b.features, id);
         }
-        if !self.tags.is_empty() {
-            packed(&mut self.features, 2, &self.tags, tags);
+        if !self.b.tags.is_empty() {
+            packed(&mut self.b.features, 2, &self.b.tags, tags);
         }
-        self.features.extend([3 << 3, kind as u8]);
-        packed(&mut self.features, 4, &self.geometry.ints, geometry);
+        self.b.features.extend([3 << 3, kind as u8]);
+        packed(&mut self.b.features, 4, &self.b.geometry.ints, geometry);
         self.count += 1;
-        self.tags.clear();
-        self.geometry.clear();
+        self.b.tags.clear();
+        self.b.geometry.clear();
     }
 
     pub(crate) fn finish(self) -> Option<MvtLayer> {
         if self.count == 0 {
             return None;
         }
-        let mut out = Vec::with_capacity(self.features.len() + self.value_table.len() + 64);
+        let field = |len: usize| 1 + varint_len(len as u64) + len;
+        let keys: usize = self.b.keys.iter().map(|k| field(k.len())).sum();
+        // name, features, keys, values, extent (field 5) and version (field 15, 2 bytes).
+        let size = field(self.name.len()) + self.b.features.len() + keys + self.b.value_table.len();
+        let mut out = Vec::with_capacity(size + 1 + varint_len(u64::from(EXTENT)) + 2);
         bytes_field(&mut out, 1, self.name.as_bytes());
-        out.extend_from_slice(&self.features);
-        for key in &self.keys {
+        out.extend_from_slice(&self.b.features);
+        for key in &self.b.keys {
             bytes_field(&mut out, 3, key.as_bytes());
         }
-        out.extend_from_slice(&self.value_table);
+        out.extend_from_slice(&self.b.value_table);
         out.push(5 << 3);
         varint(&mut out, u64::from(EXTENT));
         out.extend([15 << 3, 2]);
+        debug_assert_eq!(out.len(), out.capacity(), "the layer's size, reckoned before");
         Some(MvtLayer { bytes: out, features: self.count })
     }
 }
@@ -374,19 +429,19 @@ mod tests {
             ];
             let kind = if ring.len() == 1 { GeomType::Point } else { GeomType::Polygon };
             if ring.len() == 1 {
-                out.geometry.point(ring[0]);
+                out.geometry().point(ring[0]);
             } else {
-                out.geometry.ring(ring);
+                out.geometry().ring(ring);
             }
-            expected.push((id, kind, out.geometry.ints.clone(), attributes.clone()));
+            expected.push((id, kind, out.geometry().ints.clone(), attributes.clone()));
             for (key, value) in attributes {
                 out.attribute(key, value);
             }
             out.push(id, kind);
         }
         // A feature with no attribute.
-        out.geometry.line(&[[2, 2], [3, 3]]);
-        expected.push((0, GeomType::LineString, out.geometry.ints.clone(), vec![]));
+        out.geometry().line(&[[2, 2], [3, 3]]);
+        expected.push((0, GeomType::LineString, out.geometry().ints.clone(), vec![]));
         out.push(0, GeomType::LineString);
         let layer = out.finish().unwrap();
         assert_eq!(layer.len(), 4);
@@ -401,14 +456,40 @@ mod tests {
         out.attribute("land_use", Value::Text("ODT"));
         out.attribute("land_use", Value::Text("LUC"));
         // Make "LUC" look like a collision with "ODT": it is found by searching the table.
-        let luc = *out.values.values().max().unwrap();
-        for v in out.values.values_mut() {
+        let luc = *out.b.values.values().max().unwrap();
+        for v in out.b.values.values_mut() {
             *v = 0;
         }
         out.attribute("land_use", Value::Text("LUC"));
         out.attribute("land_use", Value::Text("ODT"));
-        assert_eq!(out.tags, [0, 0, 0, luc, 0, luc, 0, 0]);
-        assert_eq!(out.spans.len(), 2);
+        assert_eq!(out.b.tags, [0, 0, 0, luc, 0, luc, 0, 0]);
+        assert_eq!(out.b.spans.len(), 2);
+    }
+
+    /// A small layer: two features whose keys, values and geometry depend on `seed`.
+    fn drawn(seed: i32) -> Vec<u8> {
+        let mut out = LayerBuilder::new(if seed == 0 { "parcels" } else { "labels" });
+        for i in 0..2 {
+            out.geometry().ring(&[[seed, i], [10 + seed, 0], [10, 10 * i]]);
+            out.attribute(["number", "sheet"][seed as usize % 2], Value::Int(i64::from(seed + i)));
+            out.attribute("name", Value::Text(["Cái Răng", "Bình Thủy", "Ninh Kiều"][(seed + i) as usize % 3]));
+            out.push(i64::from(i), GeomType::Polygon);
+        }
+        // Left half-drawn (its key and value stay in this layer, as ever): its tags and
+        // geometry must not reach the next layer drawn on these buffers.
+        out.geometry().point([1, 1]);
+        out.attribute("unfinished", Value::Number(1.5));
+        encode_tile(out.finish().into_iter().collect())
+    }
+
+    #[test]
+    fn a_layer_drawn_with_a_threads_spare_buffers_is_the_layer_drawn_afresh() {
+        let afresh = |seed| std::thread::spawn(move || drawn(seed)).join().unwrap();
+        // One thread draws every layer in turn, each on the buffers the last one left.
+        let reused: Vec<Vec<u8>> = (0..4).map(drawn).collect();
+        for (seed, layer) in (0..4).zip(reused) {
+            assert_eq!(layer, afresh(seed), "layer {seed}");
+        }
     }
 
     #[test]

@@ -51,21 +51,21 @@ where
     for feature in features {
         let kind = match feature.shape() {
             Shape::Polygons(shape) => {
-                draw_polygons(Polygons::Geo(shape), &projection, rule, &mut scratch, &mut out.geometry);
+                draw_polygons(Polygons::Geo(shape), &projection, rule, &mut scratch, out.geometry());
                 GeomType::Polygon
             }
             Shape::Outline(outline) => {
-                draw_polygons(Polygons::Flat(outline), &projection, rule, &mut scratch, &mut out.geometry);
+                draw_polygons(Polygons::Flat(outline), &projection, rule, &mut scratch, out.geometry());
                 GeomType::Polygon
             }
             Shape::Point { lon, lat } => {
                 if let Some(point) = tile_point(lon, lat, &projection) {
-                    out.geometry.point(point);
+                    out.geometry().point(point);
                 }
                 GeomType::Point
             }
         };
-        if out.geometry.is_empty() {
+        if out.geometry().is_empty() {
             continue;
         }
         feature.attributes(detail, &mut |key, value| out.attribute(key, value));

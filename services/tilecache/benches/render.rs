@@ -5,7 +5,8 @@
 //! `cargo bench -p diaba-tilecache --bench render` prints tiles/s and features per tile by
 //! zoom. `-- --hashes FILE` also writes each tile's size and SHA-256, so a change to the
 //! drawing code can be checked to leave every tile byte for byte as it was; `-- --zoom Z`
-//! draws that zoom only (for a profiler).
+//! draws that zoom only and `-- --rounds N` draws each tile N times (3 by default), for a
+//! profiler.
 
 use diaba_core::PackedParcelId;
 use diaba_core::crs::Vn2000;
@@ -22,11 +23,12 @@ use std::time::Instant;
 
 const SEED: u64 = 20250701;
 const PER_ZOOM: usize = 1000;
-const ROUNDS: usize = 3;
 
 fn main() {
     let hashes = std::env::args().skip_while(|a| a != "--hashes").nth(1);
     let only: Option<u8> = std::env::args().skip_while(|a| a != "--zoom").nth(1).map(|z| z.parse().expect("--zoom Z"));
+    let rounds: usize =
+        std::env::args().skip_while(|a| a != "--rounds").nth(1).map_or(3, |n| n.parse().expect("--rounds N"));
     let started = Instant::now();
     let wards = diaba_geodata::service_wards().expect("shipped wards");
     let vn2000 = Vn2000::can_tho().expect("PROJ");
@@ -100,13 +102,13 @@ fn main() {
             out += &format!("{tile} {} {}\n", mvt.len(), hex::encode(Sha256::digest(&mvt)));
         }
         let start = Instant::now();
-        for _ in 0..ROUNDS {
+        for _ in 0..rounds {
             for &tile in list {
                 std::hint::black_box(service.render(source, tile));
             }
         }
         let seconds = start.elapsed().as_secs_f64();
-        let n = (list.len() * ROUNDS) as f64;
+        let n = (list.len() * rounds) as f64;
         println!(
             "| {z} | {} | {:.0} | {:.3} | {:.0} | {:.0} |",
             list.len(),
