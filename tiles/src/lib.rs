@@ -22,7 +22,7 @@ pub use feature::{Shape, TileFeature, Value};
 pub use field::Field;
 pub use labels::{
     Anchor, Label, LabelSpec, PARCEL_LABELS, ROAD_LABELS, SHEET_LABELS, WARD_LABELS, anchored_in, draw_labels,
-    label_point, long_axis,
+    label_point, long_axis, outline_label_point,
 };
 pub use layers::{Generalise, LayerSpec, spec};
 pub use mvt::{MvtLayer, encode_tile};

@@ -8,6 +8,7 @@ use diaba_index::{Feature, Index, LayerTree, ParcelsView};
 use diaba_tiles::{
     Anchor, BUFFER, Label, LabelSpec, MvtLayer, PARCEL_LABELS, ROAD_LABELS, SHEET_LABELS, Source, TileCoord,
     TileFeature, Value, WARD_LABELS, anchored_in, draw_labels, draw_layer, encode_tile, label_point, long_axis,
+    outline_label_point,
 };
 use geo::BoundingRect;
 use rstar::AABB;
@@ -209,7 +210,7 @@ fn parcel_label(parcel: &ParcelFeature) -> Option<Label<'_>> {
         ("legal_area_m2", Value::Number(parcel.legal_area_m2)),
         ("land_use", Value::Text(parcel.land_uses.main())),
     ];
-    Some(Label { id: parcel.id, anchor: Anchor::Point(label_point(&parcel.outline.to_multi_polygon())?), attributes })
+    Some(Label { id: parcel.id, anchor: Anchor::Point(outline_label_point(&parcel.outline)?), attributes })
 }
 
 fn sheet_label(i: usize, sheet: &SheetAnchor) -> Label<'_> {
