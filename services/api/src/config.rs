@@ -65,13 +65,14 @@ pub struct Config {
 /// Where a tile missing from the cache is drawn (`diaba serve --render-tiles-on`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RenderTilesOn {
-    /// On tokio's blocking pool, two tiles per core at a time: a z14 tile takes milliseconds
-    /// to draw, and on the async workers it holds up every other request of that worker
-    /// (lookups have a p99 target of 5 ms).
+    /// On render threads of their own, two per core: a z14 tile takes milliseconds to draw,
+    /// and on the async workers it holds up every other request of that worker (lookups
+    /// have a p99 target of 5 ms).
     #[default]
     Blocking,
-    /// On the async worker answering the request: no hand-over, so 15–30 % more tiles a
-    /// second when only tiles are served (bench/results/tiles.md).
+    /// On the async worker answering the request: no hand-over. As many tiles a second as
+    /// the render threads when only tiles are served, but a slow tile holds up the other
+    /// requests of its worker (bench/results/tiles.md).
     Workers,
 }
 

@@ -24,11 +24,13 @@ pub struct Shared {
     pub tiles: Arc<TileService>,
     /// Where tiles missing from the cache are drawn.
     pub render_tiles_on: crate::RenderTilesOn,
-    /// Tiles drawn on the blocking pool at once: two per core (one drawing while the next
-    /// is handed over). Without a bound tokio's pool grew a thread per waiting tile and
-    /// they all shared the cores: p99 0.15–0.56 s at 32 connections; now they queue in
-    /// order (p99 18–28 ms; the slot counts tried: bench/results/tiles.md).
-    pub render_slots: Arc<tokio::sync::Semaphore>,
+    /// Threads that draw tiles missing from the cache, two per core; tiles waiting for one
+    /// queue in order. Without a bound tokio's blocking pool grew a thread per waiting
+    /// tile and they all shared the cores (p99 0.15–0.56 s at 32 connections). Threads of
+    /// their own rather than that pool behind a semaphore: there each tile woke a sleeping
+    /// thread and put it back to sleep (futex and context switches, a quarter of the
+    /// server's time on z18 tiles), where these take the next tile from the queue.
+    pub renderer: Arc<rayon::ThreadPool>,
     /// Last change-feed sequence number reflected in the index.
     pub applied_seq: Arc<AtomicI64>,
     /// Unknown tokens per client address, to slow down guessing.
@@ -109,6 +111,18 @@ impl diaba_register::ChangeObserver for Invalidate {
     }
 }
 
+/// The threads tiles are drawn on (rayon's pool: a queue its threads drain without going
+/// to sleep while tiles wait).
+fn render_threads(count: usize) -> diaba_store::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new().num_threads(count).thread_name(|i| format!("diaba-render-{i}")).build().map_err(
+        |e| diaba_store::Error::Io {
+            action: "start",
+            path: "the tile render threads".into(),
+            source: std::io::Error::other(e),
+        },
+    )
+}
+
 impl AppState {
     /// Loads the index from the store and starts following the change feed.
     pub async fn start(store: Arc<diaba_store::Store>, config: &crate::Config) -> diaba_store::Result<Self> {
@@ -181,7 +195,7 @@ impl AppState {
             register,
             tiles,
             render_tiles_on: config.render_tiles_on,
-            render_slots: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
+            renderer: Arc::new(render_threads(2 * cores)?),
             applied_seq,
             sign_in_failures: crate::sign_in::SignInFailures::new(config.auth_failures_per_minute),
             public_url: config.public_url.as_deref().map(|u| Arc::from(u.trim_end_matches('/'))),

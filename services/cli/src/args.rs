@@ -446,7 +446,7 @@ pub enum DemoProfile {
 /// Where `serve` draws a tile missing from its cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RenderTilesOn {
-    /// Tokio's blocking pool (threads of their own).
+    /// Render threads of their own, two per core (off the async workers).
     Blocking,
     /// The async worker answering the request.
     Workers,
@@ -491,9 +491,9 @@ pub struct ServeArgs {
     /// Memory for cached vector tiles, in MiB (0 renders every tile per request).
     #[arg(long, env = "DIABA_TILE_CACHE_MB", default_value_t = diaba_api::DEFAULT_TILE_CACHE_BYTES / (1024 * 1024))]
     pub tile_cache_mb: u64,
-    /// Where a tile missing from the cache is drawn: on tokio's blocking pool, so a slow
-    /// z14 tile never holds up the requests sharing its async worker, or on that worker
-    /// (no hand-over: a few % more tiles a second, far worse p99 latency under load).
+    /// Where a tile missing from the cache is drawn: on render threads of their own (two
+    /// per core), so a slow z14 tile never holds up the requests sharing its async worker,
+    /// or on that worker (no hand-over, far worse p99 latency under load).
     #[arg(long, env = "DIABA_RENDER_TILES_ON", value_enum, default_value_t = RenderTilesOn::Blocking)]
     pub render_tiles_on: RenderTilesOn,
     /// Largest number of database connections.

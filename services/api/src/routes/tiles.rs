@@ -11,8 +11,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use diaba_core::AsOf;
-use diaba_tilecache::{CacheStatus, PackError};
+use diaba_tilecache::{CacheStatus, EncodedTile, PackError};
 use diaba_tiles::{MAX_ZOOM, Source, TileCoord};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
@@ -122,18 +124,7 @@ async fn answer(
     let (tile, status) = match state.tiles.cached(source, coord, at) {
         Some(tile) => (tile, CacheStatus::Hit),
         None => match state.render_tiles_on {
-            RenderTilesOn::Blocking => {
-                // Held until the tile is drawn, even when its client has gone.
-                let slot = state.render_slots.clone().acquire_owned().await;
-                let slot = slot.map_err(|e| ApiError::Internal(Box::new(e)))?;
-                let tiles = state.tiles.clone();
-                tokio::task::spawn_blocking(move || {
-                    let _slot = slot;
-                    tiles.tile(source, coord, at)
-                })
-                .await
-                .map_err(|e| ApiError::Internal(Box::new(e)))?
-            }
+            RenderTilesOn::Blocking => draw_on_render_threads(state, source, coord, at).await?,
             RenderTilesOn::Workers => state.tiles.tile(source, coord, at),
         },
     };
@@ -154,6 +145,31 @@ async fn answer(
         response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     Ok(response)
+}
+
+/// Draws a tile on the render threads (queued behind those asked before it); drawn even
+/// when its client has gone. A panic while drawing answers 500, as it would on a worker.
+async fn draw_on_render_threads(
+    state: &AppState,
+    source: Source,
+    coord: TileCoord,
+    at: Option<AsOf>,
+) -> Result<(Arc<EncodedTile>, CacheStatus), ApiError> {
+    let (drawn, tile) = tokio::sync::oneshot::channel();
+    let tiles = state.tiles.clone();
+    state.renderer.spawn(move || {
+        // Caught here: a panic on a rayon thread of its own would end the process.
+        let _ = drawn.send(std::panic::catch_unwind(AssertUnwindSafe(|| tiles.tile(source, coord, at))));
+    });
+    match tile.await {
+        Ok(Ok(tile)) => Ok(tile),
+        Ok(Err(panic)) => {
+            let why = panic.downcast_ref::<&str>().copied().or(panic.downcast_ref::<String>().map(String::as_str));
+            let why = format!("drawing tile {coord} panicked: {}", why.unwrap_or("no message"));
+            Err(ApiError::Internal(why.into()))
+        }
+        Err(gone) => Err(ApiError::Internal(Box::new(gone))),
+    }
 }
 
 /// A 304 or 204: the tile's headers, no body.
