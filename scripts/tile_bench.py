@@ -6,6 +6,9 @@
   tile_bench.py sizes URL BASE    largest `all` tile per zoom z8-z18 served at BASE: every
                                   tile over the service area up to z13, every tile holding a
                                   parcel from z14 (markdown table on stdout)
+  tile_bench.py median TEMPLATE LIST OUT
+                                  the tile of LIST whose size is the median, fetched from
+                                  TEMPLATE, written to OUT ("z/x/y bytes" on stdout)
   tile_bench.py features TEMPLATE LIST LAYER
                                   mean features of LAYER per tile by zoom, over the tiles of LIST
                                   fetched from TEMPLATE (a URL with {z}/{x}/{y}): "zoom mean" lines
@@ -108,6 +111,20 @@ def main():
                 counts.setdefault(z, []).append(n)
         for z in sorted(counts):
             print(z, f"{sum(counts[z]) / len(counts[z]):.0f}")
+        return
+    if what == "median":
+        template, tiles = sys.argv[2], open(sys.argv[3]).read().split()
+
+        def fetch(tile):
+            with urllib.request.urlopen(template.replace("{z}/{x}/{y}", tile)) as response:
+                return response.read(), tile
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            fetched = sorted(pool.map(fetch, tiles), key=lambda t: len(t[0]))
+        body, tile = fetched[len(fetched) // 2]
+        with open(sys.argv[4], "wb") as out:
+            out.write(body)
+        print(tile, len(body))
         return
     url = sys.argv[2]
     if what == "list":
