@@ -134,6 +134,13 @@ async fn a_percent_encoded_tile_address_is_the_same_tile_and_bad_ones_are_proble
     }
 }
 
+/// The middle of a lot of Ninh Kiều, where the demo's lots are dense.
+fn a_lot_of_ninh_kieu(state: &AppState) -> geo::Coord<f64> {
+    let parcels = state.tiles.index().parcels.all();
+    let lot = parcels.iter().filter(|p| &*p.ward_code == "31135").nth(500).expect("a lot of Ninh Kiều");
+    lot.outline.bounding_rect().unwrap().center()
+}
+
 #[tokio::test]
 async fn misses_beyond_the_render_threads_wait_their_turn_and_all_answer() {
     let db = diaba_test_harness::demo_database().await;
@@ -145,11 +152,8 @@ async fn misses_beyond_the_render_threads_wait_their_turn_and_all_answer() {
     assert_eq!(threads, 2 * cores, "two render threads per core");
     let on_threads = app(state.clone(), &config);
     let workers = router(store, RenderTilesOn::Workers).await;
-    // Three times as many different z17 tiles as there are threads, at once, around a lot
-    // of Ninh Kiều (where the demo's lots are dense).
-    let parcels = state.tiles.index().parcels.all();
-    let lot = parcels.iter().filter(|p| &*p.ward_code == "31135").nth(500).expect("a lot of Ninh Kiều");
-    let at = lot.outline.bounding_rect().unwrap().center();
+    // Three times as many different z17 tiles as there are threads, at once.
+    let at = a_lot_of_ninh_kieu(&state);
     let centre = TileCoord::containing(at.x - 0.003, at.y, 17);
     let paths: Vec<String> = (0..3 * threads as u32)
         .map(|i| format!("/tiles/parcels/17/{}/{}.mvt", centre.x() + i % 8, centre.y() + i / 8))
@@ -173,4 +177,51 @@ async fn misses_beyond_the_render_threads_wait_their_turn_and_all_answer() {
         let b = get(&workers, &paths[i], &[]).await;
         assert_eq!((a.status, &a.body), (b.status, &b.body), "{}: the same tile", paths[i]);
     }
+}
+
+#[tokio::test]
+async fn a_tile_whose_request_was_dropped_while_it_waited_is_not_drawn() {
+    let db = diaba_test_harness::demo_database().await;
+    let store = Arc::new(db.store().await);
+    let config = Config { render_tiles_on: RenderTilesOn::Blocking, ..Config::default() };
+    let state = AppState::start(store, &config).await.unwrap();
+    let router = app(state.clone(), &config);
+    let at = a_lot_of_ninh_kieu(&state);
+    let (waiting, dropped) = (TileCoord::containing(at.x, at.y, 18), TileCoord::containing(at.x, at.y, 17));
+    // Every render thread held until released, so the tiles asked next wait in the queue.
+    let threads = state.renderer.current_num_threads();
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = Arc::new(std::sync::Mutex::new(held));
+    let (busy, all_busy) = std::sync::mpsc::channel();
+    for _ in 0..threads {
+        let (held, busy) = (held.clone(), busy.clone());
+        state.renderer.spawn(move || {
+            busy.send(()).unwrap();
+            let _ = held.lock().unwrap().recv();
+        });
+    }
+    for _ in 0..threads {
+        all_busy.recv_timeout(std::time::Duration::from_secs(10)).expect("every render thread held");
+    }
+    // One request given up while its tile waits (as a client panning away cancels it), one kept.
+    let given_up = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        get(&router, &format!("/tiles/parcels/{dropped}.mvt"), &[]),
+    )
+    .await;
+    assert!(given_up.is_err(), "the tile waited behind the held threads");
+    let kept = tokio::spawn({
+        let router = router.clone();
+        async move { get(&router, &format!("/tiles/parcels/{waiting}.mvt"), &[]).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    drop(release);
+    let kept = tokio::time::timeout(std::time::Duration::from_secs(60), kept).await.expect("answered").unwrap();
+    assert_eq!(kept.status, StatusCode::OK, "the tile still asked for is drawn once threads are free");
+    assert!(state.tiles.cached(diaba_tiles::Source::of(diaba_core::Layer::Parcels).unwrap(), waiting, None).is_some());
+    // Queued before the kept one, so its turn has come and gone: never drawn, never cached.
+    assert!(
+        state.tiles.cached(diaba_tiles::Source::of(diaba_core::Layer::Parcels).unwrap(), dropped, None).is_none(),
+        "the tile nobody waits for any more was drawn"
+    );
 }

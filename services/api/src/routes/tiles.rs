@@ -147,8 +147,10 @@ async fn answer(
     Ok(response)
 }
 
-/// Draws a tile on the render threads (queued behind those asked before it); drawn even
-/// when its client has gone. A panic while drawing answers 500, as it would on a worker.
+/// Draws a tile on the render threads, queued behind those asked before it. A tile whose
+/// request was dropped while it waited (a map client panning on cancels the tiles it has
+/// left behind) is not drawn; once begun, it is finished and cached. A panic while drawing
+/// answers 500, as it would on a worker.
 async fn draw_on_render_threads(
     state: &AppState,
     source: Source,
@@ -158,6 +160,9 @@ async fn draw_on_render_threads(
     let (drawn, tile) = tokio::sync::oneshot::channel();
     let tiles = state.tiles.clone();
     state.renderer.spawn(move || {
+        if drawn.is_closed() {
+            return;
+        }
         // Caught here: a panic on a rayon thread of its own would end the process.
         let _ = drawn.send(std::panic::catch_unwind(AssertUnwindSafe(|| tiles.tile(source, coord, at))));
     });
