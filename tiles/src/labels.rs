@@ -10,8 +10,7 @@ use crate::feature::Value;
 use crate::field::{Field, field};
 use crate::mvt::{GeomType, LayerBuilder, MvtLayer};
 use diaba_core::outline::Outline;
-use geo::{Area, Coord, LineString, MinimumRotatedRect, MultiPolygon, Polygon};
-use std::cell::RefCell;
+use geo::{Area, Coord, MinimumRotatedRect, MultiPolygon};
 
 /// One label layer: its MVT name, zooms and fields (the TileJSON contract).
 #[derive(Debug)]
@@ -161,25 +160,13 @@ pub fn label_point(shape: &MultiPolygon<f64>) -> Option<[f64; 2]> {
     diaba_core::interior::polygon_interior_point(largest).map(|c| [c.x, c.y])
 }
 
-/// [`label_point`] of a lot's outline. A lot of one ring (nearly every lot) is copied into
-/// a polygon the thread keeps rather than made into a new multipolygon: the allocations
-/// were a third of the cost of a z18 tile's parcel labels.
+/// [`label_point`] of a lot's outline, without a new multipolygon for a lot of one ring
+/// (whose largest polygon is its only one).
 pub fn outline_label_point(outline: &Outline) -> Option<[f64; 2]> {
     if outline.polygon_count() != 1 || outline.holes(0) != 0 {
         return label_point(&outline.to_multi_polygon());
     }
-    thread_local! {
-        static LOT: RefCell<Polygon<f64>> = RefCell::new(Polygon::new(LineString::new(Vec::new()), Vec::new()));
-    }
-    LOT.with_borrow_mut(|lot| {
-        lot.exterior_mut(|exterior| {
-            let ring = outline.ring(0, 0);
-            // Closed as `Outline::to_multi_polygon` closes it (a one-point ring too).
-            exterior.0.clear();
-            exterior.0.extend(ring.iter().chain(ring.first()));
-        });
-        diaba_core::interior::polygon_interior_point(lot).map(|c| [c.x, c.y])
-    })
+    diaba_core::interior::outline_interior_point(outline).map(|c| [c.x, c.y])
 }
 
 /// The long centre line of a strip (a road or canal lot): from the middle of one short side
@@ -258,7 +245,7 @@ mod tests {
 
     #[test]
     fn a_lots_outline_is_labelled_where_its_multipolygon_is() {
-        use geo::polygon;
+        use geo::{LineString, Polygon, polygon};
         // Synthetic lots, each labelled right after the last on the thread's kept polygon: a
         // long ring then shorter ones (nothing left of the last), a one-point ring, a lot
         // with a hole, two polygons (the larger labelled), none at all.

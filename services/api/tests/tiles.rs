@@ -218,10 +218,8 @@ async fn a_tile_whose_request_was_dropped_while_it_waited_is_not_drawn() {
     drop(release);
     let kept = tokio::time::timeout(std::time::Duration::from_secs(60), kept).await.expect("answered").unwrap();
     assert_eq!(kept.status, StatusCode::OK, "the tile still asked for is drawn once threads are free");
-    assert!(state.tiles.cached(diaba_tiles::Source::of(diaba_core::Layer::Parcels).unwrap(), waiting, None).is_some());
+    let parcel_tiles = diaba_tiles::Source::of(diaba_core::Layer::Parcels).unwrap();
+    assert!(state.tiles.cached(parcel_tiles, waiting, None).is_some());
     // Queued before the kept one, so its turn has come and gone: never drawn, never cached.
-    assert!(
-        state.tiles.cached(diaba_tiles::Source::of(diaba_core::Layer::Parcels).unwrap(), dropped, None).is_none(),
-        "the tile nobody waits for any more was drawn"
-    );
+    assert!(state.tiles.cached(parcel_tiles, dropped, None).is_none(), "the tile nobody waits for any more was drawn");
 }

@@ -6,7 +6,7 @@ use crate::Register;
 use crate::error::{Error, Result};
 use chrono::{Duration, Utc};
 use diaba_core::auth::{Caller, Role};
-use diaba_core::interior::interior_point;
+use diaba_core::interior::outline_interior_point;
 use diaba_core::spatial::FloodFeature;
 use diaba_sensorthings::reading::{self, Fault, Reading};
 use diaba_store::flood_live::FloodRule;
@@ -195,7 +195,7 @@ impl Register {
         let covers = |x: f64, y: f64| diaba_core::spatial::covers_like_postgis(&zone.shape, [x, y]);
         let mut wards: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for parcel in self.index.parcels.in_envelope(&envelope) {
-            if interior_point(&parcel.outline.to_multi_polygon()).is_some_and(|p| covers(p.x, p.y)) {
+            if outline_interior_point(&parcel.outline).is_some_and(|p| covers(p.x, p.y)) {
                 wards.entry(parcel.ward_code.to_string()).or_default().0 += 1;
             }
         }

@@ -150,7 +150,7 @@ async fn answer(
 /// Draws a tile on the render threads, queued behind those asked before it. A tile whose
 /// request was dropped while it waited (a map client panning on cancels the tiles it has
 /// left behind) is not drawn; once begun, it is finished and cached. A panic while drawing
-/// answers 500, as it would on a worker.
+/// is raised again here, for the edge to log and answer as any handler's panic.
 async fn draw_on_render_threads(
     state: &AppState,
     source: Source,
@@ -168,11 +168,7 @@ async fn draw_on_render_threads(
     });
     match tile.await {
         Ok(Ok(tile)) => Ok(tile),
-        Ok(Err(panic)) => {
-            let why = panic.downcast_ref::<&str>().copied().or(panic.downcast_ref::<String>().map(String::as_str));
-            let why = format!("drawing tile {coord} panicked: {}", why.unwrap_or("no message"));
-            Err(ApiError::Internal(why.into()))
-        }
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
         Err(gone) => Err(ApiError::Internal(Box::new(gone))),
     }
 }
