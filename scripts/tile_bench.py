@@ -9,6 +9,10 @@
   tile_bench.py median TEMPLATE LIST OUT
                                   the tile of LIST whose size is the median, fetched from
                                   TEMPLATE, written to OUT ("z/x/y bytes" on stdout)
+  tile_bench.py dump TEMPLATE LIST DIR
+                                  every tile of LIST fetched from TEMPLATE (a URL), written
+                                  under DIR at its URL's path (for examples/fixed_answer.rs);
+                                  prints the mean size in bytes
   tile_bench.py features TEMPLATE LIST LAYER
                                   mean features of LAYER per tile by zoom, over the tiles of LIST
                                   fetched from TEMPLATE (a URL with {z}/{x}/{y}): "zoom mean" lines
@@ -16,9 +20,11 @@ URL is the PostGIS database (psql connection string).
 """
 import concurrent.futures
 import math
+import os
 import random
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 
 
@@ -111,6 +117,23 @@ def main():
                 counts.setdefault(z, []).append(n)
         for z in sorted(counts):
             print(z, f"{sum(counts[z]) / len(counts[z]):.0f}")
+        return
+    if what == "dump":
+        template, tiles, root = sys.argv[2], open(sys.argv[3]).read().split(), sys.argv[4]
+
+        def dump(tile):
+            url = template.replace("{z}/{x}/{y}", tile)
+            with urllib.request.urlopen(url) as response:
+                body = response.read()
+            path = os.path.join(root, urllib.parse.urlsplit(url).path.lstrip("/"))
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as out:
+                out.write(body)
+            return len(body)
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            sizes = list(pool.map(dump, tiles))
+        print(f"{sum(sizes) / len(sizes):.0f}")
         return
     if what == "median":
         template, tiles = sys.argv[2], open(sys.argv[3]).read().split()
