@@ -112,13 +112,13 @@ pub fn draw_labels<'a>(
     let snap = |p: [f64; 2]| [p[0].round() as i32, p[1].round() as i32];
     for label in labels {
         let Some(projected) = anchored(tile, &label.anchor) else { continue };
-        let kind = match &projected[..] {
-            [point] => {
-                out.geometry().point(snap(*point));
+        let kind = match projected {
+            Projected::Point(point) => {
+                out.geometry().point(snap(point));
                 GeomType::Point
             }
-            line => {
-                let line: Vec<[i32; 2]> = line.iter().copied().map(snap).collect();
+            Projected::Line(line) => {
+                let line: Vec<[i32; 2]> = line.into_iter().map(snap).collect();
                 out.geometry().line(&line);
                 GeomType::LineString
             }
@@ -137,19 +137,26 @@ pub fn anchored_in(tile: TileCoord, anchor: &Anchor) -> bool {
     anchored(tile, anchor).is_some()
 }
 
+/// An anchor in tile units.
+enum Projected {
+    Point([f64; 2]),
+    Line(Vec<[f64; 2]>),
+}
+
 /// The anchor in tile units when it falls in `tile`: a point, or a line whose middle does.
-fn anchored(tile: TileCoord, anchor: &Anchor) -> Option<Vec<[f64; 2]>> {
+/// A point is not put in a `Vec`: a z18 tile labels every lot in it.
+fn anchored(tile: TileCoord, anchor: &Anchor) -> Option<Projected> {
     let inside = |[x, y]: [f64; 2]| (0.0..f64::from(EXTENT)).contains(&x) && (0.0..f64::from(EXTENT)).contains(&y);
     match anchor {
         Anchor::Point([lon, lat]) => {
             let p = tile.project(*lon, *lat);
-            inside(p).then(|| vec![p])
+            inside(p).then_some(Projected::Point(p))
         }
         Anchor::Line(points) => {
             let projected: Vec<[f64; 2]> = points.iter().map(|&[lon, lat]| tile.project(lon, lat)).collect();
             let (first, last) = (projected.first()?, projected.last()?);
             (projected.len() >= 2 && inside([(first[0] + last[0]) / 2.0, (first[1] + last[1]) / 2.0]))
-                .then_some(projected)
+                .then_some(Projected::Line(projected))
         }
     }
 }

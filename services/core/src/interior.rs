@@ -53,7 +53,10 @@ pub fn polygon_interior_point(polygon: &Polygon<f64>) -> Option<Coord<f64>> {
     polygon_interior_point_and_width(polygon).map(|(point, _)| point)
 }
 
-fn polygon_interior_point_and_width(polygon: &Polygon<f64>) -> Option<(Coord<f64>, f64)> {
+/// A section of the middle line inside or outside a polygon: its middle and its width.
+type Section = (Coord<f64>, f64);
+
+fn polygon_interior_point_and_width(polygon: &Polygon<f64>) -> Option<Section> {
     if let [only] = polygon.exterior().0[..] {
         return Some((only, 0.0));
     }
@@ -69,28 +72,38 @@ fn polygon_interior_point_and_width(polygon: &Polygon<f64>) -> Option<(Coord<f64
         }
     }
     let scan = Line::new(Coord { x: bounds.min().x, y: y_mid }, Coord { x: bounds.max().x, y: y_mid });
-    let mut crossings: Vec<f64> = Vec::new();
-    for edge in polygon.lines_iter() {
-        match line_intersection(edge, scan) {
-            Some(LineIntersection::SinglePoint { intersection, .. }) => crossings.push(intersection.x),
-            Some(LineIntersection::Collinear { intersection }) => {
-                crossings.extend([intersection.start.x, intersection.end.x]);
-            }
-            None => {}
-        }
+    thread_local! {
+        // Crossings and sections of the last polygon: a lot's label needs no allocation.
+        static SCRATCH: RefCell<(Vec<f64>, Vec<Section>)> = const { RefCell::new((Vec::new(), Vec::new())) };
     }
-    crossings.sort_by(f64::total_cmp);
-    let mut sections: Vec<(Coord<f64>, f64)> =
-        crossings.windows(2).map(|w| (Coord { x: (w[0] + w[1]) / 2.0, y: y_mid }, w[1] - w[0])).collect();
-    sections.sort_by(|a, b| b.1.total_cmp(&a.1));
-    // Sections alternate inside and outside; the widest one inside wins. A middle on the
-    // boundary (a polygon of no area) counts as no width, as in geo.
-    let inside = sections.into_iter().find_map(|(middle, width)| match polygon.coordinate_position(&middle) {
-        CoordPos::Inside => Some((middle, width)),
-        CoordPos::OnBoundary => Some((middle, 0.0)),
-        CoordPos::Outside => None,
-    });
-    inside.or_else(|| polygon.coords_iter().next().map(|c| (c, 0.0)))
+    SCRATCH.with_borrow_mut(|(crossings, sections)| {
+        crossings.clear();
+        // An edge wholly above or below the line is the first thing geo's
+        // `line_intersection` rules out (their boxes do not meet; the line spans the bounds
+        // east–west): skipped here without the call, the rest met exactly as geo meets them.
+        let apart = |a: f64, b: f64| (a > y_mid && b > y_mid) || (a < y_mid && b < y_mid);
+        for edge in polygon.lines_iter().filter(|e| !apart(e.start.y, e.end.y)) {
+            match line_intersection(edge, scan) {
+                Some(LineIntersection::SinglePoint { intersection, .. }) => crossings.push(intersection.x),
+                Some(LineIntersection::Collinear { intersection }) => {
+                    crossings.extend([intersection.start.x, intersection.end.x]);
+                }
+                None => {}
+            }
+        }
+        crossings.sort_by(f64::total_cmp);
+        sections.clear();
+        sections.extend(crossings.windows(2).map(|w| (Coord { x: (w[0] + w[1]) / 2.0, y: y_mid }, w[1] - w[0])));
+        sections.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // Sections alternate inside and outside; the widest one inside wins. A middle on the
+        // boundary (a polygon of no area) counts as no width, as in geo.
+        let inside = sections.iter().find_map(|&(middle, width)| match polygon.coordinate_position(&middle) {
+            CoordPos::Inside => Some((middle, width)),
+            CoordPos::OnBoundary => Some((middle, 0.0)),
+            CoordPos::Outside => None,
+        });
+        inside.or_else(|| polygon.coords_iter().next().map(|c| (c, 0.0)))
+    })
 }
 
 #[cfg(test)]
