@@ -6,9 +6,8 @@
   tile_bench.py sizes URL BASE    largest `all` tile per zoom z8-z18 served at BASE: every
                                   tile over the service area up to z13, every tile holding a
                                   parcel from z14 (markdown table on stdout)
-  tile_bench.py median TEMPLATE LIST OUT
-                                  the tile of LIST whose size is the median, fetched from
-                                  TEMPLATE, written to OUT ("z/x/y bytes" on stdout)
+  tile_bench.py median DIR OUT     the tile under DIR (written by dump) whose size is the
+                                  median, copied to OUT ("path bytes" on stdout)
   tile_bench.py dump TEMPLATE LIST DIR
                                   every tile of LIST fetched from TEMPLATE (a URL), written
                                   under DIR at its URL's path (for examples/fixed_answer.rs);
@@ -22,6 +21,7 @@ import concurrent.futures
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -136,18 +136,11 @@ def main():
         print(f"{sum(sizes) / len(sizes):.0f}")
         return
     if what == "median":
-        template, tiles = sys.argv[2], open(sys.argv[3]).read().split()
-
-        def fetch(tile):
-            with urllib.request.urlopen(template.replace("{z}/{x}/{y}", tile)) as response:
-                return response.read(), tile
-
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            fetched = sorted(pool.map(fetch, tiles), key=lambda t: len(t[0]))
-        body, tile = fetched[len(fetched) // 2]
-        with open(sys.argv[4], "wb") as out:
-            out.write(body)
-        print(tile, len(body))
+        root, out = sys.argv[2], sys.argv[3]
+        files = sorted((os.path.getsize(p), p) for p in (os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs))
+        size, path = files[len(files) // 2]
+        shutil.copyfile(path, out)
+        print(os.path.relpath(path, root), size)
         return
     url = sys.argv[2]
     if what == "list":

@@ -167,10 +167,10 @@ pub fn label_point(shape: &MultiPolygon<f64>) -> Option<[f64; 2]> {
     diaba_core::interior::polygon_interior_point(largest).map(|c| [c.x, c.y])
 }
 
-/// [`label_point`] of a lot's outline, without a new multipolygon for a lot of one ring
-/// (whose largest polygon is its only one).
+/// [`label_point`] of a lot's outline. A lot of one polygon (nearly every lot) is its own
+/// largest: its interior point is the label's, found without a new multipolygon.
 pub fn outline_label_point(outline: &Outline) -> Option<[f64; 2]> {
-    if outline.polygon_count() != 1 || outline.holes(0) != 0 {
+    if outline.polygon_count() != 1 {
         return label_point(&outline.to_multi_polygon());
     }
     diaba_core::interior::outline_interior_point(outline).map(|c| [c.x, c.y])
